@@ -35,6 +35,21 @@ export interface KernelEntry extends Sourced {
   vermagic?: string; // Linux: "2.6.16-xen SMP mod_unload 686 "
   exports: Record<string, ExportType>; // symbols relevant to modules in the catalog
   boot: string[]; // console transcript template; {placeholders} are filled by the driver
+  boot_memory?: BootMemory; // how this kernel derives the memory figures it prints at boot
+  boot_mhz_decimals?: number; // how it prints the CPU clock: NetBSD "2999.99" (2), Linux "2999.994" (3)
+}
+
+/** Placeholders a boot template may use; the simulated hypervisor fills them. */
+export const BOOT_PLACEHOLDERS = [
+  'name', 'memory', 'total_mb', 'avail_mb', 'mem_end_hex', 'lowmem_mb', 'root', 'cmdline', 'mhz', 'cpus', 'host',
+] as const;
+export type BootPlaceholder = (typeof BOOT_PLACEHOLDERS)[number];
+
+/** Figures printed at boot, as offsets (MiB) from the guest's `memory`: total_mb = memory + total_delta, etc. */
+export interface BootMemory {
+  total_delta?: number; // NetBSD "total memory = N MB"
+  avail_delta?: number; // NetBSD "avail memory = N MB"
+  lowmem_delta?: number; // Linux i386 "NMB LOWMEM available."
 }
 
 export interface ModuleEntry extends Sourced {

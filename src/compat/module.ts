@@ -18,7 +18,8 @@ export function checkModuleLoad(
   const gplOnly: string[] = [];
   const missing: string[] = [];
   for (const sym of mod.imports) {
-    const exp = kernel.exports[sym];
+    // Own properties only: a symbol named "constructor" must not find Object.prototype.
+    const exp = Object.hasOwn(kernel.exports, sym) ? kernel.exports[sym] : undefined;
     if (exp === undefined) missing.push(sym);
     else if (!gpl && exp.startsWith('EXPORT_SYMBOL_GPL')) gplOnly.push(sym);
   }
@@ -31,7 +32,8 @@ export function checkModuleLoad(
         `${mod.name}: module license '${mod.license ?? 'unspecified'}' taints kernel; ` +
         gplOnly.map((s) => `${mod.name}: Unknown symbol ${s}`).join('; ') +
         ` (kernel ${kernel.release} exports ${gplOnly.join(', ')} EXPORT_SYMBOL_GPL only)`,
-      fix: `use a kernel that exports ${gplOnly.join(', ')} with EXPORT_SYMBOL (for Xen, a kernel from Xen >= 3.0.3), or a GPL-compatible module`,
+      // The Xen hint is about xenified 2.6.16 kernels (seed); a real kernel file has no Xen release.
+      fix: `use a kernel that exports ${gplOnly.join(', ')} with EXPORT_SYMBOL${kernel.xen ? ' (for Xen, a kernel from Xen >= 3.0.3)' : ''}, or a GPL-compatible module`,
     });
   }
   if (missing.length > 0) {

@@ -1,0 +1,42 @@
+// All compat rules over one cell: pure, catalog-driven, in a stable order (errors first, then by subject).
+import type { Catalog } from '../catalog/types.js';
+import type { CellSpec } from '../spec/types.js';
+import { moduleLoad } from './rules/modules.js';
+import { bridgeMissing, deviceMissing, deviceShared, duplicateMac, hostMemoryExceeded, macNotXenOui } from './rules/resources.js';
+import { afsDbQuorum, knownIssues, softwareUnsupportedOs } from './rules/software.js';
+import type { Rule } from './rules/util.js';
+import { dom0OsUnsupported, guestOsUnsupported, hvmNeedsVmxSvm, kernelOsMismatch, kernelXenMismatch } from './rules/xen.js';
+import type { Finding } from './types.js';
+
+export type { Finding, Severity } from './types.js';
+
+/** Every rule, each pure (spec, catalog) -> findings. Exported so tests and `--explain` can run one. */
+export const RULES: Readonly<Record<string, Rule>> = {
+  dom0OsUnsupported,
+  guestOsUnsupported,
+  hvmNeedsVmxSvm,
+  kernelXenMismatch,
+  kernelOsMismatch,
+  moduleLoad,
+  hostMemoryExceeded,
+  duplicateMac,
+  macNotXenOui,
+  bridgeMissing,
+  deviceMissing,
+  deviceShared,
+  softwareUnsupportedOs,
+  knownIssues,
+  afsDbQuorum,
+};
+
+export function runCompat(spec: CellSpec, catalog: Catalog): Finding[] {
+  const findings = Object.values(RULES).flatMap((rule) => rule(spec, catalog));
+  // Stable sort: rule order is kept within a severity and subject.
+  return findings.sort(
+    (a, b) => Number(a.severity === 'warning') - Number(b.severity === 'warning') || a.subject.localeCompare(b.subject),
+  );
+}
+
+export function hasErrors(findings: readonly Finding[]): boolean {
+  return findings.some((f) => f.severity === 'error');
+}

@@ -1,0 +1,144 @@
+// Physical resources a host hands out: memory, bridges, block devices, MAC addresses.
+import type { Finding } from '../types.js';
+import { dom0Memory, type Rule } from './util.js';
+
+// Xen's own OUI (XenSource); xm picks random MACs from it.
+const XEN_OUI = '00:16:3e';
+
+export const hostMemoryExceeded: Rule = (spec, catalog) => {
+  const out: Finding[] = [];
+  for (const h of Object.values(spec.hosts)) {
+    const guests = Object.values(spec.guests).filter((g) => g.host === h.name);
+    const dom0 = dom0Memory(h, catalog);
+    const used = guests.reduce((sum, g) => sum + g.memory, 0);
+    if (used + dom0 <= h.memory) continue;
+    const parts = guests.map((g) => `${g.name} ${g.memory}`).join(' + ');
+    out.push({
+      code: 'host-memory-exceeded',
+      severity: 'error',
+      subject: `host.${h.name}`,
+      message:
+        `${h.name}: guests need ${used} MiB (${parts}) plus ${dom0} MiB for dom0 = ${used + dom0} MiB, ` +
+        `but the host has ${h.memory} MiB (${used + dom0 - h.memory} MiB short)`,
+      fix: `give guests on ${h.name} less memory, lower dom0_memory, move a guest to another host, or raise ${h.name}'s memory`,
+      pos: spec.posOf(['hosts', h.name, 'memory']),
+    });
+  }
+  return out;
+};
+
+export const duplicateMac: Rule = (spec) => {
+  const out: Finding[] = [];
+  const first = new Map<string, string>(); // mac -> "guest vif N"
+  for (const g of Object.values(spec.guests)) {
+    g.vifs.forEach((v, i) => {
+      const mac = v.mac.toLowerCase();
+      const prior = first.get(mac);
+      if (prior === undefined) {
+        first.set(mac, `${g.name} vif ${i}`);
+        return;
+      }
+      out.push({
+        code: 'duplicate-mac',
+        severity: 'error',
+        subject: `guest.${g.name}`,
+        message: `${g.name} vif ${i}: MAC ${v.mac} is already used by ${prior}; both would answer for it on the bridge`,
+        fix: `give ${g.name} vif ${i} its own MAC (${XEN_OUI}:xx:xx:xx)`,
+        pos: spec.posOf(['guests', g.name, 'vifs', i, 'mac']),
+      });
+    });
+  }
+  return out;
+};
+
+export const macNotXenOui: Rule = (spec) => {
+  const out: Finding[] = [];
+  for (const g of Object.values(spec.guests)) {
+    g.vifs.forEach((v, i) => {
+      if (v.mac.toLowerCase().startsWith(XEN_OUI + ':')) return;
+      out.push({
+        code: 'mac-not-xen-oui',
+        severity: 'warning',
+        subject: `guest.${g.name}`,
+        message: `${g.name} vif ${i}: MAC ${v.mac} is outside Xen's OUI ${XEN_OUI} and may clash with real hardware on the bridge`,
+        fix: `use a MAC of the form ${XEN_OUI}:xx:xx:xx`,
+        pos: spec.posOf(['guests', g.name, 'vifs', i, 'mac']),
+      });
+    });
+  }
+  return out;
+};
+
+export const bridgeMissing: Rule = (spec) => {
+  const out: Finding[] = [];
+  for (const g of Object.values(spec.guests)) {
+    const h = spec.hosts[g.host];
+    if (!h) continue;
+    g.vifs.forEach((v, i) => {
+      if (h.bridges.includes(v.bridge)) return;
+      out.push({
+        code: 'bridge-missing',
+        severity: 'error',
+        subject: `guest.${g.name}`,
+        message: `${g.name}: Error: Device ${i} (vif) could not be connected. Could not find bridge device ${v.bridge} (${h.name} has ${h.bridges.join(', ') || 'no bridges'})`,
+        fix: `add ${v.bridge} to ${h.name}'s bridges, or connect the vif to one of ${h.name}'s bridges`,
+        pos: spec.posOf(['guests', g.name, 'vifs', i, 'bridge']),
+      });
+    });
+  }
+  return out;
+};
+
+export const deviceMissing: Rule = (spec) => {
+  const out: Finding[] = [];
+  for (const g of Object.values(spec.guests)) {
+    const h = spec.hosts[g.host];
+    if (!h) continue;
+    g.disks.forEach((d, i) => {
+      if (d.kind !== 'phy' || h.devices.includes(d.target)) return;
+      out.push({
+        code: 'device-missing',
+        severity: 'error',
+        subject: `guest.${g.name}`,
+        message: `${g.name}: Error: Device ${d.vdev} (vbd) could not be connected. ${d.target} does not exist on ${h.name}`,
+        fix: `add ${d.target} to ${h.name}'s devices, or use a file: disk image instead`,
+        pos: spec.posOf(['guests', g.name, 'disks', i]),
+      });
+    });
+  }
+  return out;
+};
+
+const modeName = (m: 'r' | 'w') => (m === 'w' ? 'writable' : 'read-only');
+
+/** xend refuses a block device already attached writable, or attached writable when already in use. */
+export const deviceShared: Rule = (spec) => {
+  const out: Finding[] = [];
+  const uses = new Map<string, { guest: string; index: number; mode: 'r' | 'w' }[]>(); // host + device -> uses
+  for (const g of Object.values(spec.guests)) {
+    g.disks.forEach((d, index) => {
+      if (d.kind !== 'phy') return;
+      const key = `${g.host}\0${d.target}`;
+      uses.set(key, [...(uses.get(key) ?? []), { guest: g.name, index, mode: d.mode }]);
+    });
+  }
+  for (const [key, list] of uses) {
+    if (list.length < 2 || !list.some((u) => u.mode === 'w')) continue;
+    const [host, device] = key.split('\0') as [string, string];
+    const holder = list[0]!;
+    for (const u of list.slice(1)) {
+      out.push({
+        code: 'device-shared',
+        severity: 'error',
+        subject: `guest.${u.guest}`,
+        message:
+          `${u.guest}: Error: Device ${device} (vbd) could not be connected. Device ${device} is mounted in a guest domain, ` +
+          `and so cannot be mounted now (${holder.guest === u.guest ? `${u.guest} already has it as disk ${holder.index}` : `${holder.guest} has it`}` +
+          ` ${modeName(holder.mode)}, this one asks ${modeName(u.mode)}, on ${host})`,
+        fix: `give each guest its own device, or attach ${device} read-only (,r) everywhere`,
+        pos: spec.posOf(['guests', u.guest, 'disks', u.index]),
+      });
+    }
+  }
+  return out;
+};

@@ -1,0 +1,46 @@
+// Small helpers shared by the rules: catalog lookups that tolerate ids the spec loader already reported.
+import type { Catalog, KernelEntry, OsEntry, XenRelease } from '../../catalog/types.js';
+import type { CellSpec, GuestSpec, HostSpec } from '../../spec/types.js';
+
+export type Rule = (spec: CellSpec, catalog: Catalog) => import('../types.js').Finding[];
+
+/** -1/0/1 comparing dotted numeric versions: "3.0.2" < "3.0.10" < "3.1". */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return Math.sign(d);
+  }
+  return 0;
+}
+
+/** Guests with their host, host's Xen release and OS entry; guests whose refs don't resolve are skipped. */
+export function placedGuests(spec: CellSpec, catalog: Catalog): { g: GuestSpec; h: HostSpec; xen: XenRelease; os: OsEntry }[] {
+  const out = [];
+  for (const g of Object.values(spec.guests)) {
+    const h = spec.hosts[g.host];
+    const xen = h && catalog.xen.get(h.xen);
+    const os = catalog.os.get(g.os);
+    if (h && xen && os) out.push({ g, h, xen, os });
+  }
+  return out;
+}
+
+/** The Xen release a kernel was built for, by its declared interface version. */
+export function kernelXen(k: KernelEntry, catalog: Catalog): XenRelease | undefined {
+  return catalog.xen.get(k.xen);
+}
+
+/** Can a paravirtualised kernel built for `built` run on hypervisor `host`? Same major, not newer. */
+export function xenInterfaceFits(built: XenRelease, host: XenRelease): boolean {
+  return built.major === host.major && compareVersions(built.id, host.id) <= 0;
+}
+
+export function osFamilyNames(families: string[], catalog: Catalog): string {
+  return families.map((f) => [...catalog.os.values()].find((o) => o.family === f && o.id === f)?.name ?? f).join(', ');
+}
+
+export function dom0Memory(h: HostSpec, catalog: Catalog): number {
+  return h.dom0_memory ?? catalog.os.get(h.os)?.default_dom0_memory ?? 0;
+}

@@ -1,0 +1,121 @@
+// What a Xen release can host: dom0 OS, paravirtualised guest OS and kernel interface, hvm.
+import { guestKernel } from '../../catalog/resolve.js';
+import type { Finding } from '../types.js';
+import { compareVersions, kernelXen, osFamilyNames, placedGuests, type Rule, xenInterfaceFits } from './util.js';
+
+export const dom0OsUnsupported: Rule = (spec, catalog) => {
+  const out: Finding[] = [];
+  for (const h of Object.values(spec.hosts)) {
+    const xen = catalog.xen.get(h.xen);
+    const os = catalog.os.get(h.os);
+    if (!xen || !os || xen.dom0_os.includes(os.family)) continue;
+    const others = [...catalog.xen.values()].filter((x) => x.dom0_os.includes(os.family)).map((x) => x.id);
+    out.push({
+      code: 'dom0-os-unsupported',
+      severity: 'error',
+      subject: `host.${h.name}`,
+      message: `${h.name}: ${os.name} cannot run dom0 under Xen ${xen.id}; Xen ${xen.id} hosts run ${osFamilyNames(xen.dom0_os, catalog)}`,
+      fix: others.length
+        ? `run ${h.name} on Xen ${others.join(' or ')}, or install a dom0 OS Xen ${xen.id} supports`
+        : `install a dom0 OS Xen ${xen.id} supports (${xen.dom0_os.join(', ')})`,
+      pos: spec.posOf(['hosts', h.name, 'os']),
+    });
+  }
+  return out;
+};
+
+export const guestOsUnsupported: Rule = (spec, catalog) => {
+  const out: Finding[] = [];
+  for (const { g, h, xen, os } of placedGuests(spec, catalog)) {
+    if (g.type !== 'pv' || xen.domu_os.includes(os.family)) continue;
+    const others = [...catalog.xen.values()].filter((x) => x.domu_os.includes(os.family)).map((x) => x.id);
+    out.push({
+      code: 'guest-os-unsupported',
+      severity: 'error',
+      subject: `guest.${g.name}`,
+      message: `${g.name}: Xen ${xen.id} on ${h.name} cannot run ${os.name} as a paravirtualised domU; its domU OSes are ${osFamilyNames(xen.domu_os, catalog)}`,
+      fix: others.length
+        ? `put ${g.name} on a host running Xen ${others.join(' or ')}, or pick a guest OS Xen ${xen.id} supports`
+        : `pick a guest OS Xen ${xen.id} supports, or run it unmodified with type: hvm on a vmx/svm host`,
+      pos: spec.posOf(['guests', g.name, 'os']),
+    });
+  }
+  return out;
+};
+
+export const hvmNeedsVmxSvm: Rule = (spec, catalog) => {
+  const out: Finding[] = [];
+  for (const { g, h, xen } of placedGuests(spec, catalog)) {
+    if (g.type !== 'hvm') continue;
+    const cpuOk = h.cpu_features.includes('vmx') || h.cpu_features.includes('svm');
+    if (cpuOk && xen.hvm) continue;
+    const hvmReleases = [...catalog.xen.values()].filter((x) => x.hvm).map((x) => x.id);
+    out.push({
+      code: 'hvm-needs-vmx-svm',
+      severity: 'error',
+      subject: `guest.${g.name}`,
+      message: !xen.hvm
+        ? `${g.name}: Xen ${xen.id} on ${h.name} cannot run unmodified (hvm) guests`
+        : `${g.name}: Error: HVM guest support is unavailable: is VT/AMD-V supported by your CPU and enabled in your BIOS? (${h.name} cpu_features: ${h.cpu_features.join(', ') || 'none'})`,
+      fix: [
+        !xen.hvm ? `run Xen ${hvmReleases.join('/')} on ${h.name}` : '',
+        !cpuOk ? `use a host whose CPU has Intel VT-x (vmx) or AMD-V (svm) and list it in cpu_features` : '',
+      ].filter(Boolean).join(' and ') + `, or run ${g.name} paravirtualised (type: pv) with a Xen domU kernel`,
+      pos: spec.posOf(['guests', g.name, 'type']),
+    });
+  }
+  return out;
+};
+
+export const kernelXenMismatch: Rule = (spec, catalog) => {
+  const out: Finding[] = [];
+  for (const { g, h, xen, os } of placedGuests(spec, catalog)) {
+    if (g.type !== 'pv') continue;
+    const k = guestKernel(g, catalog);
+    const built = kernelXen(k, catalog);
+    if (!built || xenInterfaceFits(built, xen)) continue;
+    const message =
+      built.major !== xen.major
+        ? `${g.name}: xc_dom: Will only load images built for Xen v${xen.major}.0 (kernel ${k.image} was built for Xen ${built.id}, ${h.name} runs Xen ${xen.id})`
+        : `${g.name}: kernel ${k.image} was built for the Xen ${built.id} interface, newer than Xen ${xen.id} on ${h.name}`;
+    const fits = [...catalog.kernels.values()]
+      .filter((c) => c.os.includes(os.id) && catalog.xen.has(c.xen) && xenInterfaceFits(catalog.xen.get(c.xen)!, xen))
+      .sort((a, b) => compareVersions(b.xen, a.xen))
+      .map((c) => c.id);
+    out.push({
+      code: 'kernel-xen-mismatch',
+      severity: 'error',
+      subject: `guest.${g.name}`,
+      message,
+      fix: fits.length
+        ? `use a ${os.name} domU kernel built for Xen ${xen.major === 2 ? '2' : `<= ${xen.id}`} (${fits.join(', ')}), or upgrade ${h.name} to Xen ${built.id}`
+        : `rebuild the kernel for Xen ${xen.id}, or run ${h.name} on Xen ${built.id}`,
+      pos: spec.posOf(['guests', g.name, 'kernel']),
+    });
+  }
+  return out;
+};
+
+export const kernelOsMismatch: Rule = (spec, catalog) => {
+  const out: Finding[] = [];
+  for (const { g, os } of placedGuests(spec, catalog)) {
+    if (g.type !== 'pv') continue;
+    const k = guestKernel(g, catalog);
+    // Kernels read from artifacts may not name OSes; then only their kind can be checked.
+    const fits = k.kernel_kind === os.kernel_kind && (k.os.length === 0 || k.os.includes(os.id));
+    if (fits) continue;
+    const meant = [...catalog.kernels.values()].filter((c) => c.os.includes(os.id)).map((c) => c.id);
+    out.push({
+      code: 'kernel-os-mismatch',
+      severity: 'error',
+      subject: `guest.${g.name}`,
+      message:
+        k.kernel_kind !== os.kernel_kind
+          ? `${g.name}: kernel ${k.id} is a ${k.kernel_kind} kernel but the guest runs ${os.name}`
+          : `${g.name}: kernel ${k.id} is built for ${k.os.map((o) => catalog.os.get(o)?.name ?? o).join(', ')}, not ${os.name}`,
+      fix: meant.length ? `use a kernel meant for ${os.name}: ${meant.join(', ')}` : `use a domU kernel built for ${os.name}`,
+      pos: spec.posOf(['guests', g.name, 'kernel']),
+    });
+  }
+  return out;
+};

@@ -1,0 +1,27 @@
+// Driver registry. Real drivers load lazily so `cellctl plan` stays fast.
+import { UserError } from '../diagnostics.js';
+import type { Driver, DriverContext } from './driver.js';
+
+export const DRIVERS = ['sim', 'netns', 'libvirt'] as const;
+export type DriverName = (typeof DRIVERS)[number];
+
+export interface DriverOptions { connect?: string }
+
+export function isDriverName(s: string): s is DriverName {
+  return (DRIVERS as readonly string[]).includes(s);
+}
+
+export async function openDriver(name: DriverName, ctx: DriverContext, opts: DriverOptions = {}): Promise<Driver> {
+  switch (name) {
+    case 'sim':
+      return (await import('./sim/index.js')).createSimDriver(ctx);
+    case 'netns': {
+      const netns = await import('./netns/index.js');
+      const pre = netns.netnsPrerequisites();
+      if (!pre.ok) throw new UserError(`--driver netns: ${pre.reason}`);
+      return netns.createNetnsDriver(ctx);
+    }
+    case 'libvirt':
+      return (await import('./libvirt/index.js')).createLibvirtDriver(ctx, { connect: opts.connect });
+  }
+}

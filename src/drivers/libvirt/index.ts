@@ -1,0 +1,307 @@
+// --driver libvirt: guests become libvirt domains (define + start through virsh), on the
+// libvirt connection of their host (hosts.<h>.uri, or --connect for every host).
+// The driver manages domains only; services inside the guests are not provisioned.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../../diagnostics.js';
+import { renderLibvirt } from '../../export/libvirt.js';
+import type { Attrs, GuestAttrs, HostAttrs, Resource } from '../../plan/types.js';
+import type {
+  AppliedResource, CheckResult, CheckSpec, DomainStatus, Driver, DriverContext, DriverStatus,
+} from '../driver.js';
+import { parseDominfo, parseDomainXml, parseNameList, parseNodeMemoryMiB } from './parse.js';
+import { VirshError, VirshSession, virshOnce } from './virsh.js';
+
+export interface LibvirtDriverOptions {
+  connect?: string; // overrides every host's URI
+}
+
+export const NOT_PROVISIONED = 'services inside libvirt guests are not provisioned by cellctl';
+const MIGRATE_TIMEOUT_MS = 600_000;
+
+/** test:// connections keep their domains only while the connection is open. */
+function isTestUri(uri: string): boolean {
+  return /^test(\+\w+)?:\/\//.test(uri);
+}
+
+class LibvirtDriver implements Driver {
+  readonly name = 'libvirt';
+  private sessions = new Map<string, Promise<VirshSession>>();
+
+  constructor(private readonly ctx: DriverContext, private readonly opts: LibvirtDriverOptions) {}
+
+  // ---- connections -------------------------------------------------------------------
+
+  private session(uri: string): Promise<VirshSession> {
+    let s = this.sessions.get(uri);
+    if (!s) {
+      s = VirshSession.open(uri);
+      s.catch(() => this.sessions.delete(uri)); // a later call may retry the connection
+      this.sessions.set(uri, s);
+    }
+    return s;
+  }
+
+  private async virsh(uri: string, args: string[], timeoutMs?: number): Promise<string> {
+    return (await this.session(uri)).run(args, timeoutMs);
+  }
+
+  private hostAttrs(host: string): HostAttrs | undefined {
+    return this.ctx.applied()[`host.${host}`]?.attrs as unknown as HostAttrs | undefined;
+  }
+
+  private hostUri(host: string, attrs: HostAttrs | undefined = this.hostAttrs(host)): string {
+    const uri = this.opts.connect ?? attrs?.uri ?? undefined;
+    if (!uri) {
+      throw new UserError(
+        `host ${host} has no libvirt connection URI: set hosts.${host}.uri (e.g. xen+ssh://${host}/system) or pass --connect URI`,
+      );
+    }
+    return uri;
+  }
+
+  /** Where a guest's domain lives: --connect, else what create recorded, else its host's URI. */
+  private guestUri(guest: string): { uri: string; host: string } {
+    const prior = this.ctx.applied()[`guest.${guest}`];
+    if (!prior) {
+      if (this.opts.connect) return { uri: this.opts.connect, host: 'its host' };
+      throw new UserError(`guest ${guest} is not in the cell's state (apply the cell first)`);
+    }
+    const host = (prior.outputs?.host as string | undefined) ?? (prior.attrs as unknown as GuestAttrs).host;
+    const uri = this.opts.connect ?? (prior.outputs?.uri as string | undefined) ?? this.hostUri(host);
+    return { uri, host };
+  }
+
+  // ---- resources ---------------------------------------------------------------------
+
+  async create(r: Resource): Promise<Attrs | void> {
+    if (r.type === 'host') return this.connectHost(r.name, r.attrs as unknown as HostAttrs);
+    if (r.type === 'guest') return this.startGuest(r.name, r.attrs as unknown as GuestAttrs);
+    return { managed: false, note: NOT_PROVISIONED };
+  }
+
+  async update(prior: AppliedResource, r: Resource): Promise<Attrs | void> {
+    if (r.type === 'host') return this.connectHost(r.name, r.attrs as unknown as HostAttrs);
+    if (r.type !== 'guest') return { managed: false, note: NOT_PROVISIONED };
+    const g = r.attrs as unknown as GuestAttrs;
+    const before = prior.attrs as unknown as GuestAttrs;
+    const uri = this.hostUri(g.host);
+    if (prior.outputs?.uri && prior.outputs.uri !== uri) {
+      // Moved to another connection (new host or new URI): take it down where it was.
+      await this.delete(prior);
+      return this.startGuest(r.name, g);
+    }
+    const state = await this.domstate(uri, r.name);
+    if (state === null) {
+      this.ctx.log(`guest ${r.name}: libvirt at ${uri} has no domain ${r.name}; defining and starting it again`);
+      return this.startGuest(r.name, g);
+    }
+    await this.define(uri, r.name, g);
+    if (state === 'running' && g.memory !== before.memory && g.memory <= before.maxmem) {
+      // A balloon change the running domain can take now; everything else waits for a reboot.
+      await this.virsh(uri, ['setmem', r.name, String(g.memory * 1024), '--live']);
+      this.ctx.log(`guest ${r.name}: memory set to ${g.memory} MiB live`);
+    } else if (state === 'running') {
+      this.ctx.log(`guest ${r.name}: new definition takes effect when the domain next boots`);
+    }
+    return this.outputs(uri, r.name, g.host);
+  }
+
+  async delete(prior: AppliedResource): Promise<void> {
+    if (prior.type === 'host') {
+      this.ctx.log(`host ${prior.name}: nothing to remove in libvirt (the driver manages domains only)`);
+      return;
+    }
+    if (prior.type !== 'guest') return; // never provisioned, nothing to undo
+    const { uri } = this.guestUri(prior.name);
+    const gone = (e: unknown): boolean => e instanceof VirshError && e.noDomain;
+    try {
+      await this.virsh(uri, ['destroy', prior.name]);
+    } catch (e) {
+      if (gone(e)) {
+        const why = isTestUri(uri) ? ' (the test driver forgets its domains when a connection closes)' : '';
+        this.ctx.log(`guest ${prior.name}: libvirt at ${uri} no longer knows domain ${prior.name}: already gone${why}`);
+        return;
+      }
+      if (!(e instanceof VirshError && e.notRunning)) throw e;
+    }
+    try {
+      await this.virsh(uri, ['undefine', prior.name]);
+    } catch (e) {
+      if (!gone(e)) throw e; // a transient domain disappears with destroy
+    }
+    this.ctx.log(`guest ${prior.name}: domain destroyed and undefined on ${uri}`);
+  }
+
+  private async connectHost(name: string, h: HostAttrs): Promise<Attrs> {
+    const uri = this.hostUri(name, h);
+    const canonical = await this.virsh(uri, ['uri']);
+    const memory = parseNodeMemoryMiB(await this.virsh(uri, ['nodeinfo']));
+    const version = await this.virsh(uri, ['version']);
+    const hypervisor = /^Running hypervisor:\s*(.*)$/m.exec(version)?.[1] ?? 'unknown';
+    this.ctx.log(`host ${name}: connected to ${canonical} (${hypervisor}, ${memory ?? '?'} MiB)`);
+    return { uri, connected: canonical, hypervisor, node_memory: memory };
+  }
+
+  private async define(uri: string, name: string, g: GuestAttrs): Promise<string> {
+    const host = this.hostAttrs(g.host);
+    if (!host) throw new Error(`guest ${name}: host.${g.host} has not been applied, so its attributes are unknown`);
+    const dir = join(this.ctx.stateDir, 'libvirt');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${name}.xml`);
+    const uuid = await this.domuuid(uri, name);
+    writeFileSync(file, renderLibvirt(name, g, host, { cell: this.ctx.cell, ...(uuid ? { uuid } : {}) }));
+    await this.virsh(uri, ['define', file]);
+    return file;
+  }
+
+  private async startGuest(name: string, g: GuestAttrs): Promise<Attrs> {
+    const uri = this.hostUri(g.host);
+    const file = await this.define(uri, name, g);
+    if ((await this.domstate(uri, name)) === 'running') {
+      this.ctx.log(`guest ${name}: already running on ${uri}; its definition was updated`);
+    } else {
+      await this.virsh(uri, ['start', name]);
+    }
+    return { ...(await this.outputs(uri, name, g.host)), xml: file };
+  }
+
+  private async outputs(uri: string, name: string, host: string): Promise<Attrs> {
+    const info = parseDominfo(await this.virsh(uri, ['dominfo', name]));
+    return { uri, host, domid: info.id, state: info.state };
+  }
+
+  /** The uuid of an existing domain (a redefinition must keep it), or null. */
+  private async domuuid(uri: string, name: string): Promise<string | null> {
+    try {
+      return (await this.virsh(uri, ['domuuid', name])).trim() || null;
+    } catch (e) {
+      if (e instanceof VirshError && e.noDomain) return null;
+      throw e;
+    }
+  }
+
+  /** The domain's state, or null when libvirt does not know it. */
+  private async domstate(uri: string, name: string): Promise<string | null> {
+    try {
+      return (await this.virsh(uri, ['domstate', name])).trim();
+    } catch (e) {
+      if (e instanceof VirshError && e.noDomain) return null;
+      throw e;
+    }
+  }
+
+  // ---- reading back ------------------------------------------------------------------
+
+  async console(guest: string): Promise<string> {
+    const { uri } = this.guestUri(guest);
+    const info = await this.virsh(uri, ['dominfo', guest]);
+    const xml = await this.virsh(uri, ['dumpxml', guest]);
+    const note = isTestUri(uri)
+      ? `libvirt's test driver (${uri}) runs no guest, so there is no boot console to show; this is what libvirt knows about the domain.`
+      : `the boot console is interactive: run \`virsh -c ${uri} console ${guest}\`; this is what libvirt knows about the domain.`;
+    return `${note}\n\n$ virsh -c ${uri} dominfo ${guest}\n${info}\n\n$ virsh -c ${uri} dumpxml ${guest}\n${xml}\n`;
+  }
+
+  async status(): Promise<DriverStatus> {
+    const applied = this.ctx.applied();
+    const hostNames = Object.entries(applied).filter(([, r]) => r.type === 'host').map(([a]) => a.slice('host.'.length));
+    const guestNames = new Set(
+      Object.entries(applied).filter(([, r]) => r.type === 'guest').map(([a]) => a.slice('guest.'.length)),
+    );
+    const byUri = new Map<string, string[]>(); // uri -> hosts on it
+    for (const h of hostNames) byUri.set(this.hostUri(h), [...(byUri.get(this.hostUri(h)) ?? []), h]);
+    // With --connect and no recorded hosts, still show what this cell left on that libvirt.
+    if (this.opts.connect && !byUri.has(this.opts.connect)) byUri.set(this.opts.connect, []);
+
+    const domains: DomainStatus[] = [];
+    const nodeMemory = new Map<string, number | null>();
+    for (const [uri, hosts] of byUri) {
+      nodeMemory.set(uri, parseNodeMemoryMiB(await this.virsh(uri, ['nodeinfo'])));
+      for (const name of parseNameList(await this.virsh(uri, ['list', '--all', '--name']))) {
+        const facts = parseDomainXml(await this.virsh(uri, ['dumpxml', name]));
+        const ours = facts.meta ? facts.meta.cell === this.ctx.cell : guestNames.has(name);
+        if (!ours) continue; // other domains on the same libvirt (test:///default has "test")
+        const info = parseDominfo(await this.virsh(uri, ['dominfo', name]));
+        const metaHost = facts.meta?.host;
+        const host = metaHost && (hosts.length === 0 || hosts.includes(metaHost)) ? metaHost : hosts[0] ?? 'unknown';
+        domains.push({
+          id: info.id, name, host, state: info.state, memory: Math.floor(info.usedMemKiB / 1024),
+          vifs: facts.vifs.map((v) => `mac=${v.mac}, bridge=${v.bridge}${v.dev ? ` (${v.dev})` : ''}`),
+        });
+      }
+    }
+    const hosts = hostNames.map((h) => {
+      const memory = nodeMemory.get(this.hostUri(h)) ?? 0;
+      // What this cell's running domains take on the host; libvirt's own free-memory figure
+      // is per NUMA cell and meaningless on the test driver.
+      const used = domains.filter((d) => d.host === h && d.state === 'running').reduce((n, d) => n + d.memory, 0);
+      return { name: h, memory, used, free: memory - used };
+    });
+    return { hosts, domains, services: [] };
+  }
+
+  async check(c: CheckSpec): Promise<CheckResult> {
+    if (c.kind !== 'guest-running') return { status: 'skip', message: `${NOT_PROVISIONED} (the libvirt driver manages domains only)` };
+    const guest = c.guest ?? (c.params.guest as string | undefined);
+    if (!guest) return { status: 'fail', message: 'guest-running check names no guest' };
+    let uri: string;
+    try {
+      uri = this.guestUri(guest).uri;
+    } catch (e) {
+      return { status: 'fail', message: (e as Error).message };
+    }
+    const state = await this.domstate(uri, guest);
+    if (state === 'running') return { status: 'pass', message: `domain ${guest} is running on ${uri}` };
+    if (state === null) {
+      const why = isTestUri(uri) ? '; the test driver forgets its domains when a connection closes' : '';
+      return { status: 'fail', message: `libvirt at ${uri} has no domain ${guest}${why}` };
+    }
+    return { status: 'fail', message: `domain ${guest} is ${state} on ${uri}` };
+  }
+
+  async migrate(guest: string, toHost: string): Promise<Attrs | void> {
+    const { uri: from, host: fromHost } = this.guestUri(guest);
+    const to = this.hostUri(toHost);
+    if (from === to) {
+      throw new UserError(
+        `cannot migrate ${guest} from ${fromHost} to ${toHost}: both use the libvirt connection ${to}` +
+          (this.opts.connect ? ' (--connect points every host at it)' : '') + ', so there is no other hypervisor to move to',
+      );
+    }
+    if (isTestUri(from) || isTestUri(to)) {
+      // A test:// world exists only inside the connection that made it, and the test driver
+      // has no migration API (virsh migrate there: "this function is not supported by the
+      // connection driver: virDomainMigrate3").
+      throw new UserError(
+        `cannot live-migrate ${guest} from ${from} to ${to}: libvirt's test driver implements no migration ` +
+          '(virDomainMigrate3 is not supported by the connection driver); use xen+ssh:// or qemu+ssh:// hosts',
+      );
+    }
+    // libvirtd keeps the domain, so a separate virsh process can migrate it (see virshOnce).
+    const r = await virshOnce(from, ['migrate', '--live', '--persistent', '--undefinesource', guest, to], MIGRATE_TIMEOUT_MS);
+    if (r.timedOut) {
+      throw new Error(
+        `virsh migrate ${guest} ${from} -> ${to} gave no answer within ${MIGRATE_TIMEOUT_MS / 1000} s; ` +
+          `see \`virsh -c ${from} domjobinfo ${guest}\` and where the domain now runs`,
+      );
+    }
+    if (!r.ok) throw new UserError(`libvirt cannot live-migrate ${guest} from ${from} to ${to}: ${r.errors.join('; ')}`);
+    this.ctx.log(`guest ${guest}: live-migrated from ${fromHost} (${from}) to ${toHost} (${to})`);
+    return this.outputs(to, guest, toHost);
+  }
+
+  snapshot(): undefined {
+    return undefined; // the world is libvirt's, not ours to save
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(all.map((p) => p.then((s) => s.close(), () => undefined)));
+  }
+}
+
+export function createLibvirtDriver(ctx: DriverContext, opts: LibvirtDriverOptions = {}): Driver {
+  return new LibvirtDriver(ctx, opts);
+}

@@ -1,0 +1,152 @@
+// The AFS client: afsd.fuse (OpenAFS's user-space cache manager) mounted at /afs in the client guest's
+// own mount namespace. Tokens: afsd.fuse has no pioctl, so a second libuafs client (compiled here from
+// OpenAFS's libuafs) holds the rxkad token that real aklog makes; see TOKEN_NOTE.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import type { AfsClientAttrs } from '../../plan/types.js';
+import { alive, lastLines, type Runner, until } from './exec.js';
+import { shortHash, type Layout } from './layout.js';
+import { ensureAfsTree, enterArgs, writeCellServDB } from './afs-servers.js';
+import { killPids } from './namespaces.js';
+import { TOKCAP_C, UAFS_C } from './helpers-c.js';
+
+export const TOKEN_NOTE =
+  'afsd.fuse implements no pioctl, so tokens cannot reach it; the token from real aklog (captured at its pioctl, no kernel module here) ' +
+  'is loaded into a libuafs cache manager (the library afsd.fuse is built on) that does the authenticated file access';
+
+export function clientPid(L: Layout, guest: string): number | undefined {
+  const pid = L.reg.clients[guest]?.pid;
+  return pid && alive(pid) ? pid : undefined;
+}
+
+function afsMounted(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/mounts`, 'utf8').split('\n').some((l) => l.split(' ')[1] === '/afs' && l.includes('fuse'));
+  } catch {
+    return false;
+  }
+}
+
+export async function createClient(r: Runner, L: Layout, a: AfsClientAttrs, standIn?: string): Promise<Record<string, string | number | null>> {
+  L.reg.dbPlanned = a.dbservers;
+  ensureAfsTree(L, a.guest);
+  writeCellServDB(L, a.guest, a.dbservers);
+  let pid = clientPid(L, a.guest);
+  if (!pid || !afsMounted(pid)) {
+    if (pid) await killPids([pid]);
+    // -f (a FUSE option): stay in the foreground so the pid we get is afsd.fuse's own.
+    const child = execa('ip', enterArgs(L, a.guest, [], ['afsd.fuse', '-dynroot', '-fakestat', '-memcache', '-blocks', '65536',
+      '-confdir', '/etc/openafs', '-mountdir', '/afs', '-f']), {
+      detached: true, stdio: 'ignore', reject: false, env: { CELLCTL_LOG: L.afsPath(a.guest, '/var/log/openafs/afsd.fuse.log') },
+    });
+    child.catch(() => undefined);
+    child.unref();
+    pid = child.pid;
+    if (!pid) throw new Error(`afsd.fuse did not start on ${a.guest}`);
+    L.reg.clients[a.guest] = { pid };
+    L.save();
+    const p = pid;
+    await until(`afsd.fuse to mount /afs on ${a.guest}`, 15_000, async () => {
+      if (!alive(p)) throw new Error(`afsd.fuse exited on ${a.guest}: ${lastLines(readLog(L, a.guest), 4)}`);
+      return afsMounted(p);
+    }, 50);
+  }
+  return {
+    pid, mount: '/afs', cache_manager: 'afsd.fuse -dynroot -fakestat -memcache (user space, no kernel module)',
+    module: a.module, ...(standIn ? { stand_in: standIn } : {}),
+  };
+}
+
+function readLog(L: Layout, guest: string): string {
+  const f = L.afsPath(guest, '/var/log/openafs/afsd.fuse.log');
+  return existsSync(f) ? readFileSync(f, 'utf8') : '';
+}
+
+export async function deleteClient(r: Runner, L: Layout, guest: string): Promise<void> {
+  const pid = clientPid(L, guest);
+  if (pid) {
+    await r.run('nsenter', ['-t', String(pid), '-m', '--', 'umount', '-l', '/afs']);
+    await killPids([pid]);
+  }
+  delete L.reg.clients[guest];
+  L.save();
+}
+
+/** A command in the client's namespaces (its /etc/openafs, its /afs). */
+export function inClient(r: Runner, L: Layout, guest: string, cmd: string, args: string[], o: Parameters<Runner['run']>[2] = {}) {
+  const pid = clientPid(L, guest);
+  if (!pid) throw new Error(`afsd.fuse is not running on ${guest}`);
+  return r.inProc(pid, cmd, args, o);
+}
+
+// ---- authenticated access: token capture + libuafs helper ----
+
+export interface Helpers { tokcap: string; uafs: string }
+
+const LIB = '/usr/lib/x86_64-linux-gnu';
+const NEEDS = ['/usr/lib/libuafs.a', '/usr/lib/afs/libcmd.a', '/usr/lib/libopr.a', `${LIB}/libhcrypto.so.5`, `${LIB}/libroken.so.19`];
+
+/** Why the authenticated client cannot be built here, or undefined when it can. */
+export function helperMissing(): string | undefined {
+  const missing = NEEDS.filter((f) => !existsSync(f));
+  const gcc = ['/usr/bin/gcc', '/usr/bin/cc'].some((f) => existsSync(f));
+  if (!missing.length && gcc) return undefined;
+  const pkgs = [...(missing.some((f) => f.startsWith('/usr/lib/lib') || f.startsWith('/usr/lib/afs')) ? ['libopenafs-dev'] : []), ...(gcc ? [] : ['gcc', 'libc6-dev'])];
+  return `the authenticated AFS client needs libuafs and a C compiler: apt-get install -y --no-install-recommends ${pkgs.join(' ')}`;
+}
+
+/** Builds tokcap.so and cellctl-uafs once per state dir (about 0.3 s), rebuilt when their source changes. */
+export async function ensureHelpers(r: Runner, L: Layout): Promise<Helpers> {
+  const why = helperMissing();
+  if (why) throw new Error(why);
+  mkdirSync(L.binDir, { recursive: true });
+  const out = { tokcap: join(L.binDir, 'tokcap.so'), uafs: join(L.binDir, 'cellctl-uafs') };
+  const stamp = join(L.binDir, 'helpers.hash');
+  const hash = shortHash(TOKCAP_C + UAFS_C, 16);
+  if (existsSync(out.tokcap) && existsSync(out.uafs) && existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) return out;
+  writeFileSync(join(L.binDir, 'tokcap.c'), TOKCAP_C);
+  writeFileSync(join(L.binDir, 'cellctl-uafs.c'), UAFS_C);
+  await r.must('gcc', ['-shared', '-fPIC', '-O2', '-o', out.tokcap, join(L.binDir, 'tokcap.c'), '-ldl']);
+  await r.must('gcc', ['-O2', '-o', out.uafs, join(L.binDir, 'cellctl-uafs.c'), ...NEEDS, '-lpthread', '-lresolv']);
+  writeFileSync(stamp, hash);
+  return out;
+}
+
+function krbEnv(L: Layout, guest: string, principal: string): Record<string, string> {
+  return { KRB5_CONFIG: L.krb5Conf, KRB5CCNAME: `FILE:${join(L.tmpDir(guest), `krb5cc_${principal.replace(/[^A-Za-z0-9]/g, '_')}`)}` };
+}
+
+/** kinit in the client guest (password on stdin): the realm's real AS exchange. */
+export async function kinit(r: Runner, L: Layout, guest: string, principal: string, pw: string) {
+  const env = krbEnv(L, guest, principal);
+  const res = await r.inNetns(L.guest(guest).ns, 'kinit', [`${principal}@${L.realm}`], { env, input: pw + '\n', timeoutMs: 20_000 });
+  const klist = res.code === 0 ? await r.run('klist', [], { env }) : undefined;
+  return { ok: res.code === 0, out: res.out, klist: klist?.stdout ?? '' };
+}
+
+export interface TokenResult { ok: boolean; file?: string; message: string; detail: string; viceId?: number }
+
+/** kinit, then real aklog in the client's namespaces; its token pioctl is captured by tokcap.so into a 0600 file. */
+export async function getToken(r: Runner, L: Layout, guest: string, principal: string, pw: string): Promise<TokenResult> {
+  const h = await ensureHelpers(r, L);
+  const k = await kinit(r, L, guest, principal, pw);
+  if (!k.ok) return { ok: false, message: `kinit ${principal} failed`, detail: k.out };
+  const file = join(L.tmpDir(guest), `token_${principal.replace(/[^A-Za-z0-9]/g, '_')}`);
+  rmSync(file, { force: true });
+  const env = { ...krbEnv(L, guest, principal), LD_PRELOAD: h.tokcap, CELLCTL_TOKEN_OUT: file };
+  const ak = await inClient(r, L, guest, 'aklog', ['-d', '-c', L.cell, '-k', L.realm], { env, timeoutMs: 20_000 });
+  if (ak.code !== 0 || !existsSync(file)) return { ok: false, message: `aklog for ${principal} in ${L.cell} failed`, detail: ak.out };
+  const id = Number(/^Id (-?\d+)/m.exec(ak.out)?.[1] ?? NaN);
+  return { ok: true, file, message: 'aklog made a token', detail: ak.out, ...(Number.isFinite(id) ? { viceId: id } : {}) };
+}
+
+/** One libuafs operation in the client's namespaces, with or without a token file. */
+export async function uafs(r: Runner, L: Layout, guest: string, token: string | undefined, op: string[], input?: string) {
+  const h = await ensureHelpers(r, L);
+  const res = await inClient(r, L, guest, h.uafs, [...(token ? ['-t', token] : []), ...op], { input, timeoutMs: 30_000 });
+  // libuafs prints its start-up chatter on stdout; keep the lines that are ours.
+  const chatter = /^(Starting AFS cache scan|afsd: All AFS daemons started|Memory cache)/;
+  const stdout = res.stdout.split('\n').filter((l) => !chatter.test(l)).join('\n');
+  return { ...res, stdout };
+}

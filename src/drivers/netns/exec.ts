@@ -1,0 +1,98 @@
+// Subprocesses for the netns driver: run in a namespace, mask secrets, poll without fixed sleeps.
+import { execa } from 'execa';
+
+export interface RunOptions {
+  input?: string; // fed on stdin (passwords go here, never on a command line)
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  cwd?: string;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  out: string; // stdout + stderr, secrets masked
+}
+
+/** Masks every known secret in text. The driver registers each secret it handles here. */
+export class Masker {
+  private readonly values = new Set<string>();
+  add(...vs: string[]): void {
+    for (const v of vs) if (v && v.length >= 4) this.values.add(v);
+  }
+  mask(text: string): string {
+    let t = text;
+    for (const v of this.values) t = t.split(v).join('********');
+    return t;
+  }
+}
+
+export class Runner {
+  constructor(readonly masker: Masker) {}
+
+  /** Runs a command; never throws for a non-zero exit (callers decide), secrets masked in `out`. */
+  async run(cmd: string, args: string[], o: RunOptions = {}): Promise<RunResult> {
+    const r = await execa(cmd, args, {
+      input: o.input ?? '',
+      env: { ...process.env, ...(o.env ?? {}) },
+      extendEnv: true,
+      reject: false,
+      timeout: o.timeoutMs ?? 30_000,
+      cwd: o.cwd,
+      stripFinalNewline: true,
+      all: false,
+    });
+    const stdout = this.masker.mask(String(r.stdout ?? ''));
+    const stderr = this.masker.mask(String(r.stderr ?? ''));
+    const code = typeof r.exitCode === 'number' ? r.exitCode : r.timedOut ? 124 : 1;
+    const tail = r.timedOut ? `\n(timed out after ${o.timeoutMs ?? 30_000} ms)` : r.signal ? `\n(killed by ${r.signal})` : '';
+    return { code, stdout, stderr, out: [stdout, stderr].filter(Boolean).join('\n') + tail };
+  }
+
+  /** Like run, but throws a masked error naming the command when it fails. */
+  async must(cmd: string, args: string[], o: RunOptions = {}): Promise<RunResult> {
+    const r = await this.run(cmd, args, o);
+    if (r.code !== 0) throw new Error(`${this.masker.mask([cmd, ...args].join(' '))} failed (exit ${r.code}): ${lastLines(r.out, 6)}`);
+    return r;
+  }
+
+  /** A command inside a network namespace (root mount namespace: only for tools that need no /etc/openafs). */
+  inNetns(ns: string, cmd: string, args: string[], o: RunOptions = {}): Promise<RunResult> {
+    return this.run('ip', ['netns', 'exec', ns, cmd, ...args], o);
+  }
+
+  /** A command inside the mount, network and UTS namespaces of a running process (a guest's bosserver or afsd.fuse). */
+  inProc(pid: number, cmd: string, args: string[], o: RunOptions = {}): Promise<RunResult> {
+    return this.run('nsenter', ['-t', String(pid), '-m', '-n', '-u', '--', cmd, ...args], o);
+  }
+}
+
+export function lastLines(text: string, n: number): string {
+  return text.trim().split('\n').slice(-n).join(' | ');
+}
+
+/** Polls fn every intervalMs until it returns true, or throws after timeoutMs (never a fixed sleep). */
+export async function until(what: string, timeoutMs: number, fn: () => Promise<boolean>, intervalMs = 250): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    if (await fn()) return Date.now() - t0;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await delay(intervalMs);
+  }
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** True when a process exists (signal 0). */
+export function alive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,244 @@
+// --driver netns: a real Kerberos realm and AFS cell on this machine. Hosts and guests are network
+// namespaces, the daemons are Debian's krb5kdc, bosserver/ptserver/vlserver/dafs and afsd.fuse.
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AfsClientAttrs, AfsDbAttrs, AfsFsAttrs, Attrs, GuestAttrs, HostAttrs, KdcAttrs, PartitionAttrs, PrincipalAttrs, PtsUserAttrs, Resource, ServiceKeyAttrs, VolumeAttrs, ModuleAttrs } from '../../plan/types.js';
+import { masterPassword, principalPassword } from '../../state/secrets.js';
+import type { AppliedResource, CheckResult, CheckSpec, Driver, DriverContext, DriverStatus } from '../driver.js';
+import { alive, Masker, Runner } from './exec.js';
+import { Layout } from './layout.js';
+import { cellNamespaces, createGuest, createHost, deleteGuest, deleteHost, killPids, migrateGuest, netnsExists, pidsInNetns } from './namespaces.js';
+import { createKdc, createPrincipal, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey, kdcPid } from './kerberos.js';
+import {
+  bosPid, createAfsDb, createAfsFs, createPartition, createPtsUser, createVolume, deleteAfsDb, deleteAfsFs, deletePartition,
+  deletePtsUser, deleteVolume, startDbServer, stopDbServer,
+} from './afs-servers.js';
+import { clientPid, createClient, deleteClient, helperMissing } from './client.js';
+import { runCheck } from './checks.js';
+
+export interface NetnsDriver extends Driver {
+  /** Fault injection: stop a db server's ptserver and vlserver (as if it failed); start them again. */
+  stopDbServer(guest: string): Promise<void>;
+  startDbServer(guest: string): Promise<void>;
+  /** Removes everything this cell left: processes, namespaces (with their veths and bridges), mounts, files. */
+  destroyAll(): Promise<string[]>;
+  readonly prefix: string;
+}
+
+const which = (cmd: string): boolean =>
+  (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').concat(['/usr/sbin', '/sbin']).some((d) => existsSync(join(d, cmd)));
+
+/** Can the netns driver run here? Root, iproute2, MIT krb5, OpenAFS servers and afsd.fuse. */
+export function netnsPrerequisites(): { ok: boolean; reason?: string } {
+  if (process.platform !== 'linux') return { ok: false, reason: 'the netns driver needs Linux network namespaces' };
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return { ok: false, reason: 'the netns driver needs root (network and mount namespaces)' };
+  const need: [string, string][] = [
+    ['ip', 'iproute2'], ['unshare', 'util-linux'], ['nsenter', 'util-linux'],
+    ['krb5kdc', 'krb5-kdc'], ['kdb5_util', 'krb5-kdc'], ['kadmin.local', 'krb5-admin-server'], ['kinit', 'krb5-user'],
+    ['bosserver', 'openafs-fileserver'], ['asetkey', 'openafs-krb5'], ['aklog', 'openafs-krb5'], ['bos', 'openafs-client'],
+    ['pts', 'openafs-client'], ['vos', 'openafs-client'], ['udebug', 'openafs-client'], ['afsd.fuse', 'openafs-fuse'],
+  ];
+  const extraFiles: [string, string][] = [['/usr/lib/openafs/ptserver', 'openafs-dbserver'], ['/usr/lib/openafs/vlserver', 'openafs-dbserver'], ['/usr/lib/openafs/dafileserver', 'openafs-fileserver'], ['/dev/fuse', 'fuse (kernel /dev/fuse)']];
+  const missing = new Set<string>();
+  for (const [cmd, pkg] of need) if (!which(cmd)) missing.add(pkg);
+  for (const [file, pkg] of extraFiles) if (!existsSync(file)) missing.add(pkg);
+  if (missing.size) {
+    const pkgs = [...missing].filter((p) => !p.includes(' '));
+    return { ok: false, reason: `missing ${[...missing].join(', ')}: apt-get install -y --no-install-recommends ${pkgs.join(' ')}` };
+  }
+  const opt = helperMissing();
+  return opt ? { ok: true, reason: `client-tokens and client-file-rw checks will skip: ${opt}` } : { ok: true };
+}
+
+export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
+  const masker = new Masker();
+  masker.add(...ctx.secrets.all());
+  const r = new Runner(masker);
+  const L = new Layout(ctx.cell, ctx.realm, ctx.stateDir);
+  const pw = (principal: string) => {
+    const v = principalPassword(ctx.secrets, principal);
+    masker.add(v);
+    return v;
+  };
+  const standIn = (software: string) => {
+    const sw = ctx.catalog.software.get(software);
+    return sw?.debian_stand_in;
+  };
+  const safe = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (e) {
+      throw new Error(masker.mask(`${what}: ${(e as Error).message}`));
+    }
+  };
+
+  const create = async (res: Resource): Promise<Attrs | void> => safe(res.address, async () => {
+    const a = res.attrs as unknown;
+    switch (res.type) {
+      case 'host': {
+        const bridges = await createHost(r, L, res.name, a as HostAttrs);
+        return { netns: L.hostNs(res.name), bridges: Object.values(bridges) };
+      }
+      case 'guest': {
+        const g = await createGuest(r, L, res.name, a as GuestAttrs);
+        return { netns: g.ns, host_netns: L.reg.hosts[g.host]!.ns, ip: g.ip, ips: g.ips, veths: g.veths, dir: g.dir };
+      }
+      case 'module': {
+        const m = a as ModuleAttrs;
+        L.reg.modules[res.name] = { guest: m.guest, module: m.module };
+        L.save();
+        return { loaded: false, note: `no guest kernel in the netns driver: ${m.name} is not loaded; the AFS client is afsd.fuse in user space` };
+      }
+      case 'kdc': {
+        const pwd = masterPassword(ctx.secrets);
+        masker.add(pwd);
+        return createKdc(r, L, ctx.catalog, a as KdcAttrs, pwd);
+      }
+      case 'principal': {
+        const p = a as PrincipalAttrs;
+        return createPrincipal(r, L, p, pw(p.principal));
+      }
+      case 'service-key':
+        return createServiceKey(r, L, a as ServiceKeyAttrs);
+      case 'afs-db': {
+        const d = a as AfsDbAttrs;
+        const si = standIn(d.software);
+        return { ...(await createAfsDb(r, L, d)), ...(si ? { stand_in: si } : {}) };
+      }
+      case 'afs-fs': {
+        const f = a as AfsFsAttrs;
+        const si = standIn(f.software);
+        return { ...(await createAfsFs(r, L, f)), ...(si ? { stand_in: si } : {}) };
+      }
+      case 'partition':
+        return createPartition(r, L, a as PartitionAttrs);
+      case 'volume':
+        return createVolume(r, L, a as VolumeAttrs);
+      case 'pts-user':
+        return createPtsUser(r, L, a as PtsUserAttrs);
+      case 'afs-client': {
+        const c = a as AfsClientAttrs;
+        return createClient(r, L, c, standIn(c.software));
+      }
+    }
+  });
+
+  const del = async (prior: AppliedResource): Promise<void> => safe(prior.address, async () => {
+    const a = prior.attrs as unknown;
+    switch (prior.type) {
+      case 'host': return deleteHost(r, L, prior.name);
+      case 'guest': return deleteGuest(r, L, prior.name);
+      case 'module':
+        delete L.reg.modules[prior.name];
+        return L.save();
+      case 'kdc': return deleteKdc(r, L, (a as KdcAttrs).guest);
+      case 'principal': return deletePrincipal(r, L, (a as PrincipalAttrs).principal);
+      case 'service-key': return deleteServiceKey(r, L, (a as ServiceKeyAttrs).principal);
+      case 'afs-db': return deleteAfsDb(r, L, (a as AfsDbAttrs).guest);
+      case 'afs-fs': return deleteAfsFs(r, L, (a as AfsFsAttrs).guest);
+      case 'partition': return deletePartition(r, L, a as PartitionAttrs);
+      case 'volume': return deleteVolume(r, L, a as VolumeAttrs);
+      case 'pts-user': return deletePtsUser(r, L, a as PtsUserAttrs);
+      case 'afs-client': return deleteClient(r, L, (a as AfsClientAttrs).guest);
+    }
+  });
+
+  const destroyAll = async (): Promise<string[]> => {
+    // By name prefix and /proc, not only the registry: works after a crash or Ctrl-C too.
+    const nss = await cellNamespaces(r, L.prefix);
+    const guestsFirst = [...nss].sort((x, y) => Number(x.includes('-h-')) - Number(y.includes('-h-')));
+    await killPids(guestsFirst.flatMap((ns) => pidsInNetns(ns)));
+    for (const ns of guestsFirst) await r.run('ip', ['netns', 'del', ns]);
+    rmSync(L.root, { recursive: true, force: true });
+    L.reg = { ...L.reg, hosts: {}, guests: {}, kdcs: {}, afsDb: [], bos: {}, afsFs: {}, clients: {}, ptsUsers: {}, principals: [], modules: {} };
+    delete L.reg.keytab;
+    return guestsFirst;
+  };
+
+  const status = async (): Promise<DriverStatus> => {
+    const hosts = Object.entries(L.reg.hosts).map(([name, h]) => {
+      const used = h.dom0 + Object.values(L.reg.guests).filter((g) => g.host === name).reduce((s, g) => s + g.memory, 0);
+      return { name, memory: h.memory, used, free: h.memory - used };
+    });
+    const domains = Object.entries(L.reg.guests).map(([name, g]) => ({
+      id: null, name, host: g.host, state: netnsExists(g.ns) ? 'running' : 'missing', memory: g.memory, vifs: g.ips,
+    }));
+    const services: DriverStatus['services'] = [];
+    const svc = (address: string, guest: string, pid: number | undefined, detail: string) =>
+      services.push({ address, guest, state: pid ? 'up' : 'down', ...(pid ? { pid } : {}), detail });
+    for (const g of Object.keys(L.reg.kdcs)) svc(`kdc.${g}`, g, kdcPid(L, g), `krb5kdc ${L.reg.kdcs[g]!.role}`);
+    for (const g of L.reg.afsDb) svc(`afs-db.${g}`, g, bosPid(L, g), `bosserver; ${instancePids(L, g, ['ptserver', 'vlserver'])}`);
+    for (const g of Object.keys(L.reg.afsFs)) svc(`afs-fs.${g}`, g, bosPid(L, g), `bosserver; ${instancePids(L, g, ['dafileserver', 'davolserver', 'salvageserver'])}`);
+    for (const g of Object.keys(L.reg.clients)) svc(`afs-client.${g}`, g, clientPid(L, g), 'afsd.fuse on /afs');
+    return { hosts, domains, services };
+  };
+
+  const console_ = async (guest: string): Promise<string> => {
+    const g = L.reg.guests[guest];
+    const head = `netns driver: guest ${guest} is a network namespace (${g?.ns ?? 'not up'}) with no kernel and no boot console; its daemons' logs follow.`;
+    const logs: [string, string][] = [
+      ['KDC', join(L.kdcDir(guest), 'kdc.log')],
+      ...['BosLog', 'PtLog', 'VLLog', 'FileLog', 'VolserLog', 'SalsrvLog', 'afsd.fuse.log'].map((f): [string, string] => [f, L.afsPath(guest, `/var/log/openafs/${f}`)]),
+    ];
+    const parts = [head];
+    for (const [name, file] of logs) {
+      if (!existsSync(file)) continue;
+      const lines = readFileSync(file, 'utf8').trimEnd().split('\n').slice(-40);
+      parts.push(`==> ${name} (${file}) <==`, ...lines);
+    }
+    return masker.mask(parts.join('\n'));
+  };
+
+  return {
+    name: 'netns',
+    prefix: L.prefix,
+    create,
+    async update(prior: AppliedResource, res: Resource) {
+      // Every create converges on what exists; a changed guest gets its vifs re-made.
+      if (res.type === 'guest' && JSON.stringify(prior.attrs.vifs) !== JSON.stringify(res.attrs.vifs)) {
+        const g = L.reg.guests[res.name];
+        if (g) for (const v of g.veths) await r.run('ip', ['-n', L.reg.hosts[g.host]!.ns, 'link', 'del', v]);
+      }
+      return create(res);
+    },
+    delete: del,
+    console: console_,
+    status,
+    async check(c: CheckSpec): Promise<CheckResult> {
+      const res = await runCheck({ r, L, password: pw }, c);
+      return { ...res, message: masker.mask(res.message), ...(res.detail ? { detail: masker.mask(res.detail) } : {}) };
+    },
+    async migrate(guest: string, toHost: string) {
+      return safe(`migrate ${guest}`, () => migrateGuest(r, L, guest, toHost));
+    },
+    snapshot: () => undefined,
+    async close() {
+      /* the cell keeps running between commands: nothing to close */
+    },
+    stopDbServer: (guest) => safe(`stop db server ${guest}`, () => stopDbServer(r, L, guest)),
+    startDbServer: (guest) => safe(`start db server ${guest}`, () => startDbServer(r, L, guest)),
+    destroyAll,
+  };
+}
+
+/** Pids of a guest's bos instances, from bosserver's -pidfiles. */
+function instancePids(L: Layout, guest: string, names: string[]): string {
+  const dir = L.afsPath(guest, '/var/lib/openafs/local');
+  if (!existsSync(dir)) return 'no instances';
+  const out: string[] = [];
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.pid') && f !== 'bosserver.pid')) {
+    const pid = Number(readFileSync(join(dir, f), 'utf8').trim());
+    const name = f.replace(/\.pid$/, '');
+    if (names.some((n) => name.includes(n.replace(/^da/, ''))) || names.includes(name)) out.push(`${name} ${alive(pid) ? pid : 'down'}`);
+  }
+  return out.join(', ') || 'no instances';
+}
+
+/** Cleanup without a driver context: every namespace and process of a cell's netns prefix. */
+export async function netnsCleanup(prefix: string): Promise<string[]> {
+  const r = new Runner(new Masker());
+  const nss = await cellNamespaces(r, prefix);
+  await killPids(nss.flatMap((ns) => pidsInNetns(ns)));
+  for (const ns of nss) await r.run('ip', ['netns', 'del', ns]);
+  return nss;
+}

@@ -1,0 +1,125 @@
+// Names and places: namespace and interface names derived from the cell, per-guest directories,
+// and the driver's registry (what it started, where) kept under the state directory.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../../state/atomic.js';
+
+export function shortHash(s: string, n = 6): string {
+  return createHash('sha256').update(s).digest('hex').slice(0, n);
+}
+
+function slug(s: string, n: number): string {
+  return s.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, n) || 'x';
+}
+
+/** Namespace prefix: from the cell and the state directory, so two cells (or one cell in two state dirs) coexist. */
+export function netnsPrefix(cell: string, stateDir: string): string {
+  return `cx-${slug(cell, 10)}-${shortHash(cell + '\0' + resolve(stateDir), 4)}`;
+}
+
+/** Linux interface names are at most 15 bytes: keep short names, hash long ones. */
+export function ifName(name: string): string {
+  return /^[A-Za-z0-9_.-]{1,15}$/.test(name) ? name : `br${shortHash(name, 8)}`;
+}
+
+/** Host end of a guest's veth, in the host namespace: "vh" + 8 hex + vif index (<= 15 bytes). */
+export function vethHostName(guest: string, i: number): string {
+  return `vh${shortHash(guest, 8)}${i}`;
+}
+
+export interface GuestRec {
+  ns: string;
+  host: string;
+  ip: string; // first vif's address: where the guest's daemons listen
+  ips: string[];
+  veths: string[];
+  bridges: string[]; // bridge name of each vif
+  memory: number;
+  dir: string;
+}
+export interface HostRec { ns: string; bridges: Record<string, string>; memory: number; dom0: number }
+export interface KdcRec { role: 'master' | 'replica'; realm: string; master: string; standIn?: string }
+
+export interface Registry {
+  prefix: string;
+  hosts: Record<string, HostRec>;
+  guests: Record<string, GuestRec>;
+  kdcs: Record<string, KdcRec>;
+  realm?: string;
+  keytab?: { file: string; kvno: number; principal: string };
+  afsDb: string[]; // guests running ptserver + vlserver
+  dbPlanned: string[]; // every db server the cell file names (CellServDB lists them all)
+  bos: Record<string, number>; // guest -> bosserver pid
+  afsFs: Record<string, string[]>; // guest -> partitions
+  clients: Record<string, { pid: number }>;
+  ptsUsers: Record<string, { principal: string; admin: boolean }>;
+  principals: string[];
+  modules: Record<string, { guest: string; module: string }>;
+}
+
+export class Layout {
+  readonly root: string; // <stateDir>/netns
+  readonly prefix: string;
+  reg: Registry;
+
+  constructor(readonly cell: string, readonly realm: string, stateDir: string) {
+    this.root = join(resolve(stateDir), 'netns');
+    this.prefix = netnsPrefix(cell, stateDir);
+    this.reg = this.load();
+  }
+
+  private get regFile(): string {
+    return join(this.root, 'world.json');
+  }
+
+  private load(): Registry {
+    const empty: Registry = {
+      prefix: this.prefix, hosts: {}, guests: {}, kdcs: {}, afsDb: [], dbPlanned: [], bos: {}, afsFs: {}, clients: {}, ptsUsers: {}, principals: [], modules: {},
+    };
+    if (!existsSync(this.regFile)) return empty;
+    return { ...empty, ...(JSON.parse(readFileSync(this.regFile, 'utf8')) as Partial<Registry>) };
+  }
+
+  save(): void {
+    writeFileAtomic(this.regFile, JSON.stringify(this.reg, null, 2) + '\n', 0o600);
+  }
+
+  hostNs(host: string): string {
+    return `${this.prefix}-h-${slug(host, 12)}${shortHash(host, 2)}`;
+  }
+  guestNs(guest: string): string {
+    return `${this.prefix}-g-${slug(guest, 12)}${shortHash(guest, 2)}`;
+  }
+  guestDir(guest: string): string {
+    return join(this.root, 'guests', guest);
+  }
+  /** Cell-wide krb5.conf listing every KDC: what clients and kadmin use. */
+  get krb5Conf(): string {
+    return join(this.root, 'krb5', 'krb5.conf');
+  }
+  get binDir(): string {
+    return join(this.root, 'bin');
+  }
+  kdcDir(guest: string): string {
+    return join(this.guestDir(guest), 'krb5kdc');
+  }
+  /** Per-guest tree bind-mounted over Debian's fixed OpenAFS paths inside the guest's mount namespace. */
+  afsPath(guest: string, p: '/etc/openafs' | '/etc/openafs/server' | '/var/lib/openafs/db' | '/var/lib/openafs/local' | '/var/log/openafs' | '/var/cache/openafs' | string): string {
+    return join(this.guestDir(guest), 'root', p);
+  }
+  tmpDir(guest: string): string {
+    const d = join(this.guestDir(guest), 'tmp');
+    mkdirSync(d, { recursive: true, mode: 0o700 });
+    return d;
+  }
+
+  guest(name: string): GuestRec {
+    const g = this.reg.guests[name];
+    if (!g) throw new Error(`guest ${name} is not up in this cell (create guest.${name} first)`);
+    return g;
+  }
+  ipOf(name: string): string {
+    return this.guest(name).ip;
+  }
+}

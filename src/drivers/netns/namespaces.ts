@@ -1,0 +1,194 @@
+// Xen hosts and guests as network namespaces: a namespace per host holding its bridges, a namespace
+// per guest with veths onto those bridges. Nothing here touches the root namespace's network.
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import type { GuestAttrs, HostAttrs } from '../../plan/types.js';
+import { delay, type Runner } from './exec.js';
+import { ifName, shortHash, vethHostName, type Layout, type GuestRec } from './layout.js';
+
+export function netnsExists(ns: string): boolean {
+  return existsSync(`/run/netns/${ns}`);
+}
+
+export async function listNetns(r: Runner): Promise<string[]> {
+  const out = await r.run('ip', ['netns', 'list']);
+  return out.stdout.split('\n').map((l) => l.trim().split(/\s+/)[0]).filter((s): s is string => !!s);
+}
+
+/** Every process whose network namespace is ns (found through /proc, so it works after a crash too). */
+export function pidsInNetns(ns: string): number[] {
+  let ino: number;
+  try {
+    ino = statSync(`/run/netns/${ns}`).ino;
+  } catch {
+    return [];
+  }
+  const want = `net:[${ino}]`;
+  const pids: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readlinkSync(`/proc/${e}/ns/net`) === want && !isZombie(Number(e))) pids.push(Number(e));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return pids;
+}
+
+export function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/** TERM, a short grace, then KILL: a guest's destroy is a power-off, not a shutdown. */
+export async function killPids(pids: number[], graceMs = 400): Promise<void> {
+  const send = (p: number, s: NodeJS.Signals) => {
+    try {
+      process.kill(p, s);
+    } catch {
+      /* already gone */
+    }
+  };
+  pids.forEach((p) => send(p, 'SIGTERM'));
+  const t0 = Date.now();
+  while (pids.some((p) => !isZombie(p)) && Date.now() - t0 < graceMs) await delay(25);
+  pids.filter((p) => !isZombie(p)).forEach((p) => send(p, 'SIGKILL'));
+  const t1 = Date.now();
+  while (pids.some((p) => !isZombie(p)) && Date.now() - t1 < 2000) await delay(20);
+}
+
+/** Ends every process in ns, then removes it (its veths and bridges go with it). */
+export async function removeNetns(r: Runner, ns: string): Promise<void> {
+  if (!netnsExists(ns)) return;
+  await killPids(pidsInNetns(ns));
+  await r.must('ip', ['netns', 'del', ns]);
+}
+
+async function linkExists(r: Runner, ns: string, dev: string): Promise<boolean> {
+  return (await r.run('ip', ['-n', ns, 'link', 'show', 'dev', dev])).code === 0;
+}
+
+export async function createHost(r: Runner, L: Layout, name: string, a: HostAttrs): Promise<Record<string, string>> {
+  const ns = L.hostNs(name);
+  if (!netnsExists(ns)) await r.must('ip', ['netns', 'add', ns]);
+  await r.must('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  const bridges: Record<string, string> = {};
+  for (const b of a.bridges) bridges[b] = await ensureBridge(r, ns, b);
+  L.reg.hosts[name] = { ns, bridges, memory: a.memory, dom0: a.dom0_memory };
+  L.save();
+  return bridges;
+}
+
+async function ensureBridge(r: Runner, ns: string, bridge: string): Promise<string> {
+  const dev = ifName(bridge);
+  if (!(await linkExists(r, ns, dev))) await r.must('ip', ['-n', ns, 'link', 'add', dev, 'type', 'bridge']);
+  await r.must('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+  return dev;
+}
+
+export async function deleteHost(r: Runner, L: Layout, name: string): Promise<void> {
+  const guests = Object.entries(L.reg.guests).filter(([, g]) => g.host === name).map(([n]) => n);
+  if (guests.length) throw new Error(`host ${name} still has guests: ${guests.join(', ')}`);
+  await removeNetns(r, L.hostNs(name));
+  delete L.reg.hosts[name];
+  L.save();
+}
+
+/** On-link prefix for a test address: the classful private ranges, so guests on one bridge reach each other. */
+function prefixLen(ip: string): number {
+  if (ip.startsWith('10.')) return 8;
+  if (/^172\.(1[6-9]|2\d|3[01])\./.test(ip)) return 12;
+  if (ip.startsWith('192.168.')) return 16;
+  return 24;
+}
+
+/** An address for a vif the cell file gives none: 10.<from cell>.<bridge>.<from guest>, unique in the cell. */
+function assignIp(L: Layout, guest: string, bridgeIdx: number): string {
+  const used = new Set(Object.values(L.reg.guests).flatMap((g) => g.ips));
+  const b = 200 + (parseInt(shortHash(L.cell, 4), 16) % 50);
+  let h = 10 + (parseInt(shortHash(guest, 4), 16) % 200);
+  for (let i = 0; i < 240; i++, h = 10 + ((h - 10 + 1) % 240)) {
+    const ip = `10.${b}.${bridgeIdx}.${h}`;
+    if (!used.has(ip)) return ip;
+  }
+  throw new Error(`no free test address for ${guest}`);
+}
+
+export async function createGuest(r: Runner, L: Layout, name: string, a: GuestAttrs): Promise<GuestRec> {
+  const host = L.reg.hosts[a.host];
+  if (!host || !netnsExists(host.ns)) throw new Error(`host ${a.host} is not up (create host.${a.host} first)`);
+  const ns = L.guestNs(name);
+  if (!netnsExists(ns)) await r.must('ip', ['netns', 'add', ns]);
+  await r.must('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  const ips: string[] = [];
+  const veths: string[] = [];
+  const bridges: string[] = [];
+  for (const [i, vif] of a.vifs.entries()) {
+    const bridgeIdx = Math.max(0, Object.keys(host.bridges).indexOf(vif.bridge));
+    const ip = vif.ip ?? L.reg.guests[name]?.ips[i] ?? assignIp(L, name, bridgeIdx);
+    const hostEnd = vethHostName(name, i);
+    const eth = `eth${i}`;
+    // Converge: a half-made pair from a crashed run is removed and made again.
+    if (!(await linkExists(r, ns, eth)) || !(await linkExists(r, host.ns, hostEnd))) {
+      if (await linkExists(r, host.ns, hostEnd)) await r.run('ip', ['-n', host.ns, 'link', 'del', hostEnd]);
+      if (await linkExists(r, ns, eth)) await r.run('ip', ['-n', ns, 'link', 'del', eth]);
+      const tmp = `vg${shortHash(name, 8)}${i}`;
+      await r.must('ip', ['-n', host.ns, 'link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', tmp, 'netns', ns]);
+      await r.must('ip', ['-n', ns, 'link', 'set', tmp, 'name', eth]);
+    }
+    const bridge = host.bridges[vif.bridge] ?? (await ensureBridge(r, host.ns, vif.bridge));
+    host.bridges[vif.bridge] = bridge;
+    await r.must('ip', ['-n', host.ns, 'link', 'set', hostEnd, 'master', bridge, 'up']);
+    if (vif.mac) await r.run('ip', ['-n', ns, 'link', 'set', eth, 'address', vif.mac]);
+    await r.run('ip', ['-n', ns, 'addr', 'flush', 'dev', eth]);
+    await r.must('ip', ['-n', ns, 'addr', 'add', `${ip}/${prefixLen(ip)}`, 'dev', eth]);
+    await r.must('ip', ['-n', ns, 'link', 'set', eth, 'up']);
+    ips.push(ip);
+    veths.push(hostEnd);
+    bridges.push(vif.bridge);
+  }
+  if (!ips.length) throw new Error(`guest ${name} has no vif: the netns driver needs one for the guest's address`);
+  const rec: GuestRec = { ns, host: a.host, ip: ips[0], ips, veths, bridges, memory: a.memory, dir: L.guestDir(name) };
+  L.reg.guests[name] = rec;
+  L.save();
+  return rec;
+}
+
+export async function deleteGuest(r: Runner, L: Layout, name: string): Promise<void> {
+  const g = L.reg.guests[name];
+  await removeNetns(r, g?.ns ?? L.guestNs(name)); // the veth pair dies with the guest's end
+  rmSync(L.guestDir(name), { recursive: true, force: true });
+  delete L.reg.guests[name];
+  delete L.reg.clients[name];
+  delete L.reg.kdcs[name];
+  delete L.reg.afsFs[name];
+  L.reg.afsDb = L.reg.afsDb.filter((d) => d !== name);
+  L.save();
+}
+
+/** Live migration, netns style: the guest's veths move to the other host's bridges; its daemons keep running. */
+export async function migrateGuest(r: Runner, L: Layout, name: string, toHost: string): Promise<Record<string, string>> {
+  const g = L.guest(name);
+  const from = L.reg.hosts[g.host];
+  const to = L.reg.hosts[toHost];
+  if (!to || !netnsExists(to.ns)) throw new Error(`host ${toHost} is not up`);
+  for (const [i, hostEnd] of g.veths.entries()) {
+    const wanted = g.bridges[i];
+    const dest = wanted ? to.bridges[wanted] : undefined;
+    if (!dest) throw new Error(`host ${toHost} has no bridge ${wanted ?? '(none)'} for ${name}'s vif ${i}`);
+    await r.must('ip', ['-n', from!.ns, 'link', 'set', hostEnd, 'netns', to.ns]);
+    await r.must('ip', ['-n', to.ns, 'link', 'set', hostEnd, 'master', dest, 'up']);
+  }
+  g.host = toHost;
+  L.save();
+  return { host: toHost, host_netns: to.ns };
+}
+
+/** Every namespace of this cell, found by name prefix: what cleanup removes even without a registry. */
+export async function cellNamespaces(r: Runner, prefix: string): Promise<string[]> {
+  return (await listNetns(r)).filter((n) => n.startsWith(prefix + '-'));
+}

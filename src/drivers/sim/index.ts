@@ -1,0 +1,233 @@
+// The simulated Xen hypervisor: the default driver. The whole world is one plain-JSON object
+// (ctx.data in, snapshot() out); every call works on it synchronously, so the same sequence of
+// calls gives the same world, console and logs, whatever the executor's concurrency.
+import type { Driver, DriverContext, DriverStatus, DomainStatus, AppliedResource, CheckSpec, CheckResult } from '../driver.js';
+import type { Attrs, Json, Resource } from '../../plan/types.js';
+import {
+  createAfsDb, createAfsFs, createPartition, createPtsUser, createVolume, deleteAfsDb, deleteAfsFs, deletePartition,
+  deletePtsUser, deleteVolume, describeQuorum, cellDbservers, fsUp, dbUp, moveVolume, quorum, updateAfsDb, updateAfsFs,
+  updatePtsUser,
+} from './afs.js';
+import { afsList, afsRead, afsWrite, aklog, clientUp, createClient, deleteClient, describeToken, updateClient } from './afsclient.js';
+import { runCheck } from './checks.js';
+import { createGuest, destroyGuest, updateGuest, vifNames, xm, type XmOp } from './domains.js';
+import { createHost, deleteHost, updateHost, usage } from './hosts.js';
+import {
+  addPrincipal, createKdc, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey, kdcUp, qualify, restartKdc, updateKdc,
+  type KrbEnv,
+} from './kerberos.js';
+import { migrate } from './migrate.js';
+import { loadModule, unloadModule } from './modules.js';
+import { domainOf, isUp, loadWorld, own, requireUp, spawn, type World } from './world.js';
+
+export type { World } from './world.js';
+export type { XmOp } from './domains.js';
+
+/** The sim driver, plus the knobs a test (or `cellctl`) can turn that real hardware would offer. */
+export interface SimDriver extends Driver {
+  readonly world: World;
+  /** xm pause/unpause/shutdown/reboot, start a shut-down domain, or inject a crash. */
+  xm(guest: string, op: XmOp): Promise<DomainStatus>;
+  /** Stop or start one service (bos shutdown/startup, stopping krb5kdc or afsd): kdc.x, afs-db.x, afs-fs.x, afs-client.x. */
+  service(address: string, action: 'stop' | 'start'): Promise<void>;
+  /** kinit + aklog on a client guest; returns what `tokens` prints. */
+  aklog(guest: string, principal: string): Promise<string>;
+  afsWrite(guest: string, path: string, data: string, principal: string | null): Promise<void>;
+  afsRead(guest: string, path: string, principal: string | null): Promise<string>;
+  afsList(guest: string, path: string, principal: string | null): Promise<string[]>;
+}
+
+export function createSimDriver(ctx: DriverContext): SimDriver {
+  const w = loadWorld(ctx.data);
+  const { catalog } = ctx;
+  const env: KrbEnv = { catalog, secrets: ctx.secrets, realm: ctx.realm };
+
+  // Last line of defence: a message that somehow carries a secret is masked before anyone prints it.
+  const scrub = (e: unknown): Error => {
+    let msg = e instanceof Error ? e.message : String(e);
+    for (const s of ctx.secrets.all()) if (s.length >= 6) msg = msg.split(s).join('********');
+    return new Error(msg);
+  };
+  const guarded = <T>(fn: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(fn());
+    } catch (e) {
+      return Promise.reject(scrub(e));
+    }
+  };
+
+  const create = (r: Resource): Attrs => {
+    const a = r.attrs;
+    switch (r.type) {
+      case 'host': return createHost(w, catalog, r.name, a);
+      case 'guest': {
+        const out = createGuest(w, catalog, ctx.stateDir, r.name, a);
+        ctx.log(`Started domain ${r.name} (id ${out.domid}) on ${out.host}`);
+        return out;
+      }
+      case 'module': return loadModule(w, catalog, a);
+      case 'kdc': return createKdc(w, env, a);
+      case 'principal': return addPrincipal(w, env, a);
+      case 'service-key': return createServiceKey(w, env, a);
+      case 'afs-db': return createAfsDb(w, a);
+      case 'afs-fs': return createAfsFs(w, a);
+      case 'partition': return createPartition(w, a);
+      case 'volume': return createVolume(w, a);
+      case 'pts-user': return createPtsUser(w, a);
+      case 'afs-client': return createClient(w, a);
+    }
+  };
+
+  const update = (prior: AppliedResource, r: Resource): Attrs => {
+    const a = r.attrs;
+    switch (r.type) {
+      case 'host': return updateHost(w, catalog, r.name, a);
+      case 'guest': return updateGuest(w, r.name, prior.attrs, a);
+      case 'kdc': return updateKdc(w, a);
+      case 'afs-db': return updateAfsDb(w, a);
+      case 'afs-fs': return updateAfsFs(w, a);
+      case 'volume': return moveVolume(w, a);
+      case 'pts-user': return updatePtsUser(w, a);
+      case 'afs-client': return updateClient(w, a);
+      default: throw new Error(`${r.address}: the simulator cannot change a ${r.type} in place; the plan must replace it`);
+    }
+  };
+
+  const remove = (prior: AppliedResource): void => {
+    const a = prior.attrs;
+    switch (prior.type) {
+      case 'host': return deleteHost(w, prior.name);
+      case 'guest': return destroyGuest(w, ctx.stateDir, prior.name);
+      case 'module': return unloadModule(w, a);
+      case 'kdc': return deleteKdc(w, a.guest as string);
+      case 'principal': return deletePrincipal(w, a.kdc as string, qualify(a.principal as string, a.realm as string));
+      case 'service-key': return deleteServiceKey(w, a);
+      case 'afs-db': return deleteAfsDb(w, a.guest as string);
+      case 'afs-fs': return deleteAfsFs(w, a.guest as string);
+      case 'partition': return deletePartition(w, a);
+      case 'volume': return deleteVolume(w, a);
+      case 'pts-user': return deletePtsUser(w, a);
+      case 'afs-client': return deleteClient(w, a.guest as string);
+    }
+  };
+
+  /** After a (re)boot, rc starts the guest's modules and services again (new pids, no tokens). */
+  const restartOnBoot = (guest: string, modules: { id: string; name: string }[]): void => {
+    for (const m of modules) {
+      try {
+        loadModule(w, catalog, { guest, module: m.id, name: m.name });
+      } catch {
+        // logged in the guest and kept in modload_errors; the client below then stays down
+      }
+    }
+    const d = w.domains[guest]!;
+    restartKdc(w, env, guest);
+    const db = own(w.afsdbs, guest);
+    if (db) db.pids = { ptserver: spawn(d), vlserver: spawn(d) };
+    const fs = own(w.fileservers, guest);
+    if (fs) { fs.pid = spawn(d); fs.volserver_pid = spawn(d); }
+    const c = own(w.clients, guest);
+    if (c) { c.pid = spawn(d); c.tokens = {}; }
+  };
+
+  const domainStatus = (name: string): DomainStatus => {
+    const d = w.domains[name]!;
+    return { id: d.domid, name: d.name, host: d.host, state: d.state, memory: d.memory, vifs: vifNames(d) };
+  };
+
+  const status = (): DriverStatus => {
+    const hosts = Object.values(w.hosts).map((h) => {
+      const u = usage(w, h.name);
+      return { name: h.name, memory: h.memory, used: u.used, free: u.free };
+    });
+    const domains: DomainStatus[] = [];
+    for (const h of Object.values(w.hosts)) {
+      domains.push({ id: 0, name: 'Domain-0', host: h.name, state: 'running', memory: h.dom0_memory, vifs: [] });
+      const mine = Object.values(w.domains).filter((d) => d.host === h.name)
+        .sort((a, b) => (a.domid ?? Infinity) - (b.domid ?? Infinity) || (a.name < b.name ? -1 : 1));
+      for (const d of mine) domains.push(domainStatus(d.name));
+    }
+    const services: DriverStatus['services'] = [];
+    const up = (b: boolean) => (b ? 'up' : 'down') as 'up' | 'down';
+    for (const k of Object.values(w.kdcs)) {
+      services.push({ address: `kdc.${k.guest}`, guest: k.guest, state: up(kdcUp(w, k)), pid: k.pid, detail: `${k.software} ${k.role} KDC for ${k.realm}, ${Object.keys(k.db).length} principals` });
+    }
+    const q = quorum(w, cellDbservers(w));
+    for (const db of Object.values(w.afsdbs)) {
+      services.push({ address: `afs-db.${db.guest}`, guest: db.guest, state: up(dbUp(w, db.guest)), pid: db.pids.ptserver, detail: `ptserver+vlserver; ubik: ${describeQuorum(q)}` });
+    }
+    for (const fs of Object.values(w.fileservers)) {
+      const vols = Object.values(fs.attached).reduce((n, p) => n + Object.keys(p).length, 0);
+      services.push({ address: `afs-fs.${fs.guest}`, guest: fs.guest, state: up(fsUp(w, fs.guest)), pid: fs.pid, detail: `fileserver: ${Object.keys(fs.attached).join(', ') || 'no partitions'}, ${vols} volumes` });
+    }
+    for (const c of Object.values(w.clients)) {
+      services.push({ address: `afs-client.${c.guest}`, guest: c.guest, state: up(clientUp(w, c.guest)), pid: c.pid, detail: `${c.software} client of ${c.cell}${c.module ? `, module ${c.module}` : ''}` });
+    }
+    return { hosts, domains, services };
+  };
+
+  const serviceOp = (address: string, action: 'stop' | 'start'): void => {
+    const dot = address.indexOf('.');
+    const type = address.slice(0, dot);
+    const guest = address.slice(dot + 1);
+    const rec = type === 'kdc' ? own(w.kdcs, guest) : type === 'afs-db' ? own(w.afsdbs, guest)
+      : type === 'afs-fs' ? own(w.fileservers, guest) : type === 'afs-client' ? own(w.clients, guest) : undefined;
+    if (!rec) throw new Error(`${address}: no such service in the simulator`);
+    if (action === 'stop') {
+      rec.running = false;
+      return;
+    }
+    const d = requireUp(w, guest, `start ${address}`);
+    rec.running = true;
+    if ('pids' in rec) rec.pids = { ptserver: spawn(d), vlserver: spawn(d) };
+    else rec.pid = spawn(d);
+    if ('volserver_pid' in rec) rec.volserver_pid = spawn(d);
+  };
+
+  const unwrap = <T>(r: { ok: true; value: T } | { ok: false; error: string }): T => {
+    if (!r.ok) throw new Error(r.error);
+    return r.value;
+  };
+
+  return {
+    name: 'sim',
+    world: w,
+    create: (r) => guarded(() => create(r)),
+    update: (prior, r) => guarded(() => update(prior, r)),
+    delete: (prior) => guarded(() => remove(prior)),
+    console: (guest) => guarded(() => {
+      const d = domainOf(w, guest);
+      if (d) return [...d.console, ...(d.log.length ? [`--- ${guest}:/var/log/messages ---`, ...d.log] : [])].join('\n') + '\n';
+      const past = own(w.graveyard, guest);
+      if (past) return [...past, `[domain ${guest} no longer exists]`].join('\n') + '\n';
+      throw new Error(`Error: Domain '${guest}' does not exist.`);
+    }),
+    status: () => guarded(status),
+    check: (c: CheckSpec) => guarded((): CheckResult => {
+      try {
+        return runCheck(w, env, c);
+      } catch (e) {
+        return { status: 'fail', message: scrub(e).message };
+      }
+    }),
+    migrate: (guest, toHost) => guarded(() => {
+      const out = migrate(w, catalog, guest, toHost);
+      ctx.log(`Migrated ${guest} live to ${toHost} (domain ${out.domid})`);
+      return out;
+    }),
+    snapshot: () => w as unknown as Json,
+    close: () => guarded(() => ctx.secrets.save()),
+    xm: (guest, op) => guarded(() => {
+      const before = domainOf(w, guest);
+      const modules = before ? Object.values(before.modules).map((m) => ({ id: m.id, name: m.name })) : [];
+      const d = xm(w, catalog, guest, op);
+      if ((op === 'start' || op === 'reboot') && isUp(d)) restartOnBoot(guest, modules);
+      return domainStatus(guest);
+    }),
+    service: (address, action) => guarded(() => serviceOp(address, action)),
+    aklog: (guest, principal) => guarded(() => describeToken(own(w.clients, guest)?.cell ?? ctx.cell, unwrap(aklog(w, env, guest, principal)))),
+    afsWrite: (guest, path, data, principal) => guarded(() => void unwrap(afsWrite(w, guest, path, data, principal))),
+    afsRead: (guest, path, principal) => guarded(() => unwrap(afsRead(w, guest, path, principal))),
+    afsList: (guest, path, principal) => guarded(() => unwrap(afsList(w, guest, path, principal))),
+  };
+}

@@ -1,0 +1,84 @@
+// Xen virtual-device numbers and names (as written in xm/xl disk specs) -> libvirt disk targets.
+//
+// Xen encodes a vdev the way Linux numbers block devices: major << 8 | minor.
+//   0x301 = major 3 (IDE, first controller), minor 1 -> hda1; 0x810 = sdb; 0xca00 = xvda.
+//   1 << 28 | disk << 8 | partition is the extended xvd form (disks beyond xvdp).
+// Numbers below 0x100 (major 0) are not Linux devices. The seed's NetBSD guest uses
+// 0x01..0x04: NetBSD's xbd driver treats the number as a plain handle and attaches the
+// disks in order, so handle n becomes the n-th xvd disk (0x01 -> xvda, 0x04 -> xvdd).
+//
+// A pv guest sees exactly the device xm named, partition included: Xen's blkback exports
+// 0x301 as hda1 and the seed's root=/dev/hda1 relies on that, so the libvirt target keeps
+// the partition too ('hda1'; libvirt's schema and Xen driver accept it). `disk` is the
+// whole-disk name, for checks that two specs do not land on one disk.
+
+export interface DiskTarget {
+  dev: string; // libvirt <target dev>: xvda, hda1, sdb
+  disk: string; // the whole disk: hda for hda1
+  prefix: 'xvd' | 'hd' | 'sd';
+  index: number; // 0-based disk index within the prefix (xvda = 0)
+  partition: number; // 0 when the vdev names a whole disk
+  cdrom: boolean; // xm 'hdc:cdrom'
+}
+
+// Linux IDE majors, in controller order: each carries two disks (minor >> 6).
+const IDE_MAJORS = [3, 22, 33, 34, 56, 57, 88, 89, 90, 91];
+const SCSI_MAJORS = [8, 65, 66, 67, 68, 69, 70, 71]; // 16 disks each (minor >> 4)
+const XVD_MAJOR = 202; // 16 minors per disk
+const XVD_EXTENDED = 1 << 28;
+
+/** 0 -> 'a', 25 -> 'z', 26 -> 'aa' (the kernel's and libvirt's disk-name letters). */
+export function diskLetters(index: number): string {
+  let s = '';
+  let n = index;
+  do {
+    s = String.fromCharCode(97 + (n % 26)) + s;
+    n = Math.floor(n / 26) - 1;
+  } while (n >= 0);
+  return s;
+}
+
+function lettersIndex(letters: string): number {
+  let n = 0;
+  for (const ch of letters) n = n * 26 + (ch.charCodeAt(0) - 96);
+  return n - 1;
+}
+
+function target(prefix: DiskTarget['prefix'], index: number, partition: number, cdrom: boolean): DiskTarget {
+  const disk = prefix + diskLetters(index);
+  return { dev: partition ? `${disk}${partition}` : disk, disk, prefix, index, partition, cdrom };
+}
+
+function fromNumber(n: number, vdev: string, cdrom: boolean): DiskTarget {
+  if (n & XVD_EXTENDED) return target('xvd', (n >> 8) & 0xfffff, n & 0xff, cdrom);
+  const major = n >> 8;
+  const minor = n & 0xff;
+  if (major === 0) return target('xvd', Math.max(n - 1, 0), 0, cdrom); // NetBSD-style handle, see top
+  const ide = IDE_MAJORS.indexOf(major);
+  if (ide >= 0) return target('hd', ide * 2 + (minor >> 6), minor & 63, cdrom);
+  const scsi = SCSI_MAJORS.indexOf(major);
+  if (scsi >= 0) return target('sd', scsi * 16 + (minor >> 4), minor & 15, cdrom);
+  if (major === XVD_MAJOR) return target('xvd', minor >> 4, minor & 15, cdrom);
+  throw new Error(
+    `disk vdev '${vdev}': major ${major} is not an IDE, SCSI or xvd block major; write the device as xvdN, hdN or sdN`,
+  );
+}
+
+/** Map one vdev as written in a disk spec ('0x01', '0x301', '769', 'hda1', 'xvdb', 'ioemu:hdc:cdrom'). */
+export function vdevToTarget(vdev: string): DiskTarget {
+  let v = vdev.trim().toLowerCase();
+  if (v.startsWith('ioemu:')) v = v.slice('ioemu:'.length); // xm's hvm prefix, no meaning to libvirt
+  let cdrom = false;
+  const colon = v.indexOf(':');
+  if (colon >= 0) {
+    const kind = v.slice(colon + 1);
+    if (kind !== 'cdrom' && kind !== 'disk') throw new Error(`disk vdev '${vdev}': unknown device type '${kind}' (expected cdrom or disk)`);
+    cdrom = kind === 'cdrom';
+    v = v.slice(0, colon);
+  }
+  if (/^0x[0-9a-f]+$/.test(v)) return fromNumber(parseInt(v.slice(2), 16), vdev, cdrom);
+  if (/^[0-9]+$/.test(v)) return fromNumber(parseInt(v, 10), vdev, cdrom);
+  const m = /^(xvd|hd|sd)([a-z]+)([0-9]*)$/.exec(v);
+  if (!m) throw new Error(`disk vdev '${vdev}' is neither a device number (0x301) nor a name like xvda, hda1, sdb`);
+  return target(m[1] as DiskTarget['prefix'], lettersIndex(m[2]), m[3] ? parseInt(m[3], 10) : 0, cdrom);
+}

@@ -1,0 +1,103 @@
+// Desired graph vs recorded state -> ordered changes. Linear in the number of resources.
+import type { Finding } from '../compat/types.js';
+import type { CellState, ResourceState } from '../state/types.js';
+import { replaceReason } from './lifecycle.js';
+import type { Attrs, Change, Plan, Resource } from './types.js';
+
+function changedAttrs(before: Attrs, after: Attrs): string[] {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).sort();
+}
+
+/** Topological order (dependencies first), stable with respect to `order`. Ignores edges to unknown nodes. */
+export function topoOrder(nodes: { address: string; deps: string[] }[]): string[] {
+  const present = new Set(nodes.map((n) => n.address));
+  const indegree = new Map<string, number>();
+  const dependents = new Map<string, string[]>();
+  for (const n of nodes) {
+    const deps = n.deps.filter((d) => present.has(d));
+    indegree.set(n.address, deps.length);
+    for (const d of deps) {
+      const list = dependents.get(d);
+      if (list) list.push(n.address);
+      else dependents.set(d, [n.address]);
+    }
+  }
+  const ready = nodes.filter((n) => indegree.get(n.address) === 0).map((n) => n.address);
+  const out: string[] = [];
+  for (let i = 0; i < ready.length; i++) {
+    const a = ready[i];
+    out.push(a);
+    for (const d of dependents.get(a) ?? []) {
+      const left = indegree.get(d)! - 1;
+      indegree.set(d, left);
+      if (left === 0) ready.push(d);
+    }
+  }
+  if (out.length !== nodes.length) throw new Error('dependency cycle among: ' + nodes.filter((n) => !out.includes(n.address)).map((n) => n.address).join(', '));
+  return out;
+}
+
+export function diff(spec: { cell: string; file: string }, desired: Resource[], state: CellState | undefined, findings: Finding[]): Plan {
+  const recorded: Record<string, ResourceState> = state?.resources ?? {};
+  const byAddr = new Map(desired.map((r) => [r.address, r]));
+  const changes = new Map<string, Change>();
+
+  for (const r of desired) {
+    const prior = recorded[r.address];
+    if (!prior) {
+      changes.set(r.address, { address: r.address, type: r.type, action: 'create', after: r.attrs, changed: [], deps: r.deps });
+      continue;
+    }
+    const changed = changedAttrs(prior.attrs, r.attrs);
+    if (changed.length === 0) continue;
+    const reason = prior.type !== r.type ? 'resource type changed' : replaceReason(r.type, changed, prior.attrs, r.attrs);
+    changes.set(r.address, {
+      address: r.address, type: r.type, action: reason ? 'replace' : 'update',
+      before: prior.attrs, after: r.attrs, changed, reason, deps: r.deps,
+    });
+  }
+
+  // What runs inside a replaced resource goes with it: dependents of a replacement are replaced too.
+  const dependents = new Map<string, string[]>();
+  for (const r of desired) for (const d of r.deps) (dependents.get(d) ?? dependents.set(d, []).get(d)!).push(r.address);
+  const queue = [...changes.values()].filter((c) => c.action === 'replace').map((c) => c.address);
+  for (let i = 0; i < queue.length; i++) {
+    for (const dep of dependents.get(queue[i]) ?? []) {
+      const c = changes.get(dep);
+      if (c && (c.action === 'replace' || c.action === 'create')) continue;
+      const r = byAddr.get(dep)!;
+      changes.set(dep, {
+        address: dep, type: r.type, action: 'replace', before: recorded[dep].attrs, after: r.attrs,
+        changed: c?.changed ?? [], reason: `${queue[i]} is replaced`, deps: r.deps,
+      });
+      queue.push(dep);
+    }
+  }
+
+  const deletes: Change[] = [];
+  for (const [address, prior] of Object.entries(recorded)) {
+    if (!byAddr.has(address)) {
+      deletes.push({ address, type: prior.type, action: 'delete', before: prior.attrs, changed: [], deps: prior.deps });
+    }
+  }
+  const deleteOrder = topoOrder(deletes).reverse();
+  const deleteByAddr = new Map(deletes.map((c) => [c.address, c]));
+  const forward = topoOrder(desired).filter((a) => changes.has(a));
+
+  const ordered = [...deleteOrder.map((a) => deleteByAddr.get(a)!), ...forward.map((a) => changes.get(a)!)];
+  const count = (pred: (c: Change) => boolean) => ordered.filter(pred).length;
+  return {
+    cell: spec.cell,
+    file: spec.file,
+    changes: ordered,
+    unchanged: desired.length - forward.length,
+    findings,
+    desired,
+    summary: {
+      add: count((c) => c.action === 'create' || c.action === 'replace'),
+      change: count((c) => c.action === 'update'),
+      destroy: count((c) => c.action === 'delete' || c.action === 'replace'),
+    },
+  };
+}

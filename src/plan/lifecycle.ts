@@ -1,0 +1,64 @@
+// Which attribute changes a running resource can take in place, and why the others need a replacement.
+import type { Attrs, ResourceType } from './types.js';
+
+type Rule = (before: Attrs, after: Attrs) => string | undefined; // undefined: in place; else the reason to replace
+
+interface Lifecycle {
+  inPlace: string[]; // attrs that change in place, unless a rule below says otherwise
+  rules?: Record<string, Rule>;
+  replaceReason?: Record<string, string>;
+}
+
+const LIFECYCLE: Record<ResourceType, Lifecycle> = {
+  host: {
+    inPlace: ['memory', 'dom0_memory', 'cpus', 'cpu_features', 'bridges', 'devices', 'shared_storage', 'uri'],
+    replaceReason: { os: 'a new dom0 OS means reinstalling the host', xen: 'a new hypervisor means rebooting the host' },
+  },
+  guest: {
+    inPlace: ['memory'],
+    rules: {
+      // xm mem-set balloons a running domain, but only up to the maxmem it was created with.
+      memory: (b, a) =>
+        (a.memory as number) <= (b.maxmem as number) && a.maxmem === b.maxmem
+          ? undefined
+          : `memory ${a.memory} MiB is above maxmem ${b.maxmem} MiB set at boot: needs a reboot`,
+    },
+    replaceReason: {
+      kernel: 'kernel change needs a reboot',
+      kernel_image: 'kernel change needs a reboot',
+      maxmem: 'maxmem is fixed when the domain is created: needs a reboot',
+      vcpus: 'vcpu count is fixed when the domain is created: needs a reboot',
+      host: 'guest moves to another host (cellctl migrate moves it live)',
+      os: 'a new guest OS needs a new domain',
+      type: 'pv/hvm is chosen when the domain is built',
+      root: 'root device is read at boot: needs a reboot',
+      vifs: 'vif changes are applied by recreating the domain',
+      disks: 'disk changes are applied by recreating the domain',
+    },
+  },
+  module: { inPlace: [] },
+  kdc: { inPlace: ['kdcs'], replaceReason: { role: 'master/replica role change re-creates the KDC database' } },
+  principal: { inPlace: [] },
+  'service-key': { inPlace: [] },
+  'afs-db': { inPlace: ['dbservers'] }, // CellServDB rewritten, servers restarted
+  'afs-fs': { inPlace: ['dbservers', 'partitions'] },
+  partition: { inPlace: [] },
+  volume: { inPlace: ['server', 'partition'] }, // vos move
+  'pts-user': { inPlace: ['admin'] }, // pts adduser/removeuser system:administrators
+  'afs-client': { inPlace: ['dbservers'] },
+};
+
+/** Why `changed` needs a replacement, or undefined when the resource can be updated in place. */
+export function replaceReason(type: ResourceType, changed: string[], before: Attrs, after: Attrs): string | undefined {
+  const lc = LIFECYCLE[type];
+  for (const attr of changed) {
+    const rule = lc.rules?.[attr];
+    if (rule) {
+      const why = rule(before, after);
+      if (why) return why;
+    } else if (!lc.inPlace.includes(attr)) {
+      return lc.replaceReason?.[attr] ?? `${attr} cannot change in place`;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,24 @@
+import { it } from 'vitest';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { readCatalog } from '../src/catalog/load.js';
+import { SecretStore } from '../src/state/secrets.js';
+import { Masker, Runner } from '../src/drivers/netns/exec.js';
+import { Layout } from '../src/drivers/netns/layout.js';
+import { getToken, uafs } from '../src/drivers/netns/client.js';
+import { principalPassword } from '../src/state/secrets.js';
+it('scratch2', async () => {
+  const S = readFileSync('/tmp/scratch-state', 'utf8').trim();
+  const secrets = new SecretStore(join(S, 'secrets.json'));
+  const r = new Runner(new Masker());
+  const L = new Layout('tproa.net', 'TPROA.NET', S);
+  let t = Date.now();
+  const lap = (w: string) => { console.log(w, Date.now() - t); t = Date.now(); };
+  const tk = await getToken(r, L, 'service-m1', 'kula', principalPassword(secrets, 'kula')); lap('token ' + tk.ok);
+  const w = await uafs(r, L, 'service-m1', tk.file, ['write', '/afs/tproa.net/y'], 'hello\n'); lap('write ' + w.code);
+  const ul0 = await uafs(r, L, 'service-m1', tk.file, ['unlink', '/afs/tproa.net/y']); lap('unlink0 ' + ul0.code);
+  const w2 = await uafs(r, L, 'service-m1', tk.file, ['write', '/afs/tproa.net/y'], 'hello\n'); lap('write2 ' + w2.code);
+  const rd = await uafs(r, L, 'service-m1', tk.file, ['read', '/afs/tproa.net/y']); lap('read ' + rd.code + rd.stdout);
+  const an = await uafs(r, L, 'service-m1', undefined, ['read', '/afs/tproa.net/y']); lap('anon ' + an.code);
+  const ul = await uafs(r, L, 'service-m1', tk.file, ['unlink', '/afs/tproa.net/y']); lap('unlink ' + ul.code);
+}, 120_000);
