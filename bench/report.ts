@@ -2,7 +2,7 @@
 import type { InprocResult } from './inproc.js';
 import type { ProfileSummary } from './profile.js';
 
-export interface ProcResult { median?: number; runs: number[]; rssKiB?: number; error?: string }
+export interface ProcResult { median?: number; runs: number[]; rssKiB?: number; rssError?: string; error?: string }
 export interface OpResult { inproc?: InprocResult; process?: ProcResult }
 
 export interface Target {
@@ -94,8 +94,11 @@ export function renderTable(r: Results): string {
       );
     }
     const s = r.sizes[n];
-    lines.push(`${''.padStart(6)}  (yaml ${(s.yamlBytes / 1024).toFixed(0)} KiB, state ${s.stateBytes ? (s.stateBytes / 1024).toFixed(0) + ' KiB' : '-'}; ` +
-      `plan stages ms: ${Object.entries(r.sizes[n].ops['plan-nochange']?.inproc?.breakdown ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+    lines.push(`${''.padStart(6)}  yaml ${(s.yamlBytes / 1024).toFixed(0)} KiB, state ${s.stateBytes ? (s.stateBytes / 1024).toFixed(0) + ' KiB' : '-'}; in-process stages (ms):`);
+    for (const op of ['plan-fresh', 'plan-nochange', 'apply']) {
+      const b = s.ops[op]?.inproc?.breakdown;
+      if (b) lines.push(`${''.padStart(10)}${op}: ${Object.entries(b).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    }
   }
   lines.push('', `cellctl plan cells/tproa.yaml (process): ${fmt(r.tproaPlan?.median, 0).trim()} ms median, ${fmt(mib(r.tproaPlan?.rssKiB), 0).trim()} MiB${r.tproaPlan?.error ? ` ERROR ${r.tproaPlan.error}` : ''}`);
   lines.push(r.netns?.available ? `netns: ${JSON.stringify({ smoke: r.netns.smoke, apply: r.netns.apply, destroy: r.netns.destroy })}` : `netns: not measured (${r.netns?.reason ?? 'not run'})`);

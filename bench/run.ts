@@ -56,7 +56,8 @@ async function timeCli(args: (i: number) => string[], runs: number, expect: numb
   const rssFile = join(TMP, `rss-${seq++}`);
   const r = await node([CLI, ...args(runs)], { rssFile });
   const rssKiB = r.code === expect && existsSync(rssFile) ? Number(readFileSync(rssFile, 'utf8')) : undefined;
-  return { median: round(median(times)), runs: times.map(round), rssKiB };
+  const rssError = rssKiB === undefined ? `RSS run: exit ${r.code}: ${r.stderr.split('\n')[0]}` : undefined;
+  return { median: round(median(times)), runs: times.map(round), rssKiB, ...(rssError ? { rssError } : {}) };
 }
 
 async function inproc(op: string, file: string, root: string, runs: number): Promise<InprocResult> {

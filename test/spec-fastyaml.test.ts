@@ -55,13 +55,16 @@ const flow: fc.Arbitrary<string> = fc.letrec((tie) => ({
 })).node as fc.Arbitrary<string>;
 
 /** Block YAML with random indentation, comments and blank lines. */
-const block: fc.Arbitrary<string> = fc.letrec((tie) => ({
-  node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, tie('map'), tie('seq')),
-  map: fc.array(fc.tuple(key, fc.oneof(scalar, flow, tie('node')), fc.integer({ min: 0, max: 3 }), fc.boolean()), { minLength: 1, maxLength: 4 })
-    .map((ps) => ps.map(([k, v, ind, c]) => (v.includes('\n') ? `${k}:${c ? ' # c' : ''}\n${indent(v, ind)}` : `${k}: ${v}${c ? ' # c' : ''}`)).join('\n')),
-  seq: fc.array(fc.tuple(fc.oneof(scalar, flow, tie('node')), fc.boolean()), { minLength: 1, maxLength: 4 })
-    .map((xs) => xs.map(([v, nl]) => (v.includes('\n') ? (nl ? `-\n${indent(v, 2)}` : `- ${indent(v, 2).slice(2)}`) : `- ${v}`)).join('\n')),
-})).node as fc.Arbitrary<string>;
+const block: fc.Arbitrary<string> = fc.letrec((tie) => {
+  const inner = fc.oneof(scalar, flow, tie('node') as fc.Arbitrary<string>);
+  return {
+    node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, tie('map'), tie('seq')),
+    map: fc.array(fc.tuple(key, inner, fc.integer({ min: 0, max: 3 }), fc.boolean()), { minLength: 1, maxLength: 4 })
+      .map((ps) => ps.map(([k, v, ind, c]) => (v.includes('\n') ? `${k}:${c ? ' # c' : ''}\n${indent(v, ind)}` : `${k}: ${v}${c ? ' # c' : ''}`)).join('\n')),
+    seq: fc.array(fc.tuple(inner, fc.boolean()), { minLength: 1, maxLength: 4 })
+      .map((xs) => xs.map(([v, nl]) => (v.includes('\n') ? (nl ? `-\n${indent(v, 2)}` : `- ${indent(v, 2).slice(2)}`) : `- ${v}`)).join('\n')),
+  };
+}).node as fc.Arbitrary<string>;
 
 function indent(text: string, n: number): string {
   return text.split('\n').map((l) => ' '.repeat(n) + l).join('\n');

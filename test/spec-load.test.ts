@@ -1,4 +1,5 @@
 // Loading good cells: the seed examples, defaults, kernels given as files, positions, scale.
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadCatalog } from '../src/catalog/load.js';
@@ -99,6 +100,17 @@ describe('defaults', () => {
     expect(s.realm).toBe('EXAMPLE.COM');
     expect(s.hosts.h).toMatchObject({ dom0_memory: 128, cpus: 4 }); // netbsd-2.0's catalog default
     expect(s.guests.g).toMatchObject({ maxmem: 96, vcpus: 2, type: 'hvm', kernel_image: '/boot/k' });
+  });
+});
+
+describe('text encodings', () => {
+  test('CRLF line ends and a byte order mark give the same cell and positions', () => {
+    const lf = readFileSync('cells/tproa.yaml', 'utf8');
+    const a = parseCell(lf, 't.yaml', catalog);
+    const b = parseCell('\ufeff' + lf.replace(/\n/g, '\r\n'), 't.yaml', catalog);
+    expect(b.guests).toEqual(a.guests);
+    expect(b.posOf(['afs', 'volumes', 1, 'partition'])).toEqual({ file: 't.yaml', line: 43, col: 57 });
+    expect(a.posOf(['afs', 'volumes', 1, 'partition'])).toEqual({ file: 't.yaml', line: 43, col: 57 });
   });
 });
 

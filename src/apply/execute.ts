@@ -1,15 +1,18 @@
 // Walk a plan through a driver: deletes in reverse dependency order, then creates/updates in
-// dependency order, in parallel where the graph allows; stop cleanly at the first failure.
+// dependency order, in parallel where the graph allows; stop cleanly at the first failure or
+// on an abort (Ctrl-C). State is saved as it goes, consistent with the driver's world at any kill.
 import { Listr, type ListrTask } from 'listr2';
+import { performance } from 'node:perf_hooks';
 import type { AppliedResource, Driver } from '../drivers/driver.js';
 import type { Attrs, Change, Plan, Resource } from '../plan/types.js';
-import type { CellState } from '../state/types.js';
+import type { CellState, ResourceState } from '../state/types.js';
 
 export interface ExecuteOptions {
   fancy: boolean; // listr2's live renderer (a terminal); otherwise one plain line per step
   concurrency: number;
   print: (line: string) => void;
   save: (state: CellState) => void; // persists state + driver world atomically
+  signal?: AbortSignal; // Ctrl-C: start nothing new, finish what runs, save
 }
 
 export interface ExecuteResult {
@@ -18,12 +21,15 @@ export interface ExecuteResult {
   interrupted: boolean;
 }
 
-const SAVE_EVERY_MS = 50; // bounds what a kill -9 can lose, without an fsync per step
+// Saves are spaced so a kill -9 loses little, yet a large state (MBs) is not rewritten every step.
+const SAVE_EVERY_MS = 50;
+const SAVE_COST_FACTOR = 4;
+// Sim steps resolve as microtasks; yield to the event loop now and then so signals get through.
+const YIELD_EVERY_MS = 10;
 
 const PAST: Record<Change['action'], string> = { create: 'created', update: 'updated', replace: 'replaced', delete: 'destroyed' };
 
-function applied(address: string, state: CellState): AppliedResource {
-  const r = state.resources[address];
+function asApplied(address: string, r: ResourceState): AppliedResource {
   return { ...r, address, name: address.slice(r.type.length + 1) };
 }
 
@@ -36,26 +42,49 @@ function outputSummary(outputs: object | void): string {
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
+/**
+ * Steps a killed run had started but not recorded: undo half-done creates and finish deletes,
+ * so the driver's world matches the recorded resources again. An interrupted update is simply
+ * planned again (updates converge).
+ */
+export async function recoverInterrupted(state: CellState, driver: Driver, print: (l: string) => void): Promise<number> {
+  const pending = Object.entries(state.pending ?? {});
+  for (const [address, p] of pending) {
+    if (p.action === 'update') continue;
+    try {
+      await driver.delete(asApplied(address, p.resource));
+      print(`${address}: cleaned up after an interrupted ${p.action}`);
+    } catch {
+      // The driver never got that far: nothing to undo.
+    }
+    if (p.action === 'delete') delete state.resources[address];
+  }
+  delete state.pending;
+  return pending.length;
+}
+
 export async function execute(plan: Plan, driver: Driver, state: CellState, opts: ExecuteOptions): Promise<ExecuteResult> {
   const desired = new Map<string, Resource>(plan.desired.map((r) => [r.address, r]));
   const result: ExecuteResult = { done: 0, interrupted: false };
-  let lastSave = Date.now();
-  const record = () => {
+  const pending: Record<string, NonNullable<CellState['pending']>[string]> = {};
+  state.pending = pending;
+  let lastSave = performance.now();
+  let saveCost = 0;
+  let lastYield = performance.now();
+
+  const save = () => {
     state.driverData = driver.snapshot();
-    if (Date.now() - lastSave >= SAVE_EVERY_MS) {
-      opts.save(state);
-      lastSave = Date.now();
-    }
+    const t0 = performance.now();
+    opts.save(state);
+    lastSave = performance.now();
+    saveCost = lastSave - t0;
   };
-  const onSigint = () => {
-    result.interrupted = true;
-    opts.print('Interrupt received: finishing the steps under way, then saving state.');
+  const maybeSave = () => {
+    if (performance.now() - lastSave >= Math.max(SAVE_EVERY_MS, SAVE_COST_FACTOR * saveCost)) save();
   };
-  process.on('SIGINT', onSigint);
+  const stopped = () => opts.signal?.aborted || result.failed !== undefined;
 
-  const stopped = () => result.interrupted || result.failed !== undefined;
-
-  const step = (c: Change, phase: 'delete' | 'create', waitFor: Promise<void>[]): { promise: Promise<void>; task: ListrTask } => {
+  const step = (c: Change, phase: 'delete' | 'create', waitFor: Promise<void>[]) => {
     let resolveDone!: () => void;
     const promise = new Promise<void>((r) => (resolveDone = r));
     const sym = phase === 'delete' ? '-' : c.action === 'update' ? '~' : '+';
@@ -63,23 +92,32 @@ export async function execute(plan: Plan, driver: Driver, state: CellState, opts
     const run = async (): Promise<string | undefined> => {
       try {
         await Promise.all(waitFor);
+        if (performance.now() - lastYield > YIELD_EVERY_MS) {
+          await new Promise(setImmediate);
+          lastYield = performance.now();
+        }
         if (stopped()) return 'not started';
         let outputs: Attrs | void = undefined;
         if (phase === 'delete') {
-          await driver.delete(applied(c.address, state));
+          pending[c.address] = { action: 'delete', resource: state.resources[c.address] };
+          await driver.delete(asApplied(c.address, state.resources[c.address]));
           delete state.resources[c.address];
         } else {
           const r = desired.get(c.address)!;
+          const next: ResourceState = { type: r.type, attrs: r.attrs, deps: r.deps };
+          pending[c.address] = { action: c.action === 'update' ? 'update' : 'create', resource: next };
           outputs = c.action === 'update'
-            ? await driver.update(applied(c.address, state), r)
+            ? await driver.update(asApplied(c.address, state.resources[c.address]), r)
             : await driver.create(r);
-          state.resources[c.address] = { type: r.type, attrs: r.attrs, deps: r.deps, ...(outputs ? { outputs } : {}) };
+          state.resources[c.address] = outputs ? { ...next, outputs } : next;
         }
+        delete pending[c.address];
         result.done++;
-        record();
+        maybeSave();
         if (!opts.fancy) opts.print(`${title}: ${phase === 'delete' ? 'destroyed' : PAST[c.action]}${outputSummary(outputs)}`);
         return undefined;
       } catch (e) {
+        // The step stays pending: the next run undoes whatever part of it the driver did.
         const message = (e as Error).message;
         result.failed ??= { address: c.address, message };
         if (!opts.fancy) opts.print(`${title}: FAILED: ${message}`);
@@ -88,55 +126,48 @@ export async function execute(plan: Plan, driver: Driver, state: CellState, opts
         resolveDone();
       }
     };
-    return {
-      promise,
-      task: {
-        title,
-        task: async (_ctx, task) => {
-          const skipped = await run();
-          if (skipped) task.skip(`${title}: ${skipped}`);
-        },
+    const task: ListrTask = {
+      title,
+      task: async (_ctx, t) => {
+        const skipped = await run();
+        if (skipped) t.skip(`${title}: ${skipped}`);
       },
     };
+    return { promise, task, run };
   };
 
   const runPhase = async (changes: Change[], phase: 'delete' | 'create', waitsOf: (c: Change) => string[]) => {
     if (changes.length === 0 || stopped()) return;
     const promises = new Map<string, Promise<void>>();
-    const tasks: ListrTask[] = [];
-    for (const c of changes) {
+    const steps = changes.map((c) => {
       const s = step(c, phase, waitsOf(c).map((a) => promises.get(a)!).filter(Boolean));
       promises.set(c.address, s.promise);
-      tasks.push(s.task);
-    }
+      return s;
+    });
     if (opts.fancy) {
-      const listr = new Listr(tasks, {
+      const listr = new Listr(steps.map((s) => s.task), {
         concurrent: opts.concurrency, exitOnError: false, registerSignalListeners: false,
-        rendererOptions: { collapseErrors: false },
       });
       await listr.run().catch(() => undefined);
-    } else {
-      // Same tasks, no renderer: a pool that starts them in (topological) order, so it cannot deadlock.
-      let next = 0;
-      const worker = async () => {
-        while (next < tasks.length) {
-          const t = tasks[next++];
-          await (t.task as (ctx: unknown, task: { skip(): void }) => Promise<void>)(undefined, { skip() {} }).catch(() => undefined);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(opts.concurrency, tasks.length) }, worker));
+      return;
     }
+    // No renderer: a pool that starts steps in (topological) order, so it cannot deadlock.
+    let next = 0;
+    const worker = async () => {
+      while (next < steps.length) await steps[next++].run().catch(() => undefined);
+    };
+    await Promise.all(Array.from({ length: Math.min(opts.concurrency, steps.length) }, worker));
   };
 
   try {
     // Phase 1: deletes and the destroy half of replacements, dependents first.
-    const deletes = plan.changes.filter((c) => c.action === 'delete' || c.action === 'replace').reverse();
+    const deletes = plan.changes.filter((c) => c.action === 'delete' || c.action === 'replace');
     const deleting = new Set(deletes.map((c) => c.address));
     const blockers = new Map<string, string[]>(); // address -> resources (being deleted) that depend on it
     for (const a of deleting) {
       for (const d of state.resources[a]?.deps ?? []) if (deleting.has(d)) (blockers.get(d) ?? blockers.set(d, []).get(d)!).push(a);
     }
-    await runPhase(topoForDeletes(deletes, blockers), 'delete', (c) => blockers.get(c.address) ?? []);
+    await runPhase(dependentsFirst(deletes, blockers), 'delete', (c) => blockers.get(c.address) ?? []);
     // Phase 2: creates, updates and the create half of replacements, dependencies first.
     const creates = plan.changes.filter((c) => c.action !== 'delete');
     const creating = new Set(creates.map((c) => c.address));
@@ -147,15 +178,15 @@ export async function execute(plan: Plan, driver: Driver, state: CellState, opts
       if (rec) rec.deps = r.deps;
     }
   } finally {
-    process.off('SIGINT', onSigint);
-    state.driverData = driver.snapshot();
-    opts.save(state);
+    result.interrupted = Boolean(opts.signal?.aborted);
+    if (Object.keys(pending).length === 0) delete state.pending;
+    save();
   }
   return result;
 }
 
-/** Order deletes so every resource comes after those that depend on it (the pool starts tasks in order). */
-function topoForDeletes(deletes: Change[], blockers: Map<string, string[]>): Change[] {
+/** Order deletes so every resource comes after those that depend on it (the pool starts steps in order). */
+function dependentsFirst(deletes: Change[], blockers: Map<string, string[]>): Change[] {
   const byAddr = new Map(deletes.map((c) => [c.address, c]));
   const out: Change[] = [];
   const seen = new Set<string>();

@@ -9,8 +9,8 @@ import { renderFinding } from '../plan/render.js';
 import { caveatChecks, deriveChecks } from '../smoke/checks.js';
 import { junitXml, type CheckRun, type SmokeStep } from '../smoke/junit.js';
 import { SecretStore } from '../state/secrets.js';
-import { requireArg, type Command } from './args.js';
-import { executePlan } from './apply.js';
+import { requireArg, type Command, type Flags } from './args.js';
+import { executePlan, withInterrupt } from './apply.js';
 import { out } from './output.js';
 
 const MARK: Record<CheckResult['status'], string> = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' };
@@ -36,7 +36,9 @@ function redact(text: string, secrets: string[]): string {
   return secrets.reduce((t, s) => (s.length >= 4 ? t.split(s).join('(sensitive)') : t), text);
 }
 
-export const smokeCmd: Command = async (args, flags) => {
+export const smokeCmd: Command = (args, flags) => withInterrupt((signal) => smoke(args, flags, signal));
+
+async function smoke(args: string[], flags: Flags, signal: AbortSignal): Promise<number> {
   const file = requireArg(args, 0, 'cell file (cellctl smoke CELL.yaml)');
   const root = mkdtempSync(join(tmpdir(), 'cellctl-smoke-'));
   const quietFlags = { ...flags, quiet: flags.quiet || flags.json };
@@ -60,13 +62,14 @@ export const smokeCmd: Command = async (args, flags) => {
       const d = driver;
       const applyCheck: SmokeStep = { id: 'apply', kind: 'apply', name: `apply cell ${s.spec.cell}` };
       runs.push(await timed(applyCheck, async () => {
-        const res = await executePlan(session, d, state, p, quietFlags);
+        const res = await executePlan(session, d, state, p, quietFlags, signal);
+        if (res.interrupted) return { status: 'fail', message: `interrupted after ${res.done} resources; tearing down` };
         if (!res.failed) return { status: 'pass', message: `${res.done} resources applied` };
         const guest = guestOf(res.failed.address, p.desired.find((r) => r.address === res.failed!.address)?.attrs);
         const detail = guest && state.resources[`guest.${guest}`] ? await d.console(guest).catch(() => undefined) : undefined;
         return { status: 'fail', message: `${res.failed.address}: ${res.failed.message}`, detail: detail ?? res.failed.message };
       }));
-      for (const c of [...deriveChecks(s.spec.cell, s.spec.realm, p.desired), ...caveatChecks(s.findings)]) {
+      for (const c of signal.aborted ? [] : [...deriveChecks(s.spec.cell, s.spec.realm, p.desired), ...caveatChecks(s.findings)]) {
         runs.push(await timed(c, async () =>
           c.kind === 'caveat' ? { status: 'pass', message: String(c.params.message), detail: c.params.fix ? `fix: ${c.params.fix}` : undefined } : d.check(c)));
         const r = runs[runs.length - 1];
@@ -98,5 +101,5 @@ export const smokeCmd: Command = async (args, flags) => {
     }
     out(`Smoke ${cell}: ${count('pass')} passed, ${count('fail')} failed, ${count('skip')} skipped.`);
   }
-  return count('fail') > 0 ? 1 : 0;
-};
+  return signal.aborted ? 130 : count('fail') > 0 ? 1 : 0;
+}

@@ -82,28 +82,24 @@ export function desiredResources(spec: CellSpec, catalog: Catalog): Resource[] {
       }, [`guest.${fs}`, ...keyDeps, ...dbAddrs]);
       for (const p of parts) add('partition', `${fs}.${p}`, { guest: fs, path: p }, [fsAddr]);
     }
-    const volAddrs = afs.volumes.map((v) =>
-      add('volume', v.name, { volume: v.name, server: v.server, partition: v.partition }, [partitionAddr(v.server, v.partition)]),
-    );
+    const volAddrs = new Map(afs.volumes.map((v) => [v.name,
+      add('volume', v.name, { volume: v.name, server: v.server, partition: v.partition }, [partitionAddr(v.server, v.partition)])]));
+    // A client mounts /afs from root.afs and the cell from root.cell; other volumes are reached through them.
+    const clientVolumes = ['root.afs', 'root.cell'].flatMap((v) => volAddrs.get(v) ?? []);
     if (krb) {
       const admins = adminPrincipals(krb.principals);
       for (const p of krb.principals) {
         add('pts-user', ptsName(p), { user: ptsName(p), principal: p, admin: admins.has(p) }, [...dbAddrs, `principal.${p}`]);
       }
     }
+    const byAddr = new Map(out.map((r) => [r.address, r]));
     for (const [client, software] of Object.entries(afs.clients)) {
-      const mods = moduleAddrs.get(client) ?? [];
-      const clientModule = out.find((r) => mods.includes(r.address) && isClientModule(r, software, catalog));
+      const clientMods = new Set(Object.values(catalog.software.get(software)?.client_modules ?? {}));
+      const mod = (moduleAddrs.get(client) ?? []).map((a) => byAddr.get(a)!).find((r) => clientMods.has(r.attrs.module as string));
       add('afs-client', client, {
-        guest: client, cell: spec.cell, software, module: clientModule ? (clientModule.attrs.module as string) : null,
-        dbservers: afs.dbservers,
-      }, [`guest.${client}`, ...(clientModule ? [clientModule.address] : []), ...dbAddrs, ...volAddrs]);
+        guest: client, cell: spec.cell, software, module: mod ? (mod.attrs.module as string) : null, dbservers: afs.dbservers,
+      }, [`guest.${client}`, ...(mod ? [mod.address] : []), ...dbAddrs, ...clientVolumes]);
     }
   }
   return out;
-}
-
-function isClientModule(r: Resource, software: string, catalog: Catalog): boolean {
-  const mods = catalog.software.get(software)?.client_modules ?? {};
-  return Object.values(mods).includes(r.attrs.module as string);
 }

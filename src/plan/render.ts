@@ -47,10 +47,14 @@ export function renderPlan(p: Plan, detail = p.changes.length <= 200): string {
   if (p.changes.length > 0) {
     out.push(`cellctl will perform the following actions on cell ${p.cell}:`, '');
     for (const c of p.changes) {
-      out.push(`  # ${c.address} ${VERB[c.action]}${c.reason ? ` (${c.reason})` : ''}`);
-      out.push(`  ${SYMBOL[c.action]} ${c.address}`);
-      if (detail || c.action !== 'create') out.push(...attrLines(c));
-      if (detail) out.push('');
+      if (detail) {
+        out.push(`  # ${c.address} ${VERB[c.action]}${c.reason ? ` (${c.reason})` : ''}`);
+        out.push(`  ${SYMBOL[c.action]} ${c.address}`, ...attrLines(c), '');
+      } else {
+        // Compact: one line each; what changes (and why a replacement) still shown.
+        out.push(`  ${SYMBOL[c.action].padStart(3)} ${c.address}${c.reason ? `  # ${c.reason}` : ''}`);
+        if (c.action !== 'create') out.push(...attrLines(c));
+      }
     }
     if (!detail) out.push('');
   }

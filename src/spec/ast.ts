@@ -2,6 +2,7 @@
 // Document. Everything after parsing (positions, conversion to data) works on this one shape.
 import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { Diagnostic, SourcePos } from '../diagnostics.js';
+import { tooDeepAt } from './depth.js';
 
 export interface YScalar {
   k: 'scalar';
@@ -32,8 +33,8 @@ export interface YAlias {
 }
 export type YNode = YScalar | YMap | YSeq | YAlias;
 
-/** Deeper than any cell file needs (guests.x.vifs[0].mac is 5); keeps every walk off the stack limit. */
-export const MAX_DEPTH = 64;
+/** Far deeper than any cell file needs (guests.x.vifs[0].mac is 5); keeps every walk off the stack limit. */
+export const MAX_DEPTH = 100;
 
 /** Line starts of a text, for offset -> line/col by binary search. */
 export class LineIndex {
@@ -113,13 +114,22 @@ export function fromYamlDocument(doc: Document.Parsed, lines: LineIndex, diags: 
 
 /** Parse with the `yaml` package; on syntax errors, diagnostics and undefined. */
 export function parseWithYaml(text: string, lines: LineIndex, diags: Diagnostic[]): YNode | undefined {
+  const deep = tooDeepAt(text, MAX_DEPTH);
+  if (deep >= 0) {
+    diags.push({ message: `the document is nested more than ${MAX_DEPTH} levels deep`, pos: lines.pos(deep) });
+    return undefined;
+  }
   // uniqueKeys is checked while converting instead: yaml's check is quadratic in a mapping's size.
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false });
   if (doc.errors.length === 0) return fromYamlDocument(doc, lines, diags);
+  let exhausted = false;
   for (const e of doc.errors) {
     const pos = lines.pos(e.pos[0]);
-    if (e.code === 'MULTIPLE_DOCS') diags.push({ message: 'a second YAML document starts here; a cell file holds one', pos, hint: "remove the '---' line" });
-    else if (e.code === 'RESOURCE_EXHAUSTION') diags.push({ message: 'the document is nested too deeply to parse', pos });
+    if (e.code === 'RESOURCE_EXHAUSTION') {
+      // yaml reports its stack overflow once per level it unwinds through; once is enough.
+      if (!exhausted) diags.push({ message: 'the document is nested too deeply to parse', pos });
+      exhausted = true;
+    } else if (e.code === 'MULTIPLE_DOCS') diags.push({ message: 'a second YAML document starts here; a cell file holds one', pos, hint: "remove the '---' line" });
     else diags.push({ message: `invalid YAML: ${e.message}`, pos });
   }
   return undefined;

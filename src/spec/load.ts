@@ -21,9 +21,13 @@ const KEYS_HINT = 'a cell file is a mapping with cell:, hosts: and guests: (and 
 
 /** Sorted by position, duplicates dropped, capped with a count of the rest. */
 export function finish(diags: Diagnostic[]): UserError {
-  const key = (d: Diagnostic) => `${d.pos?.line ?? 0}:${d.pos?.col ?? 0}:${d.message}`;
   const seen = new Set<string>();
-  const unique = diags.filter((d) => !seen.has(key(d)) && seen.add(key(d)));
+  const unique = diags.filter((d) => {
+    const key = `${d.pos?.line ?? 0}:${d.pos?.col ?? 0}:${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
   unique.sort((a, b) => (a.pos?.line ?? 0) - (b.pos?.line ?? 0) || (a.pos?.col ?? 0) - (b.pos?.col ?? 0));
   const shown = unique.slice(0, MAX_DIAGNOSTICS);
   if (unique.length > shown.length) shown.push({ message: `... and ${unique.length - shown.length} more problems` });
@@ -129,8 +133,8 @@ export function parseCell(text: string, file: string, catalog: Catalog): CellSpe
   if (!isObj(data)) throw finish(diags.length ? diags : [{ message: 'the top level of a cell file must be a mapping of keys', pos: top, hint: KEYS_HINT }]);
   normaliseVersions(data, src);
   const abs = resolve(file);
-  diags.push(...schemaDiagnostics(data, src));
-  diags.push(...new SemanticChecker(data, src, catalog, dirname(abs)).run());
-  if (diags.length > 0) throw finish(diags);
+  // concat, not push(...): a broken 10,000-guest file can have more problems than a call has arguments.
+  const all = diags.concat(schemaDiagnostics(data, src), new SemanticChecker(data, src, catalog, dirname(abs)).run());
+  if (all.length > 0) throw finish(all);
   return buildSpec(data, src, catalog, abs, dirname(abs));
 }

@@ -1,9 +1,11 @@
 // schemas/cell.schema.json through ajv, with each error turned into a positioned, worded diagnostic.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Diagnostic } from '../diagnostics.js';
-import { SCHEMA_FILE } from '../paths.js';
+import { PACKAGE_ROOT, SCHEMA_FILE } from '../paths.js';
 import type { SourceMap } from './source.js';
 import { hintFor } from './suggest.js';
 import type { Path } from './types.js';
@@ -11,12 +13,24 @@ import { fmtPath, show, subject, where } from './words.js';
 
 let compiled: ValidateFunction | undefined;
 
-function compileSchema(): ValidateFunction {
-  const schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object;
+/** Written by the build (src/spec/schema-build.ts); used when newer than the schema. */
+export const PRECOMPILED_VALIDATOR = join(PACKAGE_ROOT, 'dist', 'cell-schema-validator.cjs');
+
+export function readSchema(): object {
+  return JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object;
+}
+
+export function newAjv(code?: { source: boolean }) {
   // verbose: errors carry the failing data and their schema, which the messages quote.
   // ajv is CommonJS: under NodeNext the default import is module.exports, whose .default is the class.
-  const ajv = new Ajv2020.default({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
-  return ajv.compile(schema);
+  return new Ajv2020.default({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true, code });
+}
+
+function compileSchema(): ValidateFunction {
+  if (existsSync(PRECOMPILED_VALIDATOR) && statSync(PRECOMPILED_VALIDATOR).mtimeMs >= statSync(SCHEMA_FILE).mtimeMs) {
+    return createRequire(import.meta.url)(PRECOMPILED_VALIDATOR) as ValidateFunction;
+  }
+  return newAjv().compile(readSchema());
 }
 
 /** The compiled schema, built once on first use. */

@@ -25,8 +25,9 @@ export const resolveFrom = (baseDir: string, p: string): string => (isAbsolute(p
 
 export class SemanticChecker {
   private readonly out: Diagnostic[] = [];
-  private readonly guestNames: string[];
-  private readonly hostNames: string[];
+  // Sets: afs.clients may name every one of 10,000 guests.
+  private readonly guests: Set<string>;
+  private readonly hosts: Set<string>;
 
   constructor(
     private readonly data: Obj,
@@ -34,8 +35,8 @@ export class SemanticChecker {
     private readonly catalog: Catalog,
     private readonly baseDir: string,
   ) {
-    this.guestNames = Object.keys(isObj(data.guests) ? data.guests : {});
-    this.hostNames = Object.keys(isObj(data.hosts) ? data.hosts : {});
+    this.guests = new Set(Object.keys(isObj(data.guests) ? data.guests : {}));
+    this.hosts = new Set(Object.keys(isObj(data.hosts) ? data.hosts : {}));
   }
 
   run(): Diagnostic[] {
@@ -46,21 +47,30 @@ export class SemanticChecker {
     return this.out;
   }
 
-  private add(message: string, path: Path, hint?: string, atKey = false): void {
-    this.out.push({ message, pos: atKey ? this.src.keyPosOf(path) : this.src.posOf(path), hint });
+  /**
+   * A hint given as a function is worked out when first read. Only the first ~20 diagnostics are
+   * shown, and finding the nearest of 10,000 guest names for each of 10,000 bad references is not.
+   */
+  private add(message: string, path: Path, hint?: string | (() => string | undefined), atKey = false): void {
+    const d: Diagnostic = { message, pos: atKey ? this.src.keyPosOf(path) : this.src.posOf(path) };
+    if (typeof hint === 'function') {
+      let memo: { v: string | undefined } | undefined;
+      Object.defineProperty(d, 'hint', { enumerable: true, get: () => (memo ??= { v: hint() }).v });
+    } else if (hint !== undefined) d.hint = hint;
+    this.out.push(d);
   }
 
   /** An id that must be a key of one catalog table. */
   private catalogRef(table: Map<string, unknown>, what: string, path: Path): void {
     const id = str(this.valueAt(path));
     if (id === undefined || table.has(id)) return;
-    this.add(`unknown ${what} '${id}' in ${where(path.slice(0, -1))}`, path, hintFor(id, [...table.keys()]));
+    this.add(`unknown ${what} '${id}' in ${where(path.slice(0, -1))}`, path, () => hintFor(id, [...table.keys()]));
   }
 
   /** A name that must be one of the guests. */
   private guestRef(name: unknown, path: Path, atKey = false): void {
-    if (typeof name !== 'string' || this.guestNames.includes(name)) return;
-    this.add(`unknown guest '${name}' in ${where(path.slice(0, -1))}`, path, hintFor(name, this.guestNames), atKey);
+    if (typeof name !== 'string' || this.guests.has(name)) return;
+    this.add(`unknown guest '${name}' in ${where(path.slice(0, -1))}`, path, () => hintFor(name, [...this.guests]), atKey);
   }
 
   private valueAt(path: Path): unknown {
@@ -91,8 +101,8 @@ export class SemanticChecker {
     if (!isObj(g)) return;
     const at = (...rest: (string | number)[]): Path => ['guests', name, ...rest];
     const host = str(g.host);
-    if (host !== undefined && !this.hostNames.includes(host)) {
-      this.add(`unknown host '${host}' in guest '${name}'`, at('host'), hintFor(host, this.hostNames));
+    if (host !== undefined && !this.hosts.has(host)) {
+      this.add(`unknown host '${host}' in guest '${name}'`, at('host'), () => hintFor(host, [...this.hosts]));
     }
     this.catalogRef(this.catalog.os, 'OS', at('os'));
     if (typeof g.kernel === 'string') this.catalogRef(this.catalog.kernels, 'kernel', at('kernel'));
@@ -147,7 +157,7 @@ export class SemanticChecker {
       }
       const server = str(v.server);
       if (server === undefined) return;
-      if (!this.guestNames.includes(server)) return this.guestRef(server, at('server'));
+      if (!this.guests.has(server)) return this.guestRef(server, at('server'));
       const parts = fileservers[server];
       if (parts === undefined) {
         this.add(`volume '${name}' is on '${server}', which is not an AFS fileserver`, at('server'), `add it to afs.fileservers, or use ${Object.keys(fileservers).join(' or ') || 'a fileserver'}`);

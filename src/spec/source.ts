@@ -67,6 +67,8 @@ export class SourceMap {
   private index(map: YMap, visiting = new Set<YMap>()): Map<string, YPair> {
     let idx = this.indexes.get(map);
     if (idx) return idx;
+    // `visiting` breaks merge cycles; its size bounds the recursion (deeper chains are reported by toData).
+    if (visiting.size > MAX_DEPTH) return new Map();
     idx = new Map();
     for (const p of map.pairs) {
       const k = keyString(p.key);

@@ -16,4 +16,11 @@ export interface CellState {
   serial: number; // bumped on every write
   resources: Record<string, ResourceState>;
   driverData?: Json; // the driver's own world (the sim hypervisor), saved with the resources
+  pending?: Record<string, PendingStep>; // steps started but not finished when the state was saved
+}
+
+/** A driver call under way. After a crash, recovery undoes it (create) or finishes it (delete). */
+export interface PendingStep {
+  action: 'create' | 'update' | 'delete';
+  resource: ResourceState;
 }

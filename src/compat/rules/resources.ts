@@ -1,4 +1,5 @@
 // Physical resources a host hands out: memory, bridges, block devices, MAC addresses.
+import type { GuestSpec } from '../../spec/types.js';
 import type { Finding } from '../types.js';
 import { dom0Memory, type Rule } from './util.js';
 
@@ -7,8 +8,15 @@ const XEN_OUI = '00:16:3e';
 
 export const hostMemoryExceeded: Rule = (spec, catalog) => {
   const out: Finding[] = [];
+  // Grouped once: filtering every guest per host is quadratic (seconds at 10,000 guests on 313 hosts).
+  const byHost = new Map<string, GuestSpec[]>();
+  for (const g of Object.values(spec.guests)) {
+    const list = byHost.get(g.host);
+    if (list) list.push(g);
+    else byHost.set(g.host, [g]);
+  }
   for (const h of Object.values(spec.hosts)) {
-    const guests = Object.values(spec.guests).filter((g) => g.host === h.name);
+    const guests = byHost.get(h.name) ?? [];
     const dom0 = dom0Memory(h, catalog);
     const used = guests.reduce((sum, g) => sum + g.memory, 0);
     if (used + dom0 <= h.memory) continue;

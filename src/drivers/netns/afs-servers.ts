@@ -1,11 +1,11 @@
 // OpenAFS servers: one bosserver per server guest, in the guest's network namespace and in a private
 // mount namespace where the guest's own tree is bound over Debian's fixed paths. Start-up order
 // matters: ptserver+vlserver must answer before dafs starts (else the fileserver waits 30 s).
-import { existsSync, mkdirSync, readFileSync, readlinkSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, readdirSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { AfsDbAttrs, AfsFsAttrs, PartitionAttrs, PtsUserAttrs, VolumeAttrs } from '../../plan/types.js';
-import { alive, lastLines, type Runner, until } from './exec.js';
+import { alive, delay, lastLines, type Runner, until } from './exec.js';
 import type { Layout } from './layout.js';
 import { killPids, netnsExists } from './namespaces.js';
 
@@ -16,8 +16,7 @@ const FS_WAIT_MS = 60_000;
 /** The script that runs first in a guest's private mount namespace (same pid all the way: every step execs). */
 export function ensureEnterScript(L: Layout): string {
   const file = join(L.binDir, 'guest-ns.sh');
-  mkdirSync(L.binDir, { recursive: true });
-  writeFileSync(file, [
+  const text = [
     '#!/bin/sh',
     '# ip netns exec NS unshare -m -u --propagation private guest-ns.sh ROOT HOSTNAME [/vicepX ...] -- CMD ARGS',
     "# Binds the guest's own tree over Debian's fixed OpenAFS paths, names the guest, then execs CMD.",
@@ -31,7 +30,14 @@ export function ensureEnterScript(L: Layout): string {
     '[ -n "$CELLCTL_LOG" ] && exec </dev/null >>"$CELLCTL_LOG" 2>&1',
     'exec "$@"',
     '',
-  ].join('\n'), { mode: 0o755 });
+  ].join('\n');
+  // Written once, by rename: rewriting it in place while another guest execs it fails with ETXTBSY.
+  if (!existsSync(file) || readFileSync(file, 'utf8') !== text) {
+    mkdirSync(L.binDir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, text, { mode: 0o755 });
+    renameSync(tmp, file);
+  }
   return file;
 }
 
@@ -41,7 +47,7 @@ export function enterArgs(L: Layout, guest: string, partitions: string[], cmd: s
 }
 
 /** Per-guest OpenAFS tree: config dirs (db/local 0700, else bosserver is "unhappy"), partitions with AlwaysAttach. */
-export function ensureAfsTree(L: Layout, guest: string, partitions: string[] = []): void {
+export function ensureAfsTree(L: Layout, guest: string, partitions: string[] = [], dbs: string[] = L.reg.dbPlanned): void {
   for (const d of ['/etc/openafs/server', '/var/log/openafs', '/var/cache/openafs']) mkdirSync(L.afsPath(guest, d), { recursive: true });
   for (const d of ['/var/lib/openafs/db', '/var/lib/openafs/local']) {
     mkdirSync(L.afsPath(guest, d), { recursive: true });
@@ -58,7 +64,7 @@ export function ensureAfsTree(L: Layout, guest: string, partitions: string[] = [
   // NetInfo/NetRestrict pin the address servers register (else whatever the hostname resolves to, 127.0.0.1 on Debian).
   writeFileSync(L.afsPath(guest, '/var/lib/openafs/local/NetInfo'), g.ip + '\n');
   writeFileSync(L.afsPath(guest, '/var/lib/openafs/local/NetRestrict'), '127.0.0.1\n');
-  writeCellServDB(L, guest);
+  writeCellServDB(L, guest, dbs);
   writeNameFiles(L, guest);
 }
 
@@ -99,10 +105,17 @@ export async function admin(r: Runner, L: Layout, guest: string, cmd: string, ar
   return r.inProc(mustBos(L, guest), cmd, [...args, '-localauth'], { timeoutMs });
 }
 
+/** Ubik answers these for a while after an election (reads already work, writes not yet): retried, bounded. */
+const UBIK_TRANSIENT = /no quorum elected|not synchronization site|UNOQUORUM|UNOTSYNC|Possible communication failure|server or network not responding/i;
+
 async function mustAdmin(r: Runner, L: Layout, guest: string, cmd: string, args: string[], ok?: RegExp) {
-  const res = await admin(r, L, guest, cmd, args);
-  if (res.code !== 0 && !(ok && ok.test(res.out))) throw new Error(`${cmd} ${args.join(' ')} on ${guest} failed: ${lastLines(res.out, 4)}`);
-  return res;
+  const t0 = Date.now();
+  for (;;) {
+    const res = await admin(r, L, guest, cmd, args);
+    if (res.code === 0 || (ok && ok.test(res.out))) return res;
+    if (!UBIK_TRANSIENT.test(res.out) || Date.now() - t0 > 60_000) throw new Error(`${cmd} ${args.join(' ')} on ${guest} failed: ${lastLines(res.out, 4)}`);
+    await delay(250);
+  }
 }
 
 /** Keys from the keytab into KeyFileExt. `asetkey list` prints key material: it is never run. */
@@ -116,8 +129,8 @@ async function setKeys(r: Runner, L: Layout, guest: string): Promise<void> {
 }
 
 /** Starts the guest's bosserver (or reuses a running one) and makes sure the partitions are bound in its namespace. */
-export async function ensureBosserver(r: Runner, L: Layout, guest: string, partitions: string[]): Promise<number> {
-  ensureAfsTree(L, guest, partitions);
+export async function ensureBosserver(r: Runner, L: Layout, guest: string, partitions: string[], dbs: string[] = L.reg.dbPlanned): Promise<number> {
+  ensureAfsTree(L, guest, partitions, dbs);
   let pid = bosPid(L, guest);
   if (!pid) {
     await setKeys(r, L, guest);
@@ -162,8 +175,35 @@ async function dbsAnswer(r: Runner, L: Layout, guest: string): Promise<boolean> 
   return (await admin(r, L, guest, 'vos', ['listvldb'], 10_000)).code === 0;
 }
 
-export async function waitDbs(r: Runner, L: Layout, guest: string): Promise<number> {
-  return until(`the AFS databases (ptserver, vlserver) to answer from ${guest}`, DB_WAIT_MS, () => dbsAnswer(r, L, guest));
+/** Some db server says "I am sync site" with recovery state 1f (found, has, labelled and sent the db: writes work), for pt and vl. */
+async function syncSiteReady(r: Runner, L: Layout, from: string, dbservers: string[]): Promise<boolean> {
+  const dbs = dbservers.filter((d) => L.reg.guests[d]);
+  for (const port of ['7002', '7003']) {
+    let ready = false;
+    for (const d of dbs) {
+      const u = await r.inNetns(L.guest(from).ns, 'udebug', [L.ipOf(d), port], { timeoutMs: 5000 });
+      const st = /Recovery state (\w+)/.exec(u.stdout)?.[1];
+      if (/I am sync site/.test(u.stdout) && st && (parseInt(st, 16) & 0x1f) === 0x1f) {
+        ready = true;
+        break;
+      }
+    }
+    if (!ready) return false;
+  }
+  return true;
+}
+
+/**
+ * Waits for quorum, then for pts and vos to answer. pts is not asked before there is a sync site:
+ * ptserver initialises an empty prdb lazily, and in a fresh multi-server cell it may answer
+ * "User or group doesn't exist" for minutes (see bootstrapDb). A fresh multi-server quorum takes ~75-90 s: ubik gives no yes-vote to another server within
+ * BIGTIME (75 s) of voting for itself at start-up.
+ */
+export async function waitDbs(r: Runner, L: Layout, guest: string, dbs: string[] = L.reg.dbPlanned): Promise<number> {
+  const t0 = Date.now();
+  await until(`a ubik sync site for ptserver and vlserver (seen from ${guest})`, DB_WAIT_MS, () => syncSiteReady(r, L, guest, dbs));
+  await until(`the AFS databases (ptserver, vlserver) to answer from ${guest}`, DB_WAIT_MS, () => dbsAnswer(r, L, guest));
+  return Date.now() - t0;
 }
 
 /** Guests that hold an OpenAFS tree (servers and clients): all get the same CellServDB. */
@@ -171,27 +211,54 @@ function afsGuests(L: Layout): string[] {
   return Object.keys(L.reg.guests).filter((g) => existsSync(L.afsPath(g, '/etc/openafs/ThisCell')));
 }
 
+async function startDbInstances(r: Runner, L: Layout, guest: string): Promise<void> {
+  const ip = L.ipOf(guest);
+  for (const inst of ['ptserver', 'vlserver']) {
+    await mustAdmin(r, L, guest, 'bos', ['create', ip, inst, 'simple', `/usr/lib/openafs/${inst}`], /already exists/);
+    await mustAdmin(r, L, guest, 'bos', ['start', ip, inst]);
+  }
+}
+
+/**
+ * A multi-server cell is made the way the OpenAFS guide makes one: the first db server creates the
+ * databases alone (its own CellServDB, sync site at once), then every server gets the full CellServDB
+ * and the new ones receive the databases from it. Started together on empty databases, ptserver
+ * answered "User or group doesn't exist" for minutes after the quorum formed.
+ */
+async function bootstrapDb(r: Runner, L: Layout, guest: string): Promise<number> {
+  const t0 = Date.now();
+  await ensureBosserver(r, L, guest, L.reg.afsFs[guest] ?? [], [guest]);
+  await startDbInstances(r, L, guest);
+  await waitDbs(r, L, guest, [guest]);
+  L.reg.dbBootstrapped = true;
+  L.save();
+  return Date.now() - t0;
+}
+
 export async function createAfsDb(r: Runner, L: Layout, a: AfsDbAttrs): Promise<Record<string, string | number | string[]>> {
   L.reg.dbPlanned = a.dbservers;
   if (!L.reg.afsDb.includes(a.guest)) L.reg.afsDb.push(a.guest);
   L.save();
-  // Servers started before another db server's guest existed are told about it and restarted.
+  const first = a.dbservers[0] ?? a.guest;
+  let bootstrapMs = 0;
+  if (a.dbservers.length > 1 && !L.reg.dbBootstrapped) {
+    if (a.guest === first) bootstrapMs = await bootstrapDb(r, L, a.guest);
+    else await until(`${first} to create the databases`, 60_000, async () => !!L.reg.dbBootstrapped).catch(() => 0);
+  }
+  // Servers started with a shorter CellServDB (the bootstrap one, or before a guest existed) get the full one and restart.
   for (const g of afsGuests(L)) {
-    if (g !== a.guest && writeCellServDB(L, g) && L.reg.afsDb.includes(g) && bosPid(L, g)) {
+    if (writeCellServDB(L, g) && L.reg.afsDb.includes(g) && bosPid(L, g)) {
       await admin(r, L, g, 'bos', ['restart', L.ipOf(g), 'ptserver', 'vlserver']);
     }
   }
   const pid = await ensureBosserver(r, L, a.guest, L.reg.afsFs[a.guest] ?? []);
   const ip = L.ipOf(a.guest);
-  for (const inst of ['ptserver', 'vlserver']) {
-    await mustAdmin(r, L, a.guest, 'bos', ['create', ip, inst, 'simple', `/usr/lib/openafs/${inst}`], /already exists/);
-    await mustAdmin(r, L, a.guest, 'bos', ['start', ip, inst]);
-  }
+  await startDbInstances(r, L, a.guest);
   // Quorum can only form once every planned db server runs: the last one waits for it.
   const started = a.dbservers.filter((d) => L.reg.afsDb.includes(d) && bosPid(L, d));
   let waited = 0;
   if (started.length === a.dbservers.length) waited = await waitDbs(r, L, a.guest);
-  return { ip, bosserver_pid: pid, instances: ['ptserver', 'vlserver'], dbservers: a.dbservers, quorum_wait_ms: waited };
+  return { ip, bosserver_pid: pid, instances: ['ptserver', 'vlserver'], dbservers: a.dbservers, quorum_wait_ms: waited, ...(bootstrapMs ? { bootstrap_ms: bootstrapMs } : {}) };
 }
 
 export async function createAfsFs(r: Runner, L: Layout, a: AfsFsAttrs): Promise<Record<string, string | number | string[]>> {
@@ -323,6 +390,7 @@ export async function deleteAfsDb(r: Runner, L: Layout, guest: string): Promise<
   await stopInstances(r, L, guest, ['ptserver', 'vlserver']);
   for (const f of ['prdb.DB0', 'prdb.DBSYS1', 'vldb.DB0', 'vldb.DBSYS1']) rmSync(L.afsPath(guest, `/var/lib/openafs/db/${f}`), { force: true });
   L.reg.afsDb = L.reg.afsDb.filter((d) => d !== guest);
+  if (!L.reg.afsDb.length) L.reg.dbBootstrapped = false;
   L.save();
   if (!L.reg.afsFs[guest]) await stopBosserver(L, guest);
 }

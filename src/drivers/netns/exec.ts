@@ -1,4 +1,5 @@
 // Subprocesses for the netns driver: run in a namespace, mask secrets, poll without fixed sleeps.
+import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
 
 export interface RunOptions {
@@ -86,13 +87,23 @@ export function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** True when a process exists (signal 0). */
+/** True when a process exists and is not a zombie (a killed daemon may linger unreaped). */
 export function alive(pid: number | undefined): boolean {
   if (!pid) return false;
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
+  }
+}
+
+/** One at a time: Kerberos database changes and their propagation to replicas must not interleave. */
+export class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
   }
 }

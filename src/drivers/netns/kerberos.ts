@@ -89,7 +89,11 @@ export async function kadmin(r: Runner, L: Layout, query: string, input?: string
   return { ...res, failed };
 }
 
-export async function createKdc(r: Runner, L: Layout, catalog: Catalog, a: KdcAttrs, masterPw: string): Promise<Record<string, string | number>> {
+export function createKdc(r: Runner, L: Layout, catalog: Catalog, a: KdcAttrs, masterPw: string): Promise<Record<string, string | number>> {
+  return L.krbLock.run(() => createKdcNow(r, L, catalog, a, masterPw));
+}
+
+async function createKdcNow(r: Runner, L: Layout, catalog: Catalog, a: KdcAttrs, masterPw: string): Promise<Record<string, string | number>> {
   const g = L.guest(a.guest);
   const d = L.kdcDir(a.guest);
   mkdirSync(d, { recursive: true, mode: 0o700 });
@@ -128,7 +132,7 @@ async function propagateTo(r: Runner, L: Layout, replica: string): Promise<void>
   const d = L.kdcDir(replica);
   mkdirSync(d, { recursive: true, mode: 0o700 });
   kdcProfile(L, replica);
-  const dump = join(L.kdcDir(m), 'slave_datatrans');
+  const dump = join(L.kdcDir(m), `datatrans.${replica}`);
   await r.must('kdb5_util', ['-r', L.realm, 'dump', dump], { env: { ...kdcEnv(L, m) } });
   copyFileSync(join(L.kdcDir(m), 'stash'), join(d, 'stash'));
   chmodSync(join(d, 'stash'), 0o600);
@@ -139,7 +143,11 @@ export async function propagate(r: Runner, L: Layout): Promise<void> {
   for (const [g, k] of Object.entries(L.reg.kdcs)) if (k.role === 'replica' && L.reg.guests[g]) await propagateTo(r, L, g);
 }
 
-export async function deleteKdc(r: Runner, L: Layout, guest: string): Promise<void> {
+export function deleteKdc(r: Runner, L: Layout, guest: string): Promise<void> {
+  return L.krbLock.run(() => deleteKdcNow(L, guest));
+}
+
+async function deleteKdcNow(L: Layout, guest: string): Promise<void> {
   const pid = kdcPid(L, guest);
   if (pid) await killPids([pid]);
   rmSync(L.kdcDir(guest), { recursive: true, force: true });
@@ -153,7 +161,11 @@ function kvnoOf(getprinc: string): number {
   return m.length ? Math.max(...m) : 0;
 }
 
-export async function createPrincipal(r: Runner, L: Layout, a: PrincipalAttrs, pw: string): Promise<Record<string, string | number>> {
+export function createPrincipal(r: Runner, L: Layout, a: PrincipalAttrs, pw: string): Promise<Record<string, string | number>> {
+  return L.krbLock.run(() => createPrincipalNow(r, L, a, pw));
+}
+
+async function createPrincipalNow(r: Runner, L: Layout, a: PrincipalAttrs, pw: string): Promise<Record<string, string | number>> {
   const input = `${pw}\n${pw}\n`;
   let res = await kadmin(r, L, `addprinc ${a.principal}`, input);
   if (res.failed && /already exists/.test(res.out)) res = await kadmin(r, L, `cpw ${a.principal}`, input); // converge on the stored password
@@ -165,7 +177,11 @@ export async function createPrincipal(r: Runner, L: Layout, a: PrincipalAttrs, p
   return { principal: `${a.principal}@${a.realm}`, kvno: kvnoOf(info.out) };
 }
 
-export async function deletePrincipal(r: Runner, L: Layout, principal: string): Promise<void> {
+export function deletePrincipal(r: Runner, L: Layout, principal: string): Promise<void> {
+  return L.krbLock.run(() => deletePrincipalNow(r, L, principal));
+}
+
+async function deletePrincipalNow(r: Runner, L: Layout, principal: string): Promise<void> {
   if (!Object.keys(L.reg.kdcs).length) return; // realm already gone
   const res = await kadmin(r, L, `delprinc -force ${principal}`);
   if (res.failed && !/does not exist/.test(res.out)) throw new Error(`kadmin.local delprinc ${principal}: ${res.out}`);
@@ -179,7 +195,11 @@ export function keytabFile(L: Layout): string {
 }
 
 /** afs/<cell>@REALM with a random key, exported to a 0600 keytab that asetkey reads on every AFS server. */
-export async function createServiceKey(r: Runner, L: Layout, a: ServiceKeyAttrs): Promise<Record<string, string | number | string[]>> {
+export function createServiceKey(r: Runner, L: Layout, a: ServiceKeyAttrs): Promise<Record<string, string | number | string[]>> {
+  return L.krbLock.run(() => createServiceKeyNow(r, L, a));
+}
+
+async function createServiceKeyNow(r: Runner, L: Layout, a: ServiceKeyAttrs): Promise<Record<string, string | number | string[]>> {
   const kt = keytabFile(L);
   mkdirSync(dirname(kt), { recursive: true, mode: 0o700 });
   const princ = a.principal.replace(/@.*$/, '');
@@ -202,7 +222,11 @@ export async function createServiceKey(r: Runner, L: Layout, a: ServiceKeyAttrs)
   return { principal: `${princ}@${a.realm}`, keytab: kt, kvno, enctypes: a.enctypes };
 }
 
-export async function deleteServiceKey(r: Runner, L: Layout, principal: string): Promise<void> {
+export function deleteServiceKey(r: Runner, L: Layout, principal: string): Promise<void> {
+  return L.krbLock.run(() => deleteServiceKeyNow(r, L, principal));
+}
+
+async function deleteServiceKeyNow(r: Runner, L: Layout, principal: string): Promise<void> {
   if (Object.keys(L.reg.kdcs).length) {
     const res = await kadmin(r, L, `delprinc -force ${principal.replace(/@.*$/, '')}`);
     if (res.failed && !/does not exist/.test(res.out)) throw new Error(`kadmin.local delprinc: ${res.out}`);

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../state/atomic.js';
+import { Mutex } from './exec.js';
 
 export function shortHash(s: string, n = 6): string {
   return createHash('sha256').update(s).digest('hex').slice(0, n);
@@ -51,6 +52,7 @@ export interface Registry {
   afsDb: string[]; // guests running ptserver + vlserver
   dbPlanned: string[]; // every db server the cell file names (CellServDB lists them all)
   bos: Record<string, number>; // guest -> bosserver pid
+  dbBootstrapped?: boolean; // the first db server created the databases alone (multi-server cells)
   afsFs: Record<string, string[]>; // guest -> partitions
   clients: Record<string, { pid: number }>;
   ptsUsers: Record<string, { principal: string; admin: boolean }>;
@@ -62,6 +64,7 @@ export class Layout {
   readonly root: string; // <stateDir>/netns
   readonly prefix: string;
   reg: Registry;
+  readonly krbLock = new Mutex(); // kadmin and kdb5_util changes, one at a time
 
   constructor(readonly cell: string, readonly realm: string, stateDir: string) {
     this.root = join(resolve(stateDir), 'netns');
