@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { generateCell } from '../bench/gen.js';
+import { differences, normalise } from './reliability-helpers.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'main.js');
 const CELLS = join(import.meta.dirname, '..', 'cells');
@@ -96,6 +98,25 @@ describe('tproa.net on the simulated hypervisor', () => {
     expect(xml).toMatch(/<testsuite name="cellctl smoke tproa.net" tests="\d+" failures="0"/);
     expect(xml).toContain('kinit kula@TPROA.NET from service-m1');
     expect(xml).toContain('caveat arla-panic-reports');
+  });
+});
+
+describe('determinism', () => {
+  it('the same cell applied twice gives the same state, sim world, consoles and logs', async () => {
+    const runs = [];
+    for (const _ of [1, 2]) {
+      const dir = mkdtempSync(join(tmpdir(), 'cellctl-det-'));
+      const file = join(dir, 'cell.yaml');
+      writeFileSync(file, generateCell(40, { cell: 'det.test' }));
+      const sd = ['--state-dir', join(dir, 'state')];
+      expect((await cellctl(['apply', file, ...sd])).code).toBe(0);
+      const state = JSON.parse(readFileSync(join(dir, 'state', 'det.test', 'state.json'), 'utf8'));
+      delete state.file;
+      delete state.serial; // how often state was saved on the way
+      runs.push({ state: normalise(state), console: (await cellctl(['console', file, ...sd])).out });
+    }
+    expect(differences(runs[1], runs[0])).toEqual([]);
+    expect(runs[0].console).toMatch(/^Using config file "g00"\.$/m);
   });
 });
 

@@ -24,8 +24,9 @@ export interface ExecuteResult {
 // Saves are spaced so a kill -9 loses little, yet a large state (MBs) is not rewritten every step.
 const SAVE_EVERY_MS = 50;
 const SAVE_COST_FACTOR = 4;
-// Sim steps resolve as microtasks; yield to the event loop now and then so signals get through.
-const YIELD_EVERY_MS = 10;
+// Sim steps resolve as microtasks; yield to the event loop now and then so signals get through
+// (every N steps, not every N ms, so the order of steps never depends on timing).
+const YIELD_EVERY_STEPS = 32;
 
 const PAST: Record<Change['action'], string> = { create: 'created', update: 'updated', replace: 'replaced', delete: 'destroyed' };
 
@@ -70,7 +71,7 @@ export async function execute(plan: Plan, driver: Driver, state: CellState, opts
   state.pending = pending;
   let lastSave = performance.now();
   let saveCost = 0;
-  let lastYield = performance.now();
+  let started = 0;
 
   const save = () => {
     state.driverData = driver.snapshot();
@@ -92,10 +93,7 @@ export async function execute(plan: Plan, driver: Driver, state: CellState, opts
     const run = async (): Promise<string | undefined> => {
       try {
         await Promise.all(waitFor);
-        if (performance.now() - lastYield > YIELD_EVERY_MS) {
-          await new Promise(setImmediate);
-          lastYield = performance.now();
-        }
+        if (++started % YIELD_EVERY_STEPS === 0) await new Promise(setImmediate);
         if (stopped()) return 'not started';
         let outputs: Attrs | void = undefined;
         if (phase === 'delete') {

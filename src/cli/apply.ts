@@ -17,7 +17,8 @@ export function printFindings(s: Session): void {
 export function executePlan(s: Session, driver: Driver, state: CellState, p: Plan, flags: Flags, signal?: AbortSignal): Promise<ExecuteResult> {
   return execute(p, driver, state, {
     fancy: fancyOutput() && !flags.quiet,
-    concurrency: Number(flags.concurrency ?? (state.driver === 'sim' ? 64 : 4)),
+    // The sim is CPU-bound: one step at a time keeps domain ids and logs deterministic, at no cost.
+    concurrency: Number(flags.concurrency ?? (state.driver === 'sim' ? 1 : 4)),
     print: flags.quiet ? () => undefined : out,
     save: (st) => s.store.write(st),
     signal,

@@ -6,7 +6,8 @@ import type { CheckResult, CheckSpec } from '../driver.js';
 import { lastLines, type Runner } from './exec.js';
 import type { Layout } from './layout.js';
 import { writeKrb5Conf, kdcPid } from './kerberos.js';
-import { admin, bosPid, dbGuest } from './afs-servers.js';
+import { admin, bosPid } from './afs-servers.js';
+import { dbGuest } from './afs-db.js';
 import { clientPid, getToken, helperMissing, inClient, kinit, TOKEN_NOTE, uafs } from './client.js';
 import { netnsExists } from './namespaces.js';
 

@@ -28,7 +28,7 @@ function afsMounted(pid: number): boolean {
   }
 }
 
-export async function createClient(r: Runner, L: Layout, a: AfsClientAttrs, standIn?: string): Promise<Record<string, string | number | null>> {
+export async function createClient(L: Layout, a: AfsClientAttrs, standIn?: string): Promise<Record<string, string | number | null>> {
   L.reg.dbPlanned = a.dbservers;
   ensureAfsTree(L, a.guest);
   writeCellServDB(L, a.guest, a.dbservers);
@@ -38,7 +38,7 @@ export async function createClient(r: Runner, L: Layout, a: AfsClientAttrs, stan
     // -f (a FUSE option): stay in the foreground so the pid we get is afsd.fuse's own.
     const child = execa('ip', enterArgs(L, a.guest, [], ['afsd.fuse', '-dynroot', '-fakestat', '-memcache', '-blocks', '65536',
       '-confdir', '/etc/openafs', '-mountdir', '/afs', '-f']), {
-      detached: true, stdio: 'ignore', reject: false, env: { CELLCTL_LOG: L.afsPath(a.guest, '/var/log/openafs/afsd.fuse.log') },
+      detached: true, stdio: 'ignore', reject: false, env: { CELLCTL_LOG: L.afsPath(a.guest, '/var/log/openafs/afsd.fuse.log'), CELLCTL_NETNS: L.prefix },
     });
     child.catch(() => undefined);
     child.unref();

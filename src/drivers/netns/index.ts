@@ -7,12 +7,11 @@ import { masterPassword, principalPassword } from '../../state/secrets.js';
 import type { AppliedResource, CheckResult, CheckSpec, Driver, DriverContext, DriverStatus } from '../driver.js';
 import { alive, Masker, Runner } from './exec.js';
 import { Layout } from './layout.js';
-import { cellNamespaces, createGuest, createHost, deleteGuest, deleteHost, killPids, migrateGuest, netnsExists, pidsInNetns } from './namespaces.js';
+import { cellNamespaces, createGuest, createHost, deleteGuest, deleteHost, killAll, migrateGuest, netnsExists, pidsInNetns, pidsWithMarker } from './namespaces.js';
 import { createKdc, createPrincipal, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey, kdcPid } from './kerberos.js';
-import {
-  bosPid, createAfsDb, createAfsFs, createPartition, createPtsUser, createVolume, deleteAfsDb, deleteAfsFs, deletePartition,
-  deletePtsUser, deleteVolume, startDbServer, stopDbServer,
-} from './afs-servers.js';
+import { bosPid } from './afs-servers.js';
+import { createAfsDb, createPtsUser, deleteAfsDb, deletePtsUser, startDbServer, stopDbServer } from './afs-db.js';
+import { createAfsFs, createPartition, createVolume, deleteAfsFs, deletePartition, deleteVolume } from './afs-fs.js';
 import { clientPid, createClient, deleteClient, helperMissing } from './client.js';
 import { runCheck } from './checks.js';
 
@@ -55,6 +54,7 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
   masker.add(...ctx.secrets.all());
   const r = new Runner(masker);
   const L = new Layout(ctx.cell, ctx.realm, ctx.stateDir);
+  L.log = (line) => ctx.log(masker.mask(line));
   const pw = (principal: string) => {
     const v = principalPassword(ctx.secrets, principal);
     masker.add(v);
@@ -118,7 +118,7 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
         return createPtsUser(r, L, a as PtsUserAttrs);
       case 'afs-client': {
         const c = a as AfsClientAttrs;
-        return createClient(r, L, c, standIn(c.software));
+        return createClient(L, c, standIn(c.software));
       }
     }
   });
@@ -131,7 +131,7 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
       case 'module':
         delete L.reg.modules[prior.name];
         return L.save();
-      case 'kdc': return deleteKdc(r, L, (a as KdcAttrs).guest);
+      case 'kdc': return deleteKdc(L, (a as KdcAttrs).guest);
       case 'principal': return deletePrincipal(r, L, (a as PrincipalAttrs).principal);
       case 'service-key': return deleteServiceKey(r, L, (a as ServiceKeyAttrs).principal);
       case 'afs-db': return deleteAfsDb(r, L, (a as AfsDbAttrs).guest);
@@ -147,11 +147,10 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     // By name prefix and /proc, not only the registry: works after a crash or Ctrl-C too.
     const nss = await cellNamespaces(r, L.prefix);
     const guestsFirst = [...nss].sort((x, y) => Number(x.includes('-h-')) - Number(y.includes('-h-')));
-    await killPids(guestsFirst.flatMap((ns) => pidsInNetns(ns)));
+    await killAll(() => [...new Set([...guestsFirst.flatMap((ns) => pidsInNetns(ns)), ...pidsWithMarker(L.prefix)])]);
     for (const ns of guestsFirst) await r.run('ip', ['netns', 'del', ns]);
     rmSync(L.root, { recursive: true, force: true });
-    L.reg = { ...L.reg, hosts: {}, guests: {}, kdcs: {}, afsDb: [], bos: {}, afsFs: {}, clients: {}, ptsUsers: {}, principals: [], modules: {} };
-    delete L.reg.keytab;
+    L.reset();
     return guestsFirst;
   };
 
@@ -168,7 +167,7 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
       services.push({ address, guest, state: pid ? 'up' : 'down', ...(pid ? { pid } : {}), detail });
     for (const g of Object.keys(L.reg.kdcs)) svc(`kdc.${g}`, g, kdcPid(L, g), `krb5kdc ${L.reg.kdcs[g]!.role}`);
     for (const g of L.reg.afsDb) svc(`afs-db.${g}`, g, bosPid(L, g), `bosserver; ${instancePids(L, g, ['ptserver', 'vlserver'])}`);
-    for (const g of Object.keys(L.reg.afsFs)) svc(`afs-fs.${g}`, g, bosPid(L, g), `bosserver; ${instancePids(L, g, ['dafileserver', 'davolserver', 'salvageserver'])}`);
+    for (const g of Object.keys(L.reg.afsFs)) svc(`afs-fs.${g}`, g, bosPid(L, g), `bosserver; ${instancePids(L, g, ['dafs'])}`);
     for (const g of Object.keys(L.reg.clients)) svc(`afs-client.${g}`, g, clientPid(L, g), 'afsd.fuse on /afs');
     return { hosts, domains, services };
   };
@@ -221,15 +220,14 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
   };
 }
 
-/** Pids of a guest's bos instances, from bosserver's -pidfiles. */
-function instancePids(L: Layout, guest: string, names: string[]): string {
+/** Pids of a guest's bos instances, from bosserver's -pidfiles (ptserver.pid, dafs.file.pid, ...). */
+function instancePids(L: Layout, guest: string, instances: string[]): string {
   const dir = L.afsPath(guest, '/var/lib/openafs/local');
   if (!existsSync(dir)) return 'no instances';
   const out: string[] = [];
-  for (const f of readdirSync(dir).filter((f) => f.endsWith('.pid') && f !== 'bosserver.pid')) {
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.pid') && instances.some((i) => f.startsWith(`${i}.`)))) {
     const pid = Number(readFileSync(join(dir, f), 'utf8').trim());
-    const name = f.replace(/\.pid$/, '');
-    if (names.some((n) => name.includes(n.replace(/^da/, ''))) || names.includes(name)) out.push(`${name} ${alive(pid) ? pid : 'down'}`);
+    out.push(`${f.replace(/\.pid$/, '')} ${alive(pid) ? pid : 'down'}`);
   }
   return out.join(', ') || 'no instances';
 }
@@ -238,7 +236,7 @@ function instancePids(L: Layout, guest: string, names: string[]): string {
 export async function netnsCleanup(prefix: string): Promise<string[]> {
   const r = new Runner(new Masker());
   const nss = await cellNamespaces(r, prefix);
-  await killPids(nss.flatMap((ns) => pidsInNetns(ns)));
+  await killAll(() => [...new Set([...nss.flatMap((ns) => pidsInNetns(ns)), ...pidsWithMarker(prefix)])]);
   for (const ns of nss) await r.run('ip', ['netns', 'del', ns]);
   return nss;
 }

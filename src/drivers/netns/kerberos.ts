@@ -116,7 +116,7 @@ async function createKdcNow(r: Runner, L: Layout, catalog: Catalog, a: KdcAttrs,
     propagation = 'kdb5_util dump on the master, kdb5_util load on the replica (kpropd is not installed)';
   }
   if (!kdcPid(L, a.guest)) {
-    await r.must('ip', ['netns', 'exec', g.ns, 'krb5kdc', '-r', a.realm, '-P', join(d, 'krb5kdc.pid')], { env: { ...env } });
+    await r.must('ip', ['netns', 'exec', g.ns, 'krb5kdc', '-r', a.realm, '-P', join(d, 'krb5kdc.pid')], { env: { ...env, CELLCTL_NETNS: L.prefix } });
     await until(`krb5kdc pid file on ${a.guest}`, 5000, async () => kdcPid(L, a.guest) !== undefined, 25);
   }
   return {
@@ -143,7 +143,7 @@ export async function propagate(r: Runner, L: Layout): Promise<void> {
   for (const [g, k] of Object.entries(L.reg.kdcs)) if (k.role === 'replica' && L.reg.guests[g]) await propagateTo(r, L, g);
 }
 
-export function deleteKdc(r: Runner, L: Layout, guest: string): Promise<void> {
+export function deleteKdc(L: Layout, guest: string): Promise<void> {
   return L.krbLock.run(() => deleteKdcNow(L, guest));
 }
 

@@ -65,6 +65,7 @@ export class Layout {
   readonly prefix: string;
   reg: Registry;
   readonly krbLock = new Mutex(); // kadmin and kdb5_util changes, one at a time
+  log: (line: string) => void = () => undefined; // progress lines (the driver masks secrets in them)
 
   constructor(readonly cell: string, readonly realm: string, stateDir: string) {
     this.root = join(resolve(stateDir), 'netns');
@@ -76,12 +77,18 @@ export class Layout {
     return join(this.root, 'world.json');
   }
 
+  private empty(): Registry {
+    return { prefix: this.prefix, hosts: {}, guests: {}, kdcs: {}, afsDb: [], dbPlanned: [], bos: {}, afsFs: {}, clients: {}, ptsUsers: {}, principals: [], modules: {} };
+  }
+
   private load(): Registry {
-    const empty: Registry = {
-      prefix: this.prefix, hosts: {}, guests: {}, kdcs: {}, afsDb: [], dbPlanned: [], bos: {}, afsFs: {}, clients: {}, ptsUsers: {}, principals: [], modules: {},
-    };
-    if (!existsSync(this.regFile)) return empty;
-    return { ...empty, ...(JSON.parse(readFileSync(this.regFile, 'utf8')) as Partial<Registry>) };
+    if (!existsSync(this.regFile)) return this.empty();
+    return { ...this.empty(), ...(JSON.parse(readFileSync(this.regFile, 'utf8')) as Partial<Registry>) };
+  }
+
+  /** Forget everything (after the cell's namespaces and files are gone). */
+  reset(): void {
+    this.reg = this.empty();
   }
 
   save(): void {

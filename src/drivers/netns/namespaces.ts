@@ -44,27 +44,82 @@ export function isZombie(pid: number): boolean {
   }
 }
 
+function send(p: number, s: NodeJS.Signals): void {
+  try {
+    process.kill(p, s);
+  } catch {
+    /* already gone */
+  }
+}
+
+async function waitGone(pids: number[], ms: number): Promise<void> {
+  const t0 = Date.now();
+  while (pids.some((p) => !isZombie(p)) && Date.now() - t0 < ms) await delay(20);
+}
+
 /** TERM, a short grace, then KILL: a guest's destroy is a power-off, not a shutdown. */
 export async function killPids(pids: number[], graceMs = 400): Promise<void> {
-  const send = (p: number, s: NodeJS.Signals) => {
-    try {
-      process.kill(p, s);
-    } catch {
-      /* already gone */
-    }
-  };
   pids.forEach((p) => send(p, 'SIGTERM'));
-  const t0 = Date.now();
-  while (pids.some((p) => !isZombie(p)) && Date.now() - t0 < graceMs) await delay(25);
+  await waitGone(pids, graceMs);
   pids.filter((p) => !isZombie(p)).forEach((p) => send(p, 'SIGKILL'));
-  const t1 = Date.now();
-  while (pids.some((p) => !isZombie(p)) && Date.now() - t1 < 2000) await delay(20);
+  await waitGone(pids, 2000);
+}
+
+/**
+ * Ends whatever `find` returns until it returns nothing. One pass is not enough: bosserver restarts
+ * an instance that dies, and a process that outlives `ip netns del` keeps an unnamed namespace alive.
+ * After one TERM round, STOP then KILL: a stopped process starts nothing.
+ */
+export async function killAll(find: () => number[], graceMs = 300): Promise<void> {
+  for (let round = 0; round < 20; round++) {
+    const pids = find();
+    if (!pids.length) return;
+    if (round === 0 && graceMs > 0) {
+      pids.forEach((p) => send(p, 'SIGTERM'));
+      await waitGone(pids, graceMs);
+      continue;
+    }
+    pids.forEach((p) => send(p, 'SIGSTOP'));
+    pids.forEach((p) => send(p, 'SIGKILL'));
+    await waitGone(pids, 1000);
+  }
+  throw new Error(`processes would not end: ${find().join(' ')}`);
+}
+
+/** The namespace link of a process ("mnt:[4026532385]"), to find its fellows after it is gone. */
+export function nsLink(pid: number, kind: 'mnt' | 'net'): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/${kind}`);
+  } catch {
+    return undefined;
+  }
+}
+
+function allPids(): number[] {
+  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
+}
+
+/** Live processes in the namespace `link` (from nsLink). */
+export function pidsWithNs(kind: 'mnt' | 'net', link: string): number[] {
+  return allPids().filter((p) => nsLink(p, kind) === link && !isZombie(p));
+}
+
+/** Live processes started by this driver for the cell (every daemon carries CELLCTL_NETNS=<prefix>). */
+export function pidsWithMarker(prefix: string): number[] {
+  const mark = `CELLCTL_NETNS=${prefix}`;
+  return allPids().filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(mark) && !isZombie(p);
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Ends every process in ns, then removes it (its veths and bridges go with it). */
 export async function removeNetns(r: Runner, ns: string): Promise<void> {
   if (!netnsExists(ns)) return;
-  await killPids(pidsInNetns(ns));
+  await killAll(() => pidsInNetns(ns));
   await r.must('ip', ['netns', 'del', ns]);
 }
 
@@ -80,7 +135,26 @@ export async function createHost(r: Runner, L: Layout, name: string, a: HostAttr
   for (const b of a.bridges) bridges[b] = await ensureBridge(r, ns, b);
   L.reg.hosts[name] = { ns, bridges, memory: a.memory, dom0: a.dom0_memory };
   L.save();
+  for (const b of a.bridges) await wireBridge(r, L, name, b);
   return bridges;
+}
+
+/**
+ * Same-named bridges on different hosts are one network segment (the dom0s' NICs on one LAN): a veth
+ * joins them, so guests on different hosts reach each other and a migrated guest keeps its neighbours.
+ */
+async function wireBridge(r: Runner, L: Layout, name: string, bridge: string): Promise<void> {
+  const me = L.reg.hosts[name]!;
+  for (const [other, h] of Object.entries(L.reg.hosts)) {
+    if (other === name || !h.bridges[bridge] || !netnsExists(h.ns)) continue;
+    const [x, y] = [name, other].sort();
+    const end = (side: string) => `hl${shortHash(`${x}|${y}|${bridge}|${side}`, 8)}`;
+    const mine = end(name);
+    if (await linkExists(r, me.ns, mine)) continue;
+    await r.must('ip', ['-n', me.ns, 'link', 'add', mine, 'type', 'veth', 'peer', 'name', end(other), 'netns', h.ns]);
+    await r.must('ip', ['-n', me.ns, 'link', 'set', mine, 'master', me.bridges[bridge]!, 'up']);
+    await r.must('ip', ['-n', h.ns, 'link', 'set', end(other), 'master', h.bridges[bridge]!, 'up']);
+  }
 }
 
 async function ensureBridge(r: Runner, ns: string, bridge: string): Promise<string> {
@@ -140,8 +214,11 @@ export async function createGuest(r: Runner, L: Layout, name: string, a: GuestAt
       await r.must('ip', ['-n', host.ns, 'link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', tmp, 'netns', ns]);
       await r.must('ip', ['-n', ns, 'link', 'set', tmp, 'name', eth]);
     }
-    const bridge = host.bridges[vif.bridge] ?? (await ensureBridge(r, host.ns, vif.bridge));
-    host.bridges[vif.bridge] = bridge;
+    let bridge = host.bridges[vif.bridge];
+    if (!bridge) {
+      host.bridges[vif.bridge] = bridge = await ensureBridge(r, host.ns, vif.bridge);
+      await wireBridge(r, L, a.host, vif.bridge);
+    }
     await r.must('ip', ['-n', host.ns, 'link', 'set', hostEnd, 'master', bridge, 'up']);
     if (vif.mac) await r.run('ip', ['-n', ns, 'link', 'set', eth, 'address', vif.mac]);
     await r.run('ip', ['-n', ns, 'addr', 'flush', 'dev', eth]);

@@ -6,6 +6,7 @@ import type { Catalog, KernelEntry } from '../../catalog/types.js';
 import type { Attrs, GuestAttrs } from '../../plan/types.js';
 import { bootTranscript, haltLines, note, panicLines } from './console.js';
 import { describeUsage, hvmCapable, requireHost, usage } from './hosts.js';
+import { diskClash, track } from './indexes.js';
 import { resolveKernel } from './kernels.js';
 import {
   advance, domainOf, forgetServices, isUp, SECONDS, xendLog, type SimDisk, type SimDomain, type SimHost, type World,
@@ -60,14 +61,16 @@ function checkInterface(catalog: Catalog, h: SimHost, kernel: KernelEntry, type:
 /** The hotplug scripts' checks for one domain's disks and vifs; the domain itself is `self`. */
 function checkDevices(w: World, h: SimHost, self: string, disks: SimDisk[], vifs: SimDomain['vifs']): void {
   const seen = new Set<number>();
-  const others = Object.values(w.domains).filter((o) => o.host === h.name && o.name !== self && o.domid !== null);
-  const loops = others.flatMap((o) => o.disks.filter((x) => x.kind !== 'phy').map((x) => x.target));
   for (const disk of disks) {
     const dev = `Error: Device ${disk.devid} (vbd) could not be connected.`;
     if (seen.has(disk.devid)) throw new Error(`${dev} Device ${disk.vdev} is already connected to ${self}.`);
     seen.add(disk.devid);
     if (disk.kind === 'phy' && !h.devices.includes(disk.target)) throw new Error(`${dev} ${disk.target} does not exist.`);
     // Shared read-only is fine; anything writable is exclusive (the block script's check_sharing).
+    if (!diskClash(w, h.name, self, disk.target, disk.mode)) continue;
+    // Refused: name the first holder in the world's order, and its loop device (a scan, on this error path only).
+    const others = Object.values(w.domains).filter((o) => o.host === h.name && o.name !== self && o.domid !== null);
+    const loops = others.flatMap((o) => o.disks.filter((x) => x.kind !== 'phy').map((x) => x.target));
     for (const o of others) {
       const clash = o.disks.find((x) => x.target === disk.target && (x.mode === 'w' || disk.mode === 'w'));
       if (!clash) continue;
@@ -103,6 +106,7 @@ function admit(w: World, catalog: Catalog, d: SimDomain, h: SimHost): KernelEntr
     throw e;
   }
   d.domid = domid;
+  track(w, d.name); // a no-op for a domain not yet in the world (xm create inserts it after its images)
   return kernel;
 }
 
@@ -180,6 +184,7 @@ export function createGuest(w: World, catalog: Catalog, stateDir: string, name: 
     throw new Error(`${cmd}: cannot create the disk images under ${join(stateDir, imageDir(name))}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   w.domains[name] = d;
+  track(w, name);
   delete w.graveyard[name];
   boot(w, d, h, kernel);
   return guestOutputs(d);
@@ -202,6 +207,7 @@ export function memSet(w: World, name: string, target: number): Attrs {
     xendLog(w, h, `Setting memory target of domain ${name} (${d.domid}) to ${target} MiB.`);
   }
   d.memory = target;
+  track(w, name);
   advance(w, SECONDS.admin);
   return guestOutputs(d);
 }
@@ -215,6 +221,7 @@ export function destroyGuest(w: World, stateDir: string, name: string): void {
   w.graveyard[name] = [...d.console, ...d.log];
   if (h) xendLog(w, h, `Domain ${name} (${d.domid ?? 'shut down'}) destroyed`);
   delete w.domains[name];
+  track(w, name);
   forgetServices(w, name);
   rmSync(join(stateDir, imageDir(name)), { recursive: true, force: true });
   advance(w, SECONDS.admin);
@@ -249,6 +256,7 @@ export function xm(w: World, catalog: Catalog, name: string, op: XmOp): SimDomai
       xendLog(w, h, `Domain ${name} (${d.domid}) has shutdown: reason=poweroff`);
       d.domid = null;
       d.state = 'shutdown';
+      track(w, name);
       break;
     case 'reboot':
     case 'start': {
@@ -263,6 +271,7 @@ export function xm(w: World, catalog: Catalog, name: string, op: XmOp): SimDomai
       }
       d.domid = null;
       d.state = 'shutdown';
+      track(w, name);
       let kernel: KernelEntry;
       try {
         kernel = admit(w, catalog, d, h);

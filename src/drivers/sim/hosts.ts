@@ -1,7 +1,8 @@
 // Physical hosts running Xen: RAM split between dom0 and guests, bridges, block devices, shared storage.
 import type { Catalog } from '../../catalog/types.js';
 import type { Attrs, HostAttrs } from '../../plan/types.js';
-import { advance, SECONDS, xendLog, type SimHost, type World } from './world.js';
+import { domainsOn, heldMemory } from './indexes.js';
+import { advance, SECONDS, xendLog, type SimDomain, type SimHost, type World } from './world.js';
 
 export interface HostUsage {
   memory: number;
@@ -24,8 +25,7 @@ export function requireHost(w: World, name: string, what: string): SimHost {
 /** Memory accounting as `xm info` sees it: a domain holds its memory until it is destroyed or shut down. */
 export function usage(w: World, host: string): HostUsage {
   const h = w.hosts[host]!;
-  let domains = 0;
-  for (const d of Object.values(w.domains)) if (d.host === host && d.domid !== null) domains += d.memory;
+  const domains = heldMemory(w, host);
   const used = h.dom0_memory + domains;
   return { memory: h.memory, dom0: h.dom0_memory, domains, used, free: h.memory - used };
 }
@@ -66,28 +66,37 @@ export function createHost(w: World, catalog: Catalog, name: string, attrs: Attr
   return { xen: a.xen, dom0_memory: dom0, free_memory: a.memory - dom0 };
 }
 
+/** What a live domain on the host still uses that the new hardware would take away, if anything. */
+function inUse(a: HostAttrs, d: SimDomain): string | null {
+  if (d.domid === null) return null;
+  for (const [i, v] of d.vifs.entries()) {
+    if (!a.bridges.includes(v.bridge)) return `brctl delbr ${v.bridge}: bridge ${v.bridge} is in use by vif${d.domid}.${i} (${d.name})`;
+  }
+  for (const disk of d.disks) {
+    if (disk.kind === 'phy' && !a.devices.includes(disk.target)) return `device ${disk.target} is in use by ${d.name} (vbd ${disk.devid})`;
+  }
+  if (d.type === 'hvm' && !a.cpu_features.some((f) => f === 'vmx' || f === 'svm')) {
+    return `${d.name} is an HVM guest and needs vmx or svm in cpu_features`;
+  }
+  return null;
+}
+
 /** Hardware changes on a live host: refuse the ones that would pull something out from under a domain. */
 export function updateHost(w: World, catalog: Catalog, name: string, attrs: Attrs): Attrs {
   const a = attrs as unknown as HostAttrs;
   const h = requireHost(w, name, `host ${name}`);
   if (a.os !== h.os) throw new Error(`host ${name}: a new dom0 OS (${h.os} -> ${a.os}) means reinstalling the host; it cannot change in place`);
   if (a.xen !== h.xen) throw new Error(`host ${name}: a new hypervisor (Xen ${h.xen} -> ${a.xen}) means rebooting the host; it cannot change in place`);
-  const mine = Object.values(w.domains).filter((d) => d.host === name);
-  const live = mine.filter((d) => d.domid !== null);
   const dom0 = dom0Memory(a, catalog, name);
   const domains = usage(w, name).domains;
   if (a.memory - dom0 < domains) {
     throw new Error(`host ${name}: ${a.memory} MiB RAM with dom0 ${dom0} MiB leaves ${a.memory - dom0} MiB, but its domains hold ${domains} MiB`);
   }
-  for (const d of live) {
-    for (const [i, v] of d.vifs.entries()) {
-      if (!a.bridges.includes(v.bridge)) throw new Error(`host ${name}: brctl delbr ${v.bridge}: bridge ${v.bridge} is in use by vif${d.domid}.${i} (${d.name})`);
-    }
-    for (const disk of d.disks) {
-      if (disk.kind === 'phy' && !a.devices.includes(disk.target)) throw new Error(`host ${name}: device ${disk.target} is in use by ${d.name} (vbd ${disk.devid})`);
-    }
-    if (d.type === 'hvm' && !a.cpu_features.some((f) => f === 'vmx' || f === 'svm')) {
-      throw new Error(`host ${name}: ${d.name} is an HVM guest and needs vmx or svm in cpu_features`);
+  // Any refusal names the first domain in the world's order, as a scan of `xm list` would.
+  if (domainsOn(w, name).some((d) => inUse(a, d))) {
+    for (const d of Object.values(w.domains)) {
+      const why = d.host === name ? inUse(a, d) : null;
+      if (why) throw new Error(`host ${name}: ${why}`);
     }
   }
   Object.assign(h, {
@@ -101,8 +110,8 @@ export function updateHost(w: World, catalog: Catalog, name: string, attrs: Attr
 
 export function deleteHost(w: World, name: string): void {
   if (!hostOf(w, name)) return; // already gone
-  const left = Object.values(w.domains).filter((d) => d.host === name);
-  if (left.length > 0) {
+  if (domainsOn(w, name).length > 0) {
+    const left = Object.values(w.domains).filter((d) => d.host === name); // in the world's order
     throw new Error(`host ${name} still has domains: ${left.map((d) => `${d.name} (${d.domid === null ? 'shut down' : `id ${d.domid}`})`).join(', ')}; destroy them first`);
   }
   delete w.hosts[name];

@@ -12,6 +12,7 @@ import { afsList, afsRead, afsWrite, aklog, clientUp, createClient, deleteClient
 import { runCheck } from './checks.js';
 import { createGuest, destroyGuest, updateGuest, vifNames, xm, type XmOp } from './domains.js';
 import { createHost, deleteHost, updateHost, usage } from './hosts.js';
+import { domainsOn, indexOf } from './indexes.js';
 import {
   addPrincipal, createKdc, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey, kdcUp, qualify, restartKdc, updateKdc,
   type KrbEnv,
@@ -39,6 +40,7 @@ export interface SimDriver extends Driver {
 
 export function createSimDriver(ctx: DriverContext): SimDriver {
   const w = loadWorld(ctx.data);
+  indexOf(w); // the derived indexes (memory, devices, domains per host), counted once from the saved world
   const { catalog } = ctx;
   const env: KrbEnv = { catalog, secrets: ctx.secrets, realm: ctx.realm };
 
@@ -143,7 +145,7 @@ export function createSimDriver(ctx: DriverContext): SimDriver {
     const domains: DomainStatus[] = [];
     for (const h of Object.values(w.hosts)) {
       domains.push({ id: 0, name: 'Domain-0', host: h.name, state: 'running', memory: h.dom0_memory, vifs: [] });
-      const mine = Object.values(w.domains).filter((d) => d.host === h.name)
+      const mine = domainsOn(w, h.name)
         .sort((a, b) => (a.domid ?? Infinity) - (b.domid ?? Infinity) || (a.name < b.name ? -1 : 1));
       for (const d of mine) domains.push(domainStatus(d.name));
     }

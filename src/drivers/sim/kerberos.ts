@@ -60,12 +60,27 @@ export function kdcUp(w: World, k: SimKdc): boolean {
   return k.running && isUp(w.domains[k.guest]);
 }
 
-/** kprop: replicas that can be reached get the master's database; the others keep a stale copy. */
-function propagate(w: World, master: SimKdc): void {
+// Replicas known to hold an exact copy of their master's database (same entries, same order), so
+// that kprop after one change only copies that entry, not the whole database. Derived, never saved:
+// after a load, or after a replica missed a change, the next kprop copies everything.
+const mirrors = new WeakMap<SimKdc, SimKdc>();
+
+/** kprop after `full` changed on the master: replicas that can be reached get the master's database; the others keep a stale copy. */
+function propagate(w: World, master: SimKdc, full: string): void {
   for (const k of Object.values(w.kdcs)) {
-    if (k.role === 'replica' && k.master === master.guest && reachable(w, master.guest, k.guest)) {
+    if (k.role !== 'replica' || k.master !== master.guest) continue;
+    if (!reachable(w, master.guest, k.guest)) {
+      mirrors.delete(k);
+      continue;
+    }
+    if (mirrors.get(k) === master) {
+      const entry = own(master.db, full);
+      if (entry) k.db[full] = structuredClone(entry);
+      else delete k.db[full];
+    } else {
       k.db = structuredClone(master.db);
     }
+    mirrors.set(k, master);
   }
 }
 
@@ -140,7 +155,7 @@ export function addPrincipal(w: World, env: KrbEnv, attrs: Attrs): Attrs {
   }
   const name = full.slice(0, full.lastIndexOf('@')); // the secret store keys passwords by bare name
   k.db[full] = { kvno: 1, key_check: keyCheck(principalPassword(env.secrets, name), full), randkey: false };
-  propagate(w, k);
+  propagate(w, k, full);
   advance(w, SECONDS.admin);
   return { principal: full, kvno: 1 };
 }
@@ -151,7 +166,7 @@ export function deletePrincipal(w: World, kdcGuest: string, full: string): void 
   if (!k) return;
   masterKdc(w, kdcGuest, `kadmin.local delprinc ${full}`);
   delete k.db[full];
-  propagate(w, k);
+  propagate(w, k, full);
   advance(w, SECONDS.admin);
 }
 
@@ -169,7 +184,7 @@ export function createServiceKey(w: World, env: KrbEnv, attrs: Attrs): Attrs {
   for (const s of [...Object.values(w.afsdbs), ...Object.values(w.fileservers)]) {
     if (s.cell === a.cell) installKey(s.keyfile, key);
   }
-  propagate(w, k);
+  propagate(w, k, full);
   advance(w, SECONDS.admin);
   return { principal: full, kvno, enctypes: [...a.enctypes] };
 }

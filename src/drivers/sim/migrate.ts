@@ -5,6 +5,7 @@ import type { Catalog } from '../../catalog/types.js';
 import type { Attrs } from '../../plan/types.js';
 import { note } from './console.js';
 import { describeUsage, hvmCapable, requireHost, usage } from './hosts.js';
+import { diskClash, track } from './indexes.js';
 import { advance, domainOf, SECONDS, xendLog, type SimDisk, type SimDomain, type SimHost, type World } from './world.js';
 
 /** Is `path` one of the prefixes or below one of them? */
@@ -37,6 +38,8 @@ function diskReason(w: World, d: SimDomain, disk: SimDisk, src: SimHost, dst: Si
   if (!under(disk.target, src.shared_storage) || !under(disk.target, dst.shared_storage)) {
     return `disk ${disk.raw}: ${disk.target} is not on storage both hosts reach (${both})`;
   }
+  if (!diskClash(w, dst.name, d.name, disk.target, disk.mode)) return null;
+  // In use: name the first holder in the world's order (a scan, on this refusal only).
   const clash = Object.values(w.domains).find((o) => o.host === dst.name && o.name !== d.name && o.domid !== null &&
     o.disks.some((x) => x.target === disk.target && (x.mode === 'w' || disk.mode === 'w')));
   if (clash) return `disk ${disk.raw}: ${disk.target} is in use by ${clash.name} on ${dst.name}`;
@@ -87,6 +90,7 @@ export function migrate(w: World, catalog: Catalog, guest: string, toHost: strin
   xendLog(w, src, `Domain ${guest} (${oldId}) migrated live to ${toHost}; destroyed here`);
   d.host = toHost;
   d.domid = newId;
+  track(w, guest);
   xendLog(w, dst, `Domain ${guest} (${newId}) received live from ${src.name} (was ${oldId}): ${d.memory} MiB`);
   d.console.push(note(`xm migrate --live ${guest} ${toHost}: domain ${oldId} on ${src.name} -> domain ${newId} on ${toHost}, ${d.memory} MiB moved`));
   advance(w, SECONDS.migrate);
