@@ -28,7 +28,6 @@ export function openCell(file: string): Cell {
   const spec = loadCell(file, catalog);
   const resources = desiredResources(spec, catalog);
   const stateDir = mkdtempSync(join(tmpdir(), 'cellctl-netns-'));
-  require('node:fs').appendFileSync('/tmp/opencell.log', `${new Date().toISOString()} pid=${process.pid} ${file} ${stateDir}\n${new Error().stack}\n`);
   const applied: Record<string, ResourceState> = {};
   const logs: string[] = [];
   const ctx: DriverContext = {

@@ -74,6 +74,8 @@ function converge(s: Session, flags: Flags, destroy: boolean): Promise<{ code: n
       const verb = destroy ? 'Destroy' : 'Apply';
       out(`${verb} complete! Resources: ${p.summary.add} added, ${p.summary.change} changed, ${p.summary.destroy} destroyed.`);
       if (destroy) {
+        const leftovers = (await driver.purge?.()) ?? [];
+        if (leftovers.length) out(`Removed leftovers no step recorded: ${leftovers.join(', ')}`);
         await s.close(); // drivers flush before their files go
         rmSync(s.store.dir, { recursive: true, force: true });
       }

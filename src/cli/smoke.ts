@@ -77,6 +77,7 @@ async function smoke(args: string[], flags: Flags, signal: AbortSignal): Promise
       }
       const teardown = s.plan(state, { destroy: true });
       const down = await executePlan(session, d, state, teardown, quietFlags);
+      await d.purge?.(); // a throwaway cell: leave nothing behind, even after a failed teardown
       runs.push({ check: { id: 'teardown', kind: 'apply', name: 'tear down' },
         result: down.failed ? { status: 'fail', message: `${down.failed.address}: ${down.failed.message}` } : { status: 'pass', message: `${down.done} resources destroyed` }, seconds: 0 });
     }

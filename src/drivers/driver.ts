@@ -57,6 +57,8 @@ export interface Driver {
   status(): Promise<DriverStatus>;
   check(c: CheckSpec): Promise<CheckResult>;
   migrate(guest: string, toHost: string): Promise<Attrs | void>;
+  /** Remove whatever of this cell the driver can still find, recorded or not (after a full destroy). */
+  purge?(): Promise<string[]>;
   /** The world to save with the state (sim); undefined for drivers whose world is real. */
   snapshot(): Json | undefined;
   close(): Promise<void>;

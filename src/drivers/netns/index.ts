@@ -217,6 +217,7 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     stopDbServer: (guest) => safe(`stop db server ${guest}`, () => stopDbServer(r, L, guest)),
     startDbServer: (guest) => safe(`start db server ${guest}`, () => startDbServer(r, L, guest)),
     destroyAll,
+    purge: destroyAll,
   };
 }
 

@@ -16,23 +16,11 @@ export async function listNetns(r: Runner): Promise<string[]> {
 
 /** Every process whose network namespace is ns (found through /proc, so it works after a crash too). */
 export function pidsInNetns(ns: string): number[] {
-  let ino: number;
   try {
-    ino = statSync(`/run/netns/${ns}`).ino;
+    return pidsWithNs('net', `net:[${statSync(`/run/netns/${ns}`).ino}]`);
   } catch {
     return [];
   }
-  const want = `net:[${ino}]`;
-  const pids: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (readlinkSync(`/proc/${e}/ns/net`) === want && !isZombie(Number(e))) pids.push(Number(e));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return pids;
 }
 
 export function isZombie(pid: number): boolean {
