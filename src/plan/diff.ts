@@ -2,11 +2,27 @@
 import type { Finding } from '../compat/types.js';
 import type { CellState, ResourceState } from '../state/types.js';
 import { replaceReason } from './lifecycle.js';
-import type { Attrs, Change, Plan, Resource } from './types.js';
+import type { Attrs, Change, Json, Plan, Resource } from './types.js';
+
+/** Deep equality of JSON values, without building strings (the diff's hot path). */
+export function sameJson(a: Json | undefined, b: Json | undefined): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) if (!(k in b) || !sameJson(a[k], b[k])) return false;
+  return true;
+}
 
 function changedAttrs(before: Attrs, after: Attrs): string[] {
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-  return [...keys].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).sort();
+  return [...keys].filter((k) => !sameJson(before[k], after[k])).sort();
 }
 
 /** Topological order (dependencies first), stable with respect to `order`. Ignores edges to unknown nodes. */
@@ -49,6 +65,7 @@ export function diff(spec: { cell: string; file: string }, desired: Resource[], 
       changes.set(r.address, { address: r.address, type: r.type, action: 'create', after: r.attrs, changed: [], deps: r.deps });
       continue;
     }
+    if (sameJson(prior.attrs, r.attrs)) continue;
     const changed = changedAttrs(prior.attrs, r.attrs);
     if (changed.length === 0) continue;
     const reason = prior.type !== r.type ? 'resource type changed' : replaceReason(r.type, changed, prior.attrs, r.attrs);

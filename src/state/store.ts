@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../diagnostics.js';
 import { writeFileAtomic } from './atomic.js';
+import type { Json } from '../plan/types.js';
 import type { CellState } from './types.js';
 
 export function stateRoot(cellFile: string, flag?: string): string {
@@ -21,7 +22,7 @@ export class StateStore {
   read(): CellState | undefined {
     if (!existsSync(this.stateFile)) return undefined;
     try {
-      const s = JSON.parse(readFileSync(this.stateFile, 'utf8')) as CellState;
+      const s = parseState(readFileSync(this.stateFile, 'utf8'));
       if (s.version !== 1 || typeof s.resources !== 'object') throw new Error('unknown state format');
       return s;
     } catch (e) {
@@ -31,6 +32,46 @@ export class StateStore {
 
   write(s: CellState): void {
     s.serial += 1;
-    writeFileAtomic(this.stateFile, JSON.stringify(s) + '\n', 0o600);
+    const { driverData, ...rest } = s;
+    // The driver's world goes last, so a reader that needs only the resources can skip it (parseState).
+    const head = JSON.stringify(rest);
+    const text = driverData === undefined ? head : `${head.slice(0, -1)}${DRIVER_DATA_KEY}${JSON.stringify(driverData)}}`;
+    writeFileAtomic(this.stateFile, text + '\n', 0o600);
   }
+}
+
+const DRIVER_DATA_KEY = ',"driverData":';
+
+/**
+ * The state, with the driver's world (most of a large file) parsed only when something reads it:
+ * `plan` and `status` of 10,000 guests need the resources alone. The key cannot occur unescaped
+ * inside a JSON string, and write() puts it last at the top level; anything else is parsed whole.
+ */
+function parseState(text: string): CellState {
+  const at = text.lastIndexOf(DRIVER_DATA_KEY);
+  if (at < 0) return JSON.parse(text) as CellState;
+  let head: CellState;
+  try {
+    head = JSON.parse(text.slice(0, at) + '}') as CellState;
+  } catch {
+    return JSON.parse(text) as CellState; // not the layout write() makes
+  }
+  let world: Json | undefined;
+  let parsed = false;
+  Object.defineProperty(head, 'driverData', {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      if (!parsed) {
+        world = JSON.parse(text.slice(at + DRIVER_DATA_KEY.length, text.trimEnd().length - 1)) as Json;
+        parsed = true;
+      }
+      return world;
+    },
+    set: (v: Json | undefined) => {
+      world = v;
+      parsed = true;
+    },
+  });
+  return head;
 }

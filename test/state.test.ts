@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { acquireLock } from '../src/state/lock.js';
 import { writeFileAtomic } from '../src/state/atomic.js';
 import { SecretStore } from '../src/state/secrets.js';
+import { StateStore } from '../src/state/store.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'cellctl-lock-'));
 
@@ -47,5 +48,33 @@ describe('atomic write and secrets', () => {
     process.env.CELLCTL_TEST_SECRET = 'from-env';
     expect(new SecretStore(f).get('other', 'CELLCTL_TEST_SECRET')).toBe('from-env');
     delete process.env.CELLCTL_TEST_SECRET;
+  });
+});
+
+describe('state store', () => {
+  const base = { version: 1 as const, cell: 'c', file: 'f', driver: 'sim', serial: 0, resources: { 'host.h': { type: 'host' as const, attrs: { a: '"driverData":' }, deps: [] } } };
+
+  it('round-trips resources and the driver world, the world written last', () => {
+    const store = new StateStore(dir(), 'c');
+    const world = { domains: { x: { console: ['a,"driverData":{'] } } };
+    store.write({ ...base, driverData: world });
+    const text = readFileSync(store.stateFile, 'utf8');
+    expect(JSON.parse(text).driverData).toEqual(world); // still one plain JSON document
+    const back = store.read()!;
+    expect(back.resources).toEqual(base.resources);
+    expect(back.serial).toBe(1);
+    expect(back.driverData).toEqual(world);
+    back.driverData = { replaced: true };
+    store.write(back);
+    expect(store.read()!.driverData).toEqual({ replaced: true });
+  });
+
+  it('reads a state in any key order, and reports a torn file without a stack', () => {
+    const store = new StateStore(dir(), 'c');
+    mkdirSync(store.dir, { recursive: true });
+    writeFileSync(store.stateFile, JSON.stringify({ driverData: { w: 1 }, ...base }));
+    expect(store.read()!.driverData).toEqual({ w: 1 });
+    writeFileSync(store.stateFile, '{"version":1,"resour');
+    expect(() => store.read()).toThrow(/state file is not readable/);
   });
 });
