@@ -74,6 +74,15 @@ export class Session {
     return name;
   }
 
+  /** What real software serves each catalog version under the netns driver (from catalog data). */
+  standIns(): string[] {
+    const used = new Set([this.spec.kerberos?.software, this.spec.afs?.software, ...Object.values(this.spec.afs?.clients ?? {})]);
+    return [...used].flatMap((id) => {
+      const real = id ? this.catalog.software.get(id)?.debian_stand_in : undefined;
+      return real ? [`${id} is served by ${real}`] : [];
+    });
+  }
+
   lockState(command: string): void {
     this.lock = acquireLock(this.store.lockFile, command);
   }

@@ -56,7 +56,10 @@ function converge(s: Session, flags: Flags, destroy: boolean): Promise<{ code: n
         s.store.write(state);
       }
       const p = s.plan(state, { destroy });
-      if (!flags.quiet) out(renderPlan({ ...p, findings: [] }, false));
+      if (!flags.quiet) {
+        out(renderPlan({ ...p, findings: [] }, false));
+        if (driverName === 'netns' && !destroy) for (const l of s.standIns()) out(`Note: ${l}.`);
+      }
       if (p.changes.length === 0) return { code: 0, plan: p };
       if (signal.aborted) return { code: 130 };
       driver ??= await s.driver(driverName, state);

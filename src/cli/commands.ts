@@ -19,9 +19,13 @@ const validate: Command = async (args, flags) => {
 
 const plan: Command = async (args, flags) => {
   const s = openSession(args, flags);
-  const p = s.plan(s.readState());
+  const state = s.readState();
+  const p = s.plan(state);
   if (flags.json) out(JSON.stringify(planJson(p), null, 2));
-  else out(renderPlan(p));
+  else {
+    out(renderPlan(p));
+    if (s.driverName(state) === 'netns') for (const l of s.standIns()) out(`Note (--driver netns): ${l}.`);
+  }
   if (s.errors.length) {
     if (!flags.json) err(`Error: ${s.errors.length} compat error(s): apply would refuse this cell.`);
     return 1;
