@@ -34,27 +34,30 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** validate = what `cellctl validate` computes: load, parse, schema/semantic checks, compat. */
-function validateOnce(file: string, stages: Record<string, number[]>): number {
+/** Load, parse, schema/semantic checks, compat: the first stages of validate and plan, timed. */
+function loadAndCheck(file: string, stages: Record<string, number>) {
   const t0 = now();
   const catalog = loadCatalog();
   const t1 = now();
   const spec = loadCell(file, catalog);
   const t2 = now();
   const findings = runCompat(spec, catalog);
-  const t3 = now();
-  push(stages, { catalog: t1 - t0, load: t2 - t1, compat: t3 - t2 });
+  Object.assign(stages, { catalog: t1 - t0, load: t2 - t1, compat: now() - t2 });
+  return { catalog, spec, findings };
+}
+
+/** validate = what `cellctl validate` computes. */
+function validateOnce(file: string, stages: Record<string, number[]>): number {
+  const t: Record<string, number> = {};
+  const { findings } = loadAndCheck(file, t);
+  push(stages, t);
   return findings.filter((f) => f.severity === 'error').length;
 }
 
 /** plan = what `cellctl plan` does short of writing to stdout: load, compat, read state, desired graph, diff, render. */
 function planOnce(file: string, stateDir: string, stages: Record<string, number[]>): number {
-  const t0 = now();
-  const catalog = loadCatalog();
-  const t1 = now();
-  const spec = loadCell(file, catalog);
-  const t2 = now();
-  const findings = runCompat(spec, catalog);
+  const t: Record<string, number> = {};
+  const { catalog, spec, findings } = loadAndCheck(file, t);
   const t3 = now();
   const state = new StateStore(stateRoot(file, stateDir), spec.cell).read();
   const t4 = now();
@@ -64,7 +67,7 @@ function planOnce(file: string, stateDir: string, stages: Record<string, number[
   const t6 = now();
   const text = renderPlan(p);
   const t7 = now();
-  push(stages, { catalog: t1 - t0, load: t2 - t1, compat: t3 - t2, readState: t4 - t3, desired: t5 - t4, diff: t6 - t5, render: t7 - t6 });
+  push(stages, { ...t, readState: t4 - t3, desired: t5 - t4, diff: t6 - t5, render: t7 - t6 });
   if (text.length === 0) throw new Error('empty plan rendering');
   return p.changes.length;
 }
