@@ -112,11 +112,30 @@ async function dispatch(x: CheckCtx, c: CheckSpec): Promise<CheckResult> {
   }
 }
 
+// A majority answering but not exactly one sync site is an election in progress (a server just left
+// or came back): probe again until it settles, within ubik's election time-scale.
+const ELECTION_SETTLE_MS = 30_000;
+const ELECTION_POLL_MS = 1_000;
+
 /** udebug against every db server's ptserver (7002) and vlserver (7003): who answers, who is sync site. */
 async function quorum(x: CheckCtx, from: string | undefined, dbservers: string[]): Promise<CheckResult> {
-  const { r, L } = x;
-  const src = from && L.reg.guests[from] ? from : dbservers.find((d) => L.reg.guests[d]);
+  const src = from && x.L.reg.guests[from] ? from : dbservers.find((d) => x.L.reg.guests[d]);
   if (!src) return fail('no db server guest is up');
+  const t0 = Date.now();
+  for (let probes = 1; ; probes++) {
+    const { problems, detail } = await probeQuorum(x, src, dbservers);
+    if (problems.length === 0) {
+      const waited = probes > 1 ? ` (settled after ${probes} probes, ${((Date.now() - t0) / 1000).toFixed(1)} s)` : '';
+      return pass(`ubik quorum for ptserver and vlserver: one sync site, ${dbservers.length} db server(s)${waited}`, detail);
+    }
+    const settling = problems.every((p) => !p.includes('quorum lost'));
+    if (!settling || Date.now() - t0 > ELECTION_SETTLE_MS) return fail(problems.join('; '), detail);
+    await new Promise((res) => setTimeout(res, ELECTION_POLL_MS));
+  }
+}
+
+async function probeQuorum(x: CheckCtx, src: string, dbservers: string[]): Promise<{ problems: string[]; detail: string }> {
+  const { r, L } = x;
   const need = Math.floor(dbservers.length / 2) + 1;
   const lines: string[] = [];
   const problems: string[] = [];
@@ -136,8 +155,7 @@ async function quorum(x: CheckCtx, from: string | undefined, dbservers: string[]
     if (answering < need) problems.push(`${svc}: quorum lost, ${answering} of ${dbservers.length} db servers answer (need ${need})`);
     else if (syncSites.size !== 1) problems.push(`${svc}: ${syncSites.size} sync sites (want exactly one)`);
   }
-  const detail = lines.join('\n');
-  return problems.length ? fail(problems.join('; '), detail) : pass(`ubik quorum for ptserver and vlserver: one sync site, ${dbservers.length} db server(s)`, detail);
+  return { problems, detail: lines.join('\n') };
 }
 
 /** /afs/<cell> through afsd.fuse: a real VLDB lookup of root.cell and a fileserver call. */
