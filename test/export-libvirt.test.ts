@@ -93,7 +93,7 @@ describe('renderLibvirt', () => {
     expect(await xpath(f, 'count(/domain/devices/disk/readonly)')).toBe('0');
   });
 
-  it.skipIf(!HAVE_VALIDATE)('shea: 0x301 becomes disk hda, root line as written' + NEEDS_VALIDATE, async () => {
+  it.skipIf(!HAVE_VALIDATE)('shea: 0x301 becomes target hda1 (the partition Xen exports), root line as written' + NEEDS_VALIDATE, async () => {
     const host = attrs<HostAttrs>(awesmoe, 'host.kraken');
     const f = save(renderLibvirt('shea', shea, host));
     await validate(f);
