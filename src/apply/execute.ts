@@ -1,7 +1,7 @@
 // Walk a plan through a driver: deletes in reverse dependency order, then creates/updates in
 // dependency order, in parallel where the graph allows; stop cleanly at the first failure or
 // on an abort (Ctrl-C). State is saved as it goes, consistent with the driver's world at any kill.
-import { Listr, type ListrTask } from 'listr2';
+import type { ListrTask } from 'listr2';
 import { performance } from 'node:perf_hooks';
 import type { AppliedResource, Driver } from '../drivers/driver.js';
 import type { Attrs, Change, Plan, Resource } from '../plan/types.js';
@@ -143,6 +143,7 @@ export async function execute(plan: Plan, driver: Driver, state: CellState, opts
       return s;
     });
     if (opts.fancy) {
+      const { Listr } = await import('listr2'); // a terminal's renderer; plain runs never load it
       const listr = new Listr(steps.map((s) => s.task), {
         concurrent: opts.concurrency, exitOnError: false, registerSignalListeners: false,
       });

@@ -1,6 +1,12 @@
 // A small YAML tree with source offsets, built either by the fast parser or from the `yaml` package's
 // Document. Everything after parsing (positions, conversion to data) works on this one shape.
-import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, Node as YamlNode } from 'yaml';
+
+// `yaml` parses only what the fast parser hands over (anchors, block scalars, errors...): load it then.
+type Yaml = typeof import('yaml');
+let yamlLib: Yaml | undefined;
+const yaml = (): Yaml => (yamlLib ??= createRequire(import.meta.url)('yaml') as Yaml);
 import type { Diagnostic, SourcePos } from '../diagnostics.js';
 import { tooDeepAt } from './depth.js';
 
@@ -62,6 +68,7 @@ const empty = (off: number): YScalar => ({ k: 'scalar', off, value: null });
  * latest preceding anchor, `<<` merge keys split out. Problems are appended to `diags`.
  */
 export function fromYamlDocument(doc: Document.Parsed, lines: LineIndex, diags: Diagnostic[]): YNode {
+  const { isAlias, isMap, isPair, isScalar, isSeq } = yaml();
   const anchors = new Map<string, YNode>();
   let tooDeep = false;
   const conv = (n: unknown, depth: number, fallbackOff: number): YNode => {
@@ -120,7 +127,7 @@ export function parseWithYaml(text: string, lines: LineIndex, diags: Diagnostic[
     return undefined;
   }
   // uniqueKeys is checked while converting instead: yaml's check is quadratic in a mapping's size.
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false });
+  const doc = yaml().parseDocument(text, { prettyErrors: false, uniqueKeys: false });
   if (doc.errors.length === 0) return fromYamlDocument(doc, lines, diags);
   let exhausted = false;
   for (const e of doc.errors) {

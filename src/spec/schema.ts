@@ -2,7 +2,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import Ajv2020 from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Diagnostic } from '../diagnostics.js';
 import { PACKAGE_ROOT, SCHEMA_FILE } from '../paths.js';
@@ -21,9 +20,10 @@ export function readSchema(): object {
 }
 
 export function newAjv(code?: { source: boolean }) {
+  // Loaded here, not at start-up: a process normally uses the precompiled validator.
   // verbose: errors carry the failing data and their schema, which the messages quote.
-  // ajv is CommonJS: under NodeNext the default import is module.exports, whose .default is the class.
-  return new Ajv2020.default({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true, code });
+  const { default: Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+  return new Ajv2020({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true, code });
 }
 
 function compileSchema(): ValidateFunction {
