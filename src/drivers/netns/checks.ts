@@ -10,6 +10,7 @@ import { admin, bosPid } from './afs-servers.js';
 import { dbGuest } from './afs-db.js';
 import { clientPid, getToken, helperMissing, inClient, kinit, TOKEN_NOTE, uafs } from './client.js';
 import { netnsExists } from './namespaces.js';
+import { ptsName } from '../../plan/graph.js';
 
 export interface CheckCtx {
   r: Runner;
@@ -189,7 +190,7 @@ async function tokens(x: CheckCtx, guest: string, principal: string): Promise<Ch
     const held = await uafs(x.r, x.L, guest, t.file, ['tokens']);
     const m = /AFS ID (-?\d+) tokens for afs@(\S+) kvno (\d+)/.exec(held.stdout);
     if (held.code !== 0 || !m) return fail(`the cache manager did not accept the token for ${principal}`, held.out);
-    const user = principal.replace('/', '.');
+    const user = ptsName(principal);
     const ex = await admin(x.r, x.L, dbGuest(x.L), 'pts', ['examine', user]);
     const id = /id: (-?\d+)/.exec(ex.stdout)?.[1];
     if (id !== m[1]) return fail(`token AFS ID ${m[1]} does not match pts id ${id ?? '?'} of ${user}`, held.stdout);
@@ -218,7 +219,7 @@ async function fileRw(x: CheckCtx, guest: string, principal: string, path: strin
       const at = await getToken(x.r, x.L, guest, adminUser[1].principal, x.password(adminUser[1].principal));
       if (!at.ok) return fail(`administrator token: ${at.message}`, at.detail);
       files.push(at.file!);
-      const user = principal.replace('/', '.');
+      const user = ptsName(principal);
       const set = await uafs(x.r, x.L, guest, at.file, ['setacl', dir, user, '63']); // rlidwk
       if (set.code !== 0) return fail(`${adminUser[0]} could not grant ${user} rlidwk on ${dir}`, set.out);
       notes.push(`${adminUser[0]} granted ${user} rlidwk on ${dir}`);

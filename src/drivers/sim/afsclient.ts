@@ -5,6 +5,7 @@ import type { AfsClientAttrs, Attrs } from '../../plan/types.js';
 import { ANONYMOUS_ID, cellDbservers, dbUp, describeQuorum, fsUp, groupsOf, quorum } from './afs.js';
 import { kinit, serviceTicket, type KrbEnv } from './kerberos.js';
 import { moduleLoaded } from './modules.js';
+import { ptsName } from '../../plan/graph.js';
 import {
   advance, guestIp, isUp, klog, own, reachable, requireUp, SECONDS, shortTime, spawn, syslog,
   type SimClient, type SimFileserver, type SimToken, type SimVolume, type World,
@@ -86,7 +87,7 @@ export function aklog(w: World, env: KrbEnv, guest: string, principal: string): 
   // aklog asks the ptserver for the user's AFS id (pts form: kula/admin -> kula.admin).
   const dbs = c.dbservers.filter((g) => dbUp(w, g) && reachable(w, guest, g));
   if (dbs.length === 0 || !w.afs) return fail(`aklog: unable to get the AFS id of ${k.full}: no ptserver of ${c.cell} answers`);
-  const user = k.full.slice(0, k.full.lastIndexOf('@')).replace('/', '.');
+  const user = ptsName(k.full.slice(0, k.full.lastIndexOf('@')));
   const viceid = own(w.afs.prdb.entries, user)?.id ?? null;
   const token: SimToken = { principal: k.full, viceid, kvno: t.kvno, key_check: t.key_check, expires: w.clock + TOKEN_LIFETIME };
   c.tokens[k.full] = token;
