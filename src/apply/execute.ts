@@ -21,7 +21,10 @@ export interface ExecuteResult {
   interrupted: boolean;
 }
 
-// Saves are spaced so a kill -9 loses little, yet a large state (MBs) is not rewritten every step.
+// State is saved every SAVE_EVERY_STEPS steps or SAVE_EVERY_MS, whichever comes first, which bounds
+// what a kill -9 loses; but never sooner than SAVE_COST_FACTOR times the last save's cost, so a
+// large state (MBs) is not rewritten every step.
+const SAVE_EVERY_STEPS = 32;
 const SAVE_EVERY_MS = 50;
 const SAVE_COST_FACTOR = 4;
 // Sim steps resolve as microtasks; yield to the event loop now and then so signals get through
@@ -71,6 +74,7 @@ export async function execute(plan: Plan, driver: Driver, state: CellState, opts
   state.pending = pending;
   let lastSave = performance.now();
   let saveCost = 0;
+  let unsaved = 0; // steps done since the last save
   let started = 0;
 
   const save = () => {
@@ -79,9 +83,11 @@ export async function execute(plan: Plan, driver: Driver, state: CellState, opts
     opts.save(state);
     lastSave = performance.now();
     saveCost = lastSave - t0;
+    unsaved = 0;
   };
   const maybeSave = () => {
-    if (performance.now() - lastSave >= Math.max(SAVE_EVERY_MS, SAVE_COST_FACTOR * saveCost)) save();
+    const elapsed = performance.now() - lastSave;
+    if ((++unsaved >= SAVE_EVERY_STEPS || elapsed >= SAVE_EVERY_MS) && elapsed >= SAVE_COST_FACTOR * saveCost) save();
   };
   const stopped = () => opts.signal?.aborted || result.failed !== undefined;
 
