@@ -5,14 +5,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { execute } from '../src/apply/execute.js';
-import { Session } from '../src/apply/session.js';
+import { execute } from '../src/engine/execute.js';
+import { Session } from '../src/ops/session.js';
 import { loadCatalog } from '../src/catalog/load.js';
 import { runCompat } from '../src/compat/index.js';
 import { diff } from '../src/plan/diff.js';
-import { desiredResources } from '../src/plan/graph.js';
-import { renderPlan } from '../src/plan/render.js';
-import { loadCell } from '../src/spec/load.js';
+import { desiredResources } from '../src/plan/desired.js';
+import { renderPlan } from '../src/render/plan.js';
+import { loadCell } from '../src/config/load.js';
 import { StateStore, stateRoot } from '../src/state/store.js';
 
 export interface InprocResult {

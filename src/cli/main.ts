@@ -2,8 +2,8 @@
 // cellctl: argument parsing and dispatch. The work is done by the pipeline stages; this stays thin.
 import { parseArgs } from 'node:util';
 import { err, out, reportError } from './output.js';
-import { COMMANDS } from './commands.js';
-import type { Flags } from './args.js';
+import { COMMANDS } from './commands/index.js';
+import type { Flags } from './command.js';
 
 const USAGE = `usage: cellctl <command> [options]
 

@@ -1,6 +1,6 @@
 // All compat rules over one cell: pure, catalog-driven, in a stable order (errors first, then by subject).
 import type { Catalog } from '../catalog/types.js';
-import type { CellSpec } from '../spec/types.js';
+import type { CellSpec } from '../config/types.js';
 import { moduleLoad } from './rules/modules.js';
 import { bridgeMissing, deviceMissing, deviceShared, duplicateMac, hostMemoryExceeded, macNotXenOui } from './rules/resources.js';
 import { afsDbQuorum, knownIssues, softwareUnsupportedOs } from './rules/software.js';

@@ -1,6 +1,6 @@
 // libvirt domain XML for one guest, from its plan attrs (the Xen driver's dialect:
 // <domain type='xen'>, pv kernel boot, bridge interfaces, file/block disks).
-import type { DiskSpec } from '../spec/types.js';
+import type { DiskSpec } from '../config/types.js';
 import type { GuestAttrs, HostAttrs } from '../plan/types.js';
 import { renderTemplate, xmlEscape } from './template.js';
 import { vdevToTarget } from './vdev.js';

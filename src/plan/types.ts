@@ -1,6 +1,6 @@
 // Resources, changes and plans. Addresses are stable: "guest.shea", "volume.root.afs".
 import type { Finding } from '../compat/types.js';
-import type { DiskSpec, VifSpec } from '../spec/types.js';
+import type { DiskSpec, VifSpec } from '../config/types.js';
 
 export type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 export type Attrs = { [k: string]: Json };

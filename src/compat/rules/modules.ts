@@ -1,6 +1,6 @@
 // Will every kernel module a guest loads at boot actually load? (checkModuleLoad does the per-pair work.)
-import { clientModule, guestKernel, guestModules } from '../../catalog/resolve.js';
-import { checkModuleLoad } from '../module.js';
+import { clientModule, guestKernel, guestModules } from '../../kmod/resolve.js';
+import { checkModuleLoad } from '../../kmod/verdict.js';
 import type { Finding } from '../types.js';
 import { type Rule, xenInterfaceFits } from './util.js';
 

@@ -1,5 +1,5 @@
 // Physical resources a host hands out: memory, bridges, block devices, MAC addresses.
-import type { GuestSpec } from '../../spec/types.js';
+import type { GuestSpec } from '../../config/types.js';
 import type { Finding } from '../types.js';
 import { dom0Memory, type Rule } from './util.js';
 

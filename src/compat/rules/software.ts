@@ -1,7 +1,7 @@
 // Kerberos and AFS software on their guests: platform support, known issues from the catalog, ubik quorum.
-import { guestKernelKind } from '../../catalog/resolve.js';
+import { guestKernelKind } from '../../kmod/resolve.js';
 import type { Catalog, Role, SoftwareEntry } from '../../catalog/types.js';
-import type { CellSpec, Path } from '../../spec/types.js';
+import type { CellSpec, Path } from '../../config/types.js';
 import type { Finding } from '../types.js';
 import type { Rule } from './util.js';
 

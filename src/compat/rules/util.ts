@@ -1,6 +1,6 @@
 // Small helpers shared by the rules: catalog lookups that tolerate ids the spec loader already reported.
 import type { Catalog, KernelEntry, OsEntry, XenRelease } from '../../catalog/types.js';
-import type { CellSpec, GuestSpec, HostSpec } from '../../spec/types.js';
+import type { CellSpec, GuestSpec, HostSpec } from '../../config/types.js';
 
 export type Rule = (spec: CellSpec, catalog: Catalog) => import('../types.js').Finding[];
 

@@ -1,5 +1,5 @@
 // What a Xen release can host: dom0 OS, paravirtualised guest OS and kernel interface, hvm.
-import { guestKernel } from '../../catalog/resolve.js';
+import { guestKernel } from '../../kmod/resolve.js';
 import type { Finding } from '../types.js';
 import { compareVersions, kernelXen, osFamilyNames, placedGuests, type Rule, xenInterfaceFits } from './util.js';
 

@@ -10,7 +10,7 @@ import { admin, bosPid } from './afs-servers.js';
 import { dbGuest } from './afs-db.js';
 import { clientPid, getToken, helperMissing, inClient, kinit, TOKEN_NOTE, uafs } from './client.js';
 import { netnsExists } from './namespaces.js';
-import { ptsName } from '../../plan/graph.js';
+import { ptsName } from '../../plan/desired.js';
 
 export interface CheckCtx {
   r: Runner;

@@ -5,7 +5,7 @@ import type { AfsClientAttrs, Attrs } from '../../plan/types.js';
 import { ANONYMOUS_ID, cellDbservers, dbUp, describeQuorum, fsUp, groupsOf, quorum } from './afs.js';
 import { kinit, serviceTicket, type KrbEnv } from './kerberos.js';
 import { moduleLoaded } from './modules.js';
-import { ptsName } from '../../plan/graph.js';
+import { ptsName } from '../../plan/desired.js';
 import {
   advance, guestIp, isUp, klog, own, reachable, requireUp, SECONDS, shortTime, spawn, syslog,
   type SimClient, type SimFileserver, type SimToken, type SimVolume, type World,

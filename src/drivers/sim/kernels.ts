@@ -1,6 +1,6 @@
 // The guest kernel behind a guest's `kernel` attr: a catalog id, or a Module.symvers path read once.
-import { kernelFromArtifacts } from '../../catalog/artifacts.js';
-import { moduleRef } from '../../catalog/resolve.js';
+import { kernelFromArtifacts } from '../../kmod/artifacts.js';
+import { moduleRef } from '../../kmod/resolve.js';
 import type { Catalog, KernelEntry, ModuleEntry } from '../../catalog/types.js';
 
 // Parsing a real Module.symvers (~25,000 lines) per call would be slow; artifacts don't change under us.

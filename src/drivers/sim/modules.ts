@@ -3,7 +3,7 @@
 // checks vermagic, then prints the licence taint (once per boot), then one "Unknown symbol" per
 // unresolved import, and NetBSD's modload, which links the LKM against /netbsd.
 import type { Catalog, KernelEntry, ModuleEntry } from '../../catalog/types.js';
-import { checkModuleLoad, isGplCompatible } from '../../compat/module.js';
+import { checkModuleLoad, isGplCompatible } from '../../kmod/verdict.js';
 import type { Finding } from '../../compat/types.js';
 import type { Attrs, ModuleAttrs } from '../../plan/types.js';
 import { looksLikePath, resolveKernel, resolveModule } from './kernels.js';

@@ -1,6 +1,6 @@
 // The simulated Xen world: plain JSON, saved in the state file after every step, so every field is
 // JSON (null, never undefined) and nothing in it depends on the wall clock or on randomness.
-import type { DiskSpec, VifSpec } from '../../spec/types.js';
+import type { DiskSpec, VifSpec } from '../../config/types.js';
 import type { Json } from '../../plan/types.js';
 
 export const WORLD_VERSION = 1;

@@ -1,0 +1,127 @@
+// Validated cell data -> CellSpec, filling in the documented defaults.
+import type { Catalog } from '../catalog/types.js';
+import { parseDisk } from './disk.js';
+import { isModulePath, isObj, resolveFrom } from './semantic.js';
+import type { SourceMap } from './yaml/source.js';
+import type { AfsSpec, CellSpec, GuestSpec, HostSpec, KerberosSpec, KernelRef, Path, VifSpec } from './types.js';
+
+/** dom0 memory when the dom0 OS's catalog entry gives no default. */
+export const DEFAULT_DOM0_MEMORY = 256;
+
+// The shapes schemas/cell.schema.json guarantees once validation has passed.
+interface RawHost {
+  os: string; xen: string; memory: number; dom0_memory?: number; cpus?: number;
+  cpu_features?: string[]; bridges?: string[]; devices?: string[]; shared_storage?: string[]; uri?: string;
+}
+interface RawGuest {
+  host: string; os: string; kernel: string | { symvers: string; config?: string; release?: string; xen?: string };
+  type?: 'pv' | 'hvm'; memory: number; maxmem?: number; vcpus?: number; vifs?: VifSpec[]; disks?: string[];
+  root?: string; kernel_image?: string; extra_modules?: string[];
+}
+interface RawCell {
+  cell: string; realm?: string; hosts: Record<string, RawHost>; guests: Record<string, RawGuest>;
+  kerberos?: { software: string; kdcs: string[]; principals?: string[] };
+  afs?: { software: string; dbservers: string[]; fileservers?: Record<string, string[]>; clients?: Record<string, string>;
+    volumes?: { name: string; server: string; partition: string }[] };
+}
+
+/**
+ * YAML reads `xen: 3.1` as a number; versions are ids, so take the text as written ("3.0" stays
+ * "3.0", not "3"). Runs before validation so every later stage sees strings.
+ */
+export function normaliseVersions(data: unknown, src: SourceMap): void {
+  if (!isObj(data)) return;
+  const fix = (obj: Record<string, unknown>, key: string, path: Path) => {
+    const v = obj[key];
+    if (typeof v === 'number') obj[key] = src.scalarSource(path) ?? String(v);
+  };
+  if (isObj(data.hosts)) for (const [name, h] of Object.entries(data.hosts)) if (isObj(h)) fix(h, 'xen', ['hosts', name, 'xen']);
+  if (isObj(data.guests)) {
+    for (const [name, g] of Object.entries(data.guests)) {
+      if (!isObj(g) || !isObj(g.kernel)) continue;
+      fix(g.kernel, 'xen', ['guests', name, 'kernel', 'xen']);
+      fix(g.kernel, 'release', ['guests', name, 'kernel', 'release']);
+    }
+  }
+}
+
+function host(name: string, h: RawHost, catalog: Catalog): HostSpec {
+  const out: HostSpec = {
+    name,
+    os: h.os,
+    xen: h.xen,
+    memory: h.memory,
+    dom0_memory: h.dom0_memory ?? catalog.os.get(h.os)?.default_dom0_memory ?? DEFAULT_DOM0_MEMORY,
+    cpus: h.cpus ?? 1,
+    cpu_features: [...(h.cpu_features ?? [])],
+    bridges: [...(h.bridges ?? [])],
+    devices: [...(h.devices ?? [])],
+    shared_storage: [...(h.shared_storage ?? [])],
+  };
+  if (h.uri !== undefined) out.uri = h.uri;
+  return out;
+}
+
+function guest(name: string, g: RawGuest, cell: string, catalog: Catalog, baseDir: string): GuestSpec {
+  let kernel: KernelRef;
+  let image: string;
+  if (typeof g.kernel === 'string') {
+    kernel = { catalog: g.kernel };
+    image = catalog.kernels.get(g.kernel)?.image ?? 'kernel';
+  } else {
+    const k = g.kernel;
+    kernel = { symvers: resolveFrom(baseDir, k.symvers) };
+    if (k.config !== undefined) kernel.config = resolveFrom(baseDir, k.config);
+    if (k.release !== undefined) kernel.release = k.release;
+    if (k.xen !== undefined) kernel.xen = k.xen;
+    image = k.release !== undefined ? `vmlinuz-${k.release}` : 'vmlinuz';
+  }
+  const out: GuestSpec = {
+    name,
+    host: g.host,
+    os: g.os,
+    kernel,
+    type: g.type ?? 'pv',
+    memory: g.memory,
+    maxmem: g.maxmem ?? g.memory,
+    vcpus: g.vcpus ?? 1,
+    vifs: (g.vifs ?? []).map((v) => (v.ip === undefined ? { mac: v.mac, bridge: v.bridge } : { mac: v.mac, bridge: v.bridge, ip: v.ip })),
+    disks: (g.disks ?? []).map(parseDisk),
+    kernel_image: g.kernel_image ?? `/local/xen/${name}.${cell}/${image}`,
+    extra_modules: (g.extra_modules ?? []).map((m) => (isModulePath(m) ? resolveFrom(baseDir, m) : m)),
+  };
+  if (g.root !== undefined) out.root = g.root;
+  return out;
+}
+
+/** The CellSpec for data that passed the schema and the semantic checks. */
+export function buildSpec(data: unknown, src: SourceMap, catalog: Catalog, file: string, baseDir: string): CellSpec {
+  const raw = data as RawCell;
+  const hosts: Record<string, HostSpec> = {};
+  for (const [name, h] of Object.entries(raw.hosts)) hosts[name] = host(name, h, catalog);
+  const guests: Record<string, GuestSpec> = {};
+  for (const [name, g] of Object.entries(raw.guests)) guests[name] = guest(name, g, raw.cell, catalog, baseDir);
+  const spec: CellSpec = {
+    file,
+    cell: raw.cell,
+    realm: raw.realm ?? raw.cell.toUpperCase(),
+    hosts,
+    guests,
+    posOf: (path: Path) => src.posOf(path),
+  };
+  if (raw.kerberos) {
+    const k = raw.kerberos;
+    spec.kerberos = { software: k.software, kdcs: [...k.kdcs], principals: [...(k.principals ?? [])] } satisfies KerberosSpec;
+  }
+  if (raw.afs) {
+    const a = raw.afs;
+    spec.afs = {
+      software: a.software,
+      dbservers: [...a.dbservers],
+      fileservers: Object.fromEntries(Object.entries(a.fileservers ?? {}).map(([g, parts]) => [g, [...parts]])),
+      clients: { ...(a.clients ?? {}) },
+      volumes: (a.volumes ?? []).map((v) => ({ name: v.name, server: v.server, partition: v.partition })),
+    } satisfies AfsSpec;
+  }
+  return spec;
+}

@@ -1,0 +1,204 @@
+// schemas/cell.schema.json through ajv, with each error turned into a positioned, worded diagnostic.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { Diagnostic } from '../diagnostics.js';
+import { PACKAGE_ROOT, SCHEMA_FILE } from '../paths.js';
+import type { SourceMap } from './yaml/source.js';
+import { hintFor } from './suggest.js';
+import type { Path } from './types.js';
+import { fmtPath, show, subject, where } from './words.js';
+
+let compiled: ValidateFunction | undefined;
+
+/** Written by the build (src/config/schema-build.ts); used when newer than the schema. */
+export const PRECOMPILED_VALIDATOR = join(PACKAGE_ROOT, 'dist', 'cell-schema-validator.cjs');
+
+export function readSchema(): object {
+  return JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object;
+}
+
+export function newAjv(code?: { source: boolean }) {
+  // Loaded here, not at start-up: a process normally uses the precompiled validator.
+  // verbose: errors carry the failing data and their schema, which the messages quote.
+  const { default: Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+  return new Ajv2020({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true, code });
+}
+
+function compileSchema(): ValidateFunction {
+  if (existsSync(PRECOMPILED_VALIDATOR) && statSync(PRECOMPILED_VALIDATOR).mtimeMs >= statSync(SCHEMA_FILE).mtimeMs) {
+    return createRequire(import.meta.url)(PRECOMPILED_VALIDATOR) as ValidateFunction;
+  }
+  return newAjv().compile(readSchema());
+}
+
+/** The compiled schema, built once on first use. */
+function validator(): ValidateFunction {
+  compiled ??= compileSchema();
+  return compiled;
+}
+
+interface Expectation {
+  expect: string;
+  fix?: (v: string) => string | undefined;
+}
+const lower = (re: RegExp) => (v: string) => (re.test(v.toLowerCase()) ? v.toLowerCase() : undefined);
+
+/** What each pattern-checked type of schemas/cell.schema.json ($defs) looks like, in words. */
+const EXPECT: Record<string, Expectation> = {
+  name: { expect: "a name of lower-case letters, digits and '-' (like a DNS label)", fix: lower(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/) },
+  cellName: { expect: 'a lower-case DNS-like name such as tproa.net', fix: lower(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/) },
+  realm: {
+    expect: 'an upper-case realm such as TPROA.NET',
+    fix: (v) => (/^[A-Z0-9]([A-Z0-9-]*[A-Z0-9])?(\.[A-Z0-9]([A-Z0-9-]*[A-Z0-9])?)*$/.test(v.toUpperCase()) ? v.toUpperCase() : undefined),
+  },
+  mac: { expect: 'a MAC address such as 00:16:3e:10:11:c4' },
+  ipv4: { expect: 'an IPv4 address such as 10.3.0.11' },
+  device: { expect: 'a block device such as /dev/wd2d' },
+  absPath: { expect: 'an absolute path without spaces' },
+  bridge: { expect: "a bridge name such as bridge3 (letters, digits, '.', '_', '-'; at most 15 characters)" },
+  cpuFeature: { expect: 'a CPU flag such as pae, vmx or svm' },
+  partition: {
+    expect: 'an AFS partition, /vicepa to /vicepzz',
+    fix: (v) => {
+      const m = /^\/?(?:vicep)?([a-z]{1,2})$/.exec(v.toLowerCase());
+      return m ? `/vicep${m[1]}` : undefined;
+    },
+  },
+  principal: { expect: 'a principal such as kula or kula/admin, without @REALM', fix: (v) => (v.includes('@') ? v.slice(0, v.indexOf('@')) : undefined) },
+  volumeName: { expect: "an AFS volume name (letters, digits, '.', '_' and '-')" },
+};
+
+const TYPE_WORDS: Record<string, string> = {
+  string: 'a string',
+  integer: 'a whole number',
+  number: 'a number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+  null: 'empty',
+};
+
+/** Names of the things a map's keys are, for "guest name 'X' is not ...". */
+const KEY_KINDS: Record<string, string> = {
+  hosts: 'host name',
+  guests: 'guest name',
+  'afs.fileservers': 'fileserver (a guest name)',
+  'afs.clients': 'client (a guest name)',
+};
+
+/** Instance pointer -> path, with list indices as numbers (decided by the data, not the text). */
+function toPath(pointer: string, data: unknown): (string | number)[] {
+  const path: (string | number)[] = [];
+  if (pointer === '') return path;
+  let cur = data;
+  for (const raw of pointer.slice(1).split('/')) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(cur)) {
+      path.push(Number(seg));
+      cur = cur[Number(seg)];
+    } else {
+      path.push(seg);
+      cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[seg] : undefined;
+    }
+  }
+  return path;
+}
+
+function typeWords(t: string | string[]): string {
+  const list = Array.isArray(t) ? t : [t];
+  return list.map((x) => TYPE_WORDS[x] ?? x).join(' or ');
+}
+
+function firstSentence(s: unknown): string | undefined {
+  if (typeof s !== 'string') return undefined;
+  const end = /(?<!\be\.g|\bi\.e)\.\s/.exec(s)?.index;
+  return end === undefined ? s.replace(/\.$/, '') : s.slice(0, end);
+}
+
+function propDescription(schema: unknown, key: string): string | undefined {
+  const props = (schema as { properties?: Record<string, { description?: string }> } | undefined)?.properties;
+  return firstSentence(props?.[key]?.description);
+}
+
+function describe(e: ErrorObject, data: unknown, src: SourceMap): Diagnostic {
+  const path = toPath(e.instancePath, data);
+  const p = e.params as Record<string, unknown>;
+  const parent = e.parentSchema as Record<string, unknown> | undefined;
+  const at = (q: Path = path) => src.posOf(q);
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(p.additionalProperty);
+      const allowed = Object.keys((parent?.properties as object | undefined) ?? {});
+      return { message: `unknown key '${key}' in ${where(path)}`, pos: src.keyPosOf([...path, key]), hint: hintFor(key, allowed) };
+    }
+    case 'required': {
+      const key = String(p.missingProperty);
+      const desc = propDescription(parent, key);
+      return {
+        message: `missing required key '${key}' in ${where(path)}`,
+        pos: path.length ? src.keyPosOf(path) : at(),
+        hint: desc ? `${key}: ${desc}` : undefined,
+      };
+    }
+    case 'type': {
+      const expected = typeWords(p.type as string | string[]);
+      let hint: string | undefined;
+      if (expected.includes('a string') && (typeof e.data === 'number' || typeof e.data === 'boolean')) hint = `quote it: "${String(e.data)}"`;
+      else if (expected === 'a list' && typeof e.data === 'string') hint = `write a list: [${e.data}]`;
+      else if (e.data === null) hint = 'the value is empty';
+      return { message: `${subject(path)} must be ${expected}, got ${show(e.data)}`, pos: at(), hint };
+    }
+    case 'enum': {
+      const allowed = (p.allowedValues as unknown[]).map(String);
+      return {
+        message: `${subject(path)} must be one of ${allowed.join(', ')}, got ${show(e.data)}`,
+        pos: at(),
+        hint: typeof e.data === 'string' ? hintFor(e.data, allowed) : undefined,
+      };
+    }
+    case 'pattern': {
+      const def = /\$defs\/(\w+)\/pattern$/.exec(e.schemaPath)?.[1];
+      const ex = def ? EXPECT[def] : undefined;
+      const expect = ex?.expect ?? firstSentence(parent?.description) ?? `a string matching ${String(p.pattern)}`;
+      const isKey = e.propertyName !== undefined;
+      const value = isKey ? String(e.propertyName) : String(e.data);
+      const fixed = ex?.fix?.(value);
+      const hint = fixed !== undefined && fixed !== value ? `did you mean ${fixed}?` : undefined;
+      if (isKey) {
+        const kind = KEY_KINDS[fmtPath(path)] ?? `key in ${where(path)}`;
+        return { message: `${kind} '${value}' is not ${expect}`, pos: src.keyPosOf([...path, value]), hint };
+      }
+      return { message: `${subject(path)} ${show(value)} is not ${expect}`, pos: at(), hint };
+    }
+    case 'uniqueItems': {
+      const [i, j] = [Number(p.i), Number(p.j)].sort((a, b) => a - b);
+      const list = e.data as unknown[];
+      return { message: `${subject(path)} lists ${show(list[j])} twice`, pos: at([...path, j]), hint: `it is also item ${i + 1}; remove one` };
+    }
+    case 'minItems':
+      return {
+        message: `${subject(path)} must list at least ${String(p.limit)} ${p.limit === 1 ? 'entry' : 'entries'}`,
+        pos: at(),
+        hint: firstSentence(parent?.description),
+      };
+    case 'minimum':
+    case 'maximum':
+      return { message: `${subject(path)} must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${String(p.limit)}, got ${show(e.data)}`, pos: at() };
+    case 'minLength':
+      return { message: `${subject(path)} must not be empty`, pos: at() };
+    case 'maxLength':
+      return { message: `${subject(path)} ${show(e.data)} is longer than ${String(p.limit)} characters`, pos: at() };
+    default:
+      return { message: `${subject(path)} ${e.message ?? 'is invalid'}`, pos: at() };
+  }
+}
+
+/** Schema violations of the cell data, positioned in the source. */
+export function schemaDiagnostics(data: unknown, src: SourceMap): Diagnostic[] {
+  const validate = validator();
+  if (validate(data)) return [];
+  // A bad property name also yields a generic 'propertyNames' error; the inner one says more.
+  return (validate.errors ?? []).filter((e) => e.keyword !== 'propertyNames').map((e) => describe(e, data, src));
+}

@@ -1,0 +1,51 @@
+// What a guest actually runs: its kernel and the modules it loads, from catalog ids or real artifacts on disk.
+import type { CellSpec, GuestSpec } from '../config/types.js';
+import { kernelFromArtifacts, moduleFromKo } from './artifacts.js';
+import type { Catalog, KernelEntry, ModuleEntry, OsEntry } from '../catalog/types.js';
+
+/** The guest's kernel: the catalog entry it names, or one read from its Module.symvers/.config. */
+export function guestKernel(g: GuestSpec, catalog: Catalog): KernelEntry {
+  const ref = g.kernel;
+  if ('catalog' in ref) {
+    const k = catalog.kernels.get(ref.catalog);
+    // The spec loader rejects unknown ids with a position; reaching here means a caller skipped it.
+    if (!k) throw new Error(`guest ${g.name}: kernel '${ref.catalog}' is not in the catalog`);
+    return k;
+  }
+  return kernelFromArtifacts(ref);
+}
+
+/** Kernel kind of the guest: its kernel's, which is what modules and client software care about. */
+export function guestKernelKind(g: GuestSpec, catalog: Catalog): OsEntry['kernel_kind'] {
+  return guestKernel(g, catalog).kernel_kind;
+}
+
+/** The AFS client module the guest needs, if it is an AFS client whose software has one for its kernel kind. */
+export function clientModule(spec: CellSpec, guest: string, catalog: Catalog): ModuleEntry | undefined {
+  const swId = spec.afs?.clients[guest];
+  if (swId === undefined) return undefined;
+  const sw = catalog.software.get(swId);
+  const g = spec.guests[guest];
+  if (!sw || !g) return undefined;
+  const modId = sw.client_modules?.[guestKernelKind(g, catalog)];
+  return modId === undefined ? undefined : catalog.modules.get(modId);
+}
+
+/** A module named by catalog id or by path to a .ko file. */
+export function moduleRef(ref: string, catalog: Catalog): ModuleEntry {
+  const m = catalog.modules.get(ref);
+  if (m) return m;
+  if (ref.endsWith('.ko') || ref.includes('/')) return moduleFromKo(ref);
+  throw new Error(`module '${ref}' is neither a catalog id nor a path to a .ko file`);
+}
+
+/** Every module the guest loads at boot: its AFS client module first, then extra_modules in order. */
+export function guestModules(spec: CellSpec, guest: string, catalog: Catalog): ModuleEntry[] {
+  const g = spec.guests[guest];
+  if (!g) return [];
+  const mods: ModuleEntry[] = [];
+  const client = clientModule(spec, guest, catalog);
+  if (client) mods.push(client);
+  for (const ref of g.extra_modules) mods.push(moduleRef(ref, catalog));
+  return mods;
+}

@@ -1,0 +1,56 @@
+// The end-to-end checks of a cell, derived from the plan's resources (what was asked for is what is checked).
+import type { Finding } from '../compat/types.js';
+import type { CheckSpec } from '../drivers/driver.js';
+import type { AfsClientAttrs, KdcAttrs, PtsUserAttrs, Resource, VolumeAttrs } from '../plan/types.js';
+import { adminPrincipals } from '../plan/desired.js';
+
+export function deriveChecks(cell: string, realm: string, resources: Resource[]): CheckSpec[] {
+  const of = <T>(type: Resource['type']) => resources.filter((r) => r.type === type).map((r) => r.attrs as unknown as T & { name?: string });
+  const guests = resources.filter((r) => r.type === 'guest').map((r) => r.name);
+  const kdcs = of<KdcAttrs>('kdc');
+  const principals = resources.filter((r) => r.type === 'principal').map((r) => r.name);
+  const dbservers = resources.filter((r) => r.type === 'afs-db').map((r) => r.name);
+  const fileservers = resources.filter((r) => r.type === 'afs-fs').map((r) => r.name);
+  const clients = of<AfsClientAttrs>('afs-client');
+  const checks: CheckSpec[] = [];
+  const add = (c: CheckSpec) => checks.push(c);
+
+  for (const g of guests) add({ id: `guest-running.${g}`, kind: 'guest-running', name: `guest ${g} is running`, guest: g, params: { guest: g } });
+  for (const k of kdcs) add({ id: `kdc-answers.${k.guest}`, kind: 'kdc-answers', name: `KDC on ${k.guest} answers for ${realm}`, guest: k.guest, params: { realm } });
+  // kinit from every client guest (or from the KDC when the cell has no AFS client).
+  const kinitFrom = clients.length ? clients.map((c) => c.guest) : kdcs.slice(0, 1).map((k) => k.guest);
+  for (const g of kinitFrom) {
+    for (const p of principals) add({ id: `kinit.${p}@${g}`, kind: 'kinit', name: `kinit ${p}@${realm} from ${g}`, guest: g, params: { principal: p } });
+  }
+  if (dbservers.length) {
+    add({ id: 'afs-quorum', kind: 'afs-quorum', name: `AFS database quorum (${dbservers.join(', ')})`, guest: dbservers[0], params: { dbservers } });
+  }
+  for (const s of new Set([...dbservers, ...fileservers])) add({ id: `bos-status.${s}`, kind: 'bos-status', name: `bos status ${s}: all instances running`, guest: s, params: {} });
+  for (const v of of<VolumeAttrs>('volume')) {
+    add({ id: `volume-listed.${v.volume}`, kind: 'volume-listed', name: `volume ${v.volume} on ${v.server} ${v.partition}`, guest: v.server, params: { volume: v.volume, server: v.server, partition: v.partition } });
+  }
+  for (const u of of<PtsUserAttrs>('pts-user')) {
+    add({ id: `pts-user.${u.user}`, kind: 'pts-user', name: `pts examine ${u.user}`, guest: dbservers[0], params: { user: u.user } });
+  }
+  const tokenPrincipal = principals[0];
+  // A fresh root.cell is writable by system:administrators only: write as an administrator.
+  const writer = [...adminPrincipals(principals)][0];
+  for (const c of clients) {
+    const g = c.guest;
+    add({ id: `client-module.${g}`, kind: 'client-module', name: `AFS client module loaded on ${g}`, guest: g, params: { module: c.module } });
+    add({ id: `afs-resolves.${g}`, kind: 'afs-resolves', name: `/afs/${cell} resolves on ${g}`, guest: g, params: { path: `/afs/${cell}` } });
+    add({ id: `client-anon-refused.${g}`, kind: 'client-anon-refused', name: `anonymous write refused on ${g}`, guest: g, params: { path: `/afs/${cell}/anonymous-write-test` } });
+    if (tokenPrincipal) {
+      add({ id: `client-tokens.${g}`, kind: 'client-tokens', name: `tokens for ${tokenPrincipal} on ${g}`, guest: g, params: { principal: tokenPrincipal } });
+      add({ id: `client-file-rw.${g}`, kind: 'client-file-rw', name: `write and read a file in /afs/${cell} from ${g} as ${writer}`, guest: g, params: { principal: writer, path: `/afs/${cell}/cellctl-smoke-${g}.txt` } });
+    }
+  }
+  return checks;
+}
+
+/** Warnings from compat are the seed's caveats: reported, not failed. */
+export function caveatChecks(findings: Finding[]): CheckSpec[] {
+  return findings
+    .filter((f) => f.severity === 'warning')
+    .map((f) => ({ id: `caveat.${f.code}.${f.subject}`, kind: 'caveat' as const, name: `caveat ${f.code} (${f.subject})`, params: { message: f.message, fix: f.fix ?? null } }));
+}

@@ -1,0 +1,111 @@
+// Everything a command needs about one cell: spec, catalog, findings, state store, secrets, driver.
+import { join } from 'node:path';
+import { loadCatalog } from '../catalog/load.js';
+import { runCompat } from '../compat/index.js';
+import type { Finding } from '../compat/types.js';
+import { UserError } from '../diagnostics.js';
+import type { Driver, DriverContext } from '../drivers/driver.js';
+import { isDriverName, openDriver, type DriverName, type DriverOptions } from '../drivers/index.js';
+import { diff } from '../plan/diff.js';
+import { desiredResources } from '../plan/desired.js';
+import type { Plan } from '../plan/types.js';
+import { loadCell } from '../config/load.js';
+import type { CellSpec } from '../config/types.js';
+import { acquireLock, type Lock } from '../state/lock.js';
+import { SecretStore } from '../state/secrets.js';
+import { StateStore, stateRoot } from '../state/store.js';
+import type { CellState } from '../state/types.js';
+import type { Catalog } from '../catalog/types.js';
+
+export interface SessionOptions {
+  stateDir?: string;
+  driver?: string;
+  connect?: string;
+  log?: (line: string) => void;
+}
+
+export class Session {
+  readonly store: StateStore;
+  private lock?: Lock;
+  private openDrivers: Driver[] = [];
+
+  private constructor(
+    readonly spec: CellSpec,
+    readonly catalog: Catalog,
+    readonly findings: Finding[],
+    private readonly opts: SessionOptions,
+  ) {
+    this.store = new StateStore(stateRoot(spec.file, opts.stateDir), spec.cell);
+  }
+
+  /** Load and check the cell file (throws UserError with positions on bad input). */
+  static load(file: string, opts: SessionOptions = {}): Session {
+    const catalog = loadCatalog();
+    const spec = loadCell(file, catalog);
+    return new Session(spec, catalog, runCompat(spec, catalog), opts);
+  }
+
+  get errors(): Finding[] {
+    return this.findings.filter((f) => f.severity === 'error');
+  }
+
+  readState(): CellState | undefined {
+    return this.store.read();
+  }
+
+  emptyState(driver: string): CellState {
+    return { version: 1, cell: this.spec.cell, file: this.spec.file, driver, serial: 0, resources: {} };
+  }
+
+  /** Plan against recorded state; `destroy` plans towards nothing. */
+  plan(state: CellState | undefined, opts: { destroy?: boolean } = {}): Plan {
+    const desired = opts.destroy ? [] : desiredResources(this.spec, this.catalog);
+    return diff(this.spec, desired, state, this.findings);
+  }
+
+  /** The driver to use: --driver, else the one that applied the recorded state, else sim. */
+  driverName(state: CellState | undefined): DriverName {
+    const name = this.opts.driver ?? state?.driver ?? 'sim';
+    if (!isDriverName(name)) throw new UserError(`unknown driver '${name}' (expected sim, netns or libvirt)`);
+    const hasResources = state && Object.keys(state.resources).length > 0;
+    if (hasResources && state.driver !== name) {
+      throw new UserError(`the cell's state was applied with --driver ${state.driver}; destroy it first or use --driver ${state.driver}`);
+    }
+    return name;
+  }
+
+  /** What real software serves each catalog version under the netns driver (from catalog data). */
+  standIns(): string[] {
+    const used = new Set([this.spec.kerberos?.software, this.spec.afs?.software, ...Object.values(this.spec.afs?.clients ?? {})]);
+    return [...used].flatMap((id) => {
+      const real = id ? this.catalog.software.get(id)?.debian_stand_in : undefined;
+      return real ? [`${id} is served by ${real}`] : [];
+    });
+  }
+
+  lockState(command: string): void {
+    this.lock = acquireLock(this.store.lockFile, command);
+  }
+
+  async driver(name: DriverName, state: CellState, driverOpts: DriverOptions = {}): Promise<Driver> {
+    const ctx: DriverContext = {
+      cell: this.spec.cell,
+      realm: this.spec.realm,
+      stateDir: join(this.store.dir, name),
+      catalog: this.catalog,
+      secrets: new SecretStore(this.store.secretsFile),
+      applied: () => state.resources,
+      data: state.driverData,
+      log: this.opts.log ?? (() => undefined),
+    };
+    const d = await openDriver(name, ctx, { connect: this.opts.connect, ...driverOpts });
+    this.openDrivers.push(d);
+    return d;
+  }
+
+  async close(): Promise<void> {
+    for (const d of this.openDrivers.splice(0)) await d.close();
+    this.lock?.release();
+    this.lock = undefined;
+  }
+}

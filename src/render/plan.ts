@@ -1,0 +1,81 @@
+// Plans for people (terraform-style) and for machines (--json, a documented, stable shape).
+import type { Finding } from '../compat/types.js';
+import { formatPos } from '../diagnostics.js';
+import type { Attrs, Change, Json, Plan } from '../plan/types.js';
+
+const SYMBOL: Record<Change['action'], string> = { create: '+', update: '~', replace: '-/+', delete: '-' };
+const VERB: Record<Change['action'], string> = {
+  create: 'will be created', update: 'will be updated in place', replace: 'must be replaced', delete: 'will be destroyed',
+};
+// Attributes whose values are secret are never recorded; say so where people expect them.
+const SENSITIVE_NOTE: Partial<Record<Change['type'], string>> = {
+  principal: 'password = (sensitive value)',
+  kdc: 'master_password = (sensitive value)',
+  'service-key': 'keys = (sensitive value)',
+};
+
+function show(v: Json | undefined): string {
+  return v === undefined ? '(none)' : typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v).replace(/,/g, ', ');
+}
+
+function attrLines(c: Change): string[] {
+  const lines: string[] = [];
+  if (c.action === 'create') {
+    for (const [k, v] of Object.entries(c.after as Attrs)) lines.push(`      + ${k} = ${show(v)}`);
+  } else if (c.action === 'update' || c.action === 'replace') {
+    for (const k of c.changed) lines.push(`      ~ ${k}: ${show(c.before?.[k])} -> ${show(c.after?.[k])}`);
+  }
+  const note = SENSITIVE_NOTE[c.type];
+  if (note && c.action === 'create') lines.push(`      + ${note}`);
+  return lines;
+}
+
+export function renderFinding(f: Finding): string {
+  const where = f.pos ? `${formatPos(f.pos)}: ` : '';
+  const head = `${f.severity === 'error' ? 'Error' : 'Warning'}: [${f.code}] ${where}${f.subject}: ${f.message}`;
+  return f.fix ? `${head}\n    fix: ${f.fix}` : head;
+}
+
+export function renderSummary(p: Plan): string {
+  if (p.changes.length === 0) return 'No changes. The cell matches the recorded state.';
+  return `Plan: ${p.summary.add} to add, ${p.summary.change} to change, ${p.summary.destroy} to destroy.`;
+}
+
+/** The human plan. `detail` prints every attribute of created resources (the default for small plans). */
+export function renderPlan(p: Plan, detail = p.changes.length <= 200): string {
+  const out: string[] = [];
+  if (p.changes.length > 0) {
+    out.push(`cellctl will perform the following actions on cell ${p.cell}:`, '');
+    for (const c of p.changes) {
+      if (detail) {
+        out.push(`  # ${c.address} ${VERB[c.action]}${c.reason ? ` (${c.reason})` : ''}`);
+        out.push(`  ${SYMBOL[c.action]} ${c.address}`, ...attrLines(c), '');
+      } else {
+        // Compact: one line each; what changes (and why a replacement) still shown.
+        out.push(`  ${SYMBOL[c.action].padStart(3)} ${c.address}${c.reason ? `  # ${c.reason}` : ''}`);
+        if (c.action !== 'create') out.push(...attrLines(c));
+      }
+    }
+    if (!detail) out.push('');
+  }
+  for (const f of p.findings) out.push(renderFinding(f));
+  if (p.findings.length > 0) out.push('');
+  out.push(renderSummary(p));
+  return out.join('\n');
+}
+
+/** --json: { format_version, cell, file, summary, actions[], findings[], errors } — documented in README. */
+export function planJson(p: Plan): object {
+  return {
+    format_version: '1',
+    cell: p.cell,
+    file: p.file,
+    summary: { ...p.summary, unchanged: p.unchanged },
+    actions: p.changes.map((c) => ({
+      address: c.address, type: c.type, action: c.action, reason: c.reason ?? null,
+      changed: c.changed, before: c.before ?? null, after: c.after ?? null,
+    })),
+    findings: p.findings.map((f) => ({ ...f, pos: f.pos ?? null, fix: f.fix ?? null })),
+    errors: p.findings.filter((f) => f.severity === 'error').length,
+  };
+}

@@ -1,0 +1,200 @@
+// End to end through the compiled CLI on the simulated hypervisor, each command its own process.
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generateCell } from '../../bench/gen.js';
+import { differences, normalise } from '../reliability/helpers.js';
+import { CELLS, CLI, FIXTURES } from '../paths.js';
+
+
+async function cellctl(args: string[], env: Record<string, string> = {}) {
+  const r = await execa(process.execPath, [CLI, ...args], { reject: false, env: { CI: 'true', ...env } });
+  return { code: r.exitCode, out: String(r.stdout), err: String(r.stderr) };
+}
+
+function scratch(cell: string): { dir: string; file: string; state: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'cellctl-cli-'));
+  const file = join(dir, cell);
+  copyFileSync(join(CELLS, cell), file);
+  return { dir, file, state: join(dir, 'state') };
+}
+
+beforeAll(() => {
+  statSync(CLI); // npm test compiles first; a missing build is an error, not a skip
+});
+
+describe('tproa.net on the simulated hypervisor', () => {
+  const t = scratch('tproa.yaml');
+  const sd = ['--state-dir', t.state];
+
+  it('plans, applies, shows status and console, is idempotent, destroys', async () => {
+    const plan = await cellctl(['plan', t.file, ...sd]);
+    expect(plan.code).toBe(0);
+    expect(plan.out).toContain('+ guest.service-m1');
+    expect(plan.out).toMatch(/Plan: \d+ to add, 0 to change, 0 to destroy\./);
+    expect(plan.out).toContain('[arla-panic-reports]');
+
+    const apply = await cellctl(['apply', t.file, ...sd]);
+    expect(apply.err).toBe('');
+    expect(apply.code).toBe(0);
+    expect(apply.out).toMatch(/\+ guest.service-m1: created/);
+    expect(apply.out).toMatch(/Apply complete! Resources: \d+ added, 0 changed, 0 destroyed\./);
+
+    const status = await cellctl(['status', t.file, ...sd]);
+    expect(status.code).toBe(0);
+    expect(status.out).toMatch(/kraken\s+1024\s+512\s+512/);
+    expect(status.out).toMatch(/Domain-0/);
+    expect(status.out).toMatch(/service-m1\s+kraken\s+\S+\s+256/);
+    expect(status.out).toContain('Drift: none');
+
+    const console = await cellctl(['console', t.file, 'service-m1', ...sd]);
+    expect(console.code).toBe(0);
+    expect(console.out).toContain('NetBSD 3.1 (XEN3_DOMU-nodebug) #0: Thu Nov 9 20:52:31 CST 2006');
+    expect(console.out).toContain('total memory = 252 MB');
+    expect(console.out).toContain('avail memory = 246 MB');
+
+    const again = await cellctl(['apply', t.file, ...sd]);
+    expect(again.code).toBe(0);
+    expect(again.out).toContain('No changes.');
+    expect((await cellctl(['plan', t.file, ...sd, '--detailed-exitcode'])).code).toBe(0);
+
+    const destroy = await cellctl(['destroy', t.file, ...sd]);
+    expect(destroy.code).toBe(0);
+    expect(destroy.out).toMatch(/Destroy complete! Resources: 0 added, 0 changed, \d+ destroyed\./);
+    expect((await cellctl(['plan', t.file, ...sd, '--detailed-exitcode'])).code).toBe(2);
+  });
+
+  it('applies only what changed: memory balloon in place, a removed volume alone', async () => {
+    const u = scratch('tproa.yaml');
+    const s = ['--state-dir', u.state];
+    expect((await cellctl(['apply', u.file, ...s])).code).toBe(0);
+    const text = readFileSync(u.file, 'utf8');
+    writeFileSync(u.file, text.replace('    memory: 256', '    memory: 200\n    maxmem: 256'));
+    // maxmem now written out equals the old implicit one, so only memory changes.
+    const plan = await cellctl(['plan', u.file, ...s, '--json']);
+    const actions = JSON.parse(plan.out).actions;
+    expect(actions).toEqual([expect.objectContaining({ address: 'guest.service-m1', action: 'update', changed: ['memory'] })]);
+    const apply = await cellctl(['apply', u.file, ...s]);
+    expect(apply.out).toContain('~ guest.service-m1: updated');
+    expect(apply.out).toContain('Resources: 0 added, 1 changed, 0 destroyed.');
+    const status = await cellctl(['status', u.file, ...s]);
+    expect(status.out).toMatch(/service-m1\s+kraken\s+\S+\s+200/);
+
+    writeFileSync(u.file, readFileSync(u.file, 'utf8').replace(/    - \{ name: root.cell.*\n/, ''));
+    const shrink = await cellctl(['apply', u.file, ...s]);
+    expect(shrink.out).toContain('- volume.root.cell: destroyed');
+    expect(shrink.out).toContain('Resources: 0 added, 0 changed, 1 destroyed.');
+  });
+
+  it('smoke passes and writes JUnit', async () => {
+    const junit = join(t.dir, 'out.xml');
+    const r = await cellctl(['smoke', t.file, '--junit', junit]);
+    expect(r.out).toMatch(/Smoke tproa.net: \d+ passed, 0 failed/);
+    expect(r.code).toBe(0);
+    const xml = readFileSync(junit, 'utf8');
+    expect(xml).toMatch(/<testsuite name="cellctl smoke tproa.net" tests="\d+" failures="0"/);
+    expect(xml).toContain('kinit kula@TPROA.NET from service-m1');
+    expect(xml).toContain('caveat arla-panic-reports');
+  });
+});
+
+describe('determinism', () => {
+  it('the same cell applied twice gives the same state, sim world, consoles and logs', async () => {
+    const runs = [];
+    for (const _ of [1, 2]) {
+      const dir = mkdtempSync(join(tmpdir(), 'cellctl-det-'));
+      const file = join(dir, 'cell.yaml');
+      writeFileSync(file, generateCell(40, { cell: 'det.test' }));
+      const sd = ['--state-dir', join(dir, 'state')];
+      expect((await cellctl(['apply', file, ...sd])).code).toBe(0);
+      const state = JSON.parse(readFileSync(join(dir, 'state', 'det.test', 'state.json'), 'utf8'));
+      delete state.file;
+      delete state.serial; // how often state was saved on the way
+      runs.push({ state: normalise(state), console: (await cellctl(['console', file, ...sd])).out });
+    }
+    expect(differences(runs[1], runs[0])).toEqual([]);
+    expect(runs[0].console).toMatch(/^Using config file "g00"\.$/m);
+  });
+});
+
+describe('awesmoe.org: the unknown symbol hustle', () => {
+  it('plan refuses naming both symbols and the fix', async () => {
+    const t = scratch('awesmoe.yaml');
+    const r = await cellctl(['plan', t.file, '--state-dir', t.state]);
+    expect(r.code).toBe(1);
+    const all = r.out + r.err;
+    expect(all).toContain('[module-gpl-only-symbol]');
+    expect(all).toContain('force_evtchn_callback');
+    expect(all).toContain('xen_features');
+    expect(all).toMatch(/3\.0\.3/);
+    const apply = await cellctl(['apply', t.file, '--state-dir', t.state]);
+    expect(apply.code).toBe(1);
+    expect(apply.err).toContain('nothing was changed');
+  });
+
+  it('smoke --skip-compat reproduces the kernel log in the JUnit failure', async () => {
+    const t = scratch('awesmoe.yaml');
+    const junit = join(t.dir, 'out.xml');
+    const r = await cellctl(['smoke', t.file, '--skip-compat', '--junit', junit]);
+    expect(r.code).toBe(1);
+    const xml = readFileSync(junit, 'utf8');
+    expect(xml).toContain('<failure');
+    expect(xml).toContain('openafs: module license &apos;http://www.openafs.org/dl/license10.html&apos; taints kernel.');
+    expect(xml).toContain('openafs: Unknown symbol force_evtchn_callback');
+    expect(xml).toContain('openafs: Unknown symbol xen_features');
+  });
+
+  it('the fixed cell on Xen 3.0.3 passes smoke', async () => {
+    const t = scratch('awesmoe-fixed.yaml');
+    const r = await cellctl(['smoke', t.file]);
+    expect(r.out).toMatch(/0 failed/);
+    expect(r.code).toBe(0);
+  });
+});
+
+describe('live migration', () => {
+  const fixture = join(FIXTURES, 'two-hosts.yaml');
+  it('moves a guest on shared storage, refuses the others with the reason', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cellctl-mig-'));
+    const sd = ['--state-dir', dir];
+    expect((await cellctl(['apply', fixture, ...sd])).code).toBe(0);
+    const ok = await cellctl(['migrate', fixture, 'mobile', '--to', 'squid', ...sd]);
+    expect(ok.out).toContain('Migrated mobile from kraken to squid');
+    expect(ok.code).toBe(0);
+    const status = await cellctl(['status', fixture, ...sd]);
+    expect(status.out).toMatch(/mobile\s+squid/);
+    expect(status.out).toMatch(/squid\s+512\s+384\s+128/);
+
+    const storage = await cellctl(['migrate', fixture, 'local', '--to', 'squid', ...sd]);
+    expect(storage.code).toBe(1);
+    expect(storage.err).toContain('/local/xen/local/disk.img');
+    const bridge = await cellctl(['migrate', fixture, 'big', '--to', 'octopus', ...sd]);
+    expect(bridge.code).toBe(1);
+    expect(bridge.err).toContain('bridge3');
+    const memory = await cellctl(['migrate', fixture, 'big', '--to', 'squid', ...sd]);
+    expect(memory.code).toBe(1);
+    expect(memory.err).toMatch(/memory|MiB|MB/i);
+  });
+});
+
+describe('bad input', () => {
+  it('names file:line:col, exits 1, prints no stack, touches no state', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cellctl-bad-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, readFileSync(join(CELLS, 'tproa.yaml'), 'utf8').replace('    memory: 256', '    memroy: 256'));
+    const r = await cellctl(['apply', file, '--state-dir', join(dir, 'state')]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(new RegExp(`${file.replace(/[.]/g, '\\.')}:\\d+:\\d+: .*memroy`));
+    expect(r.err).toContain('did you mean memory?');
+    expect(r.err).not.toMatch(/\n\s+at /);
+    expect(() => statSync(join(dir, 'state'))).toThrow();
+    for (const args of [['plan', join(dir, 'missing.yaml')], ['plan', dir], ['frobnicate'], ['plan']]) {
+      const x = await cellctl(args);
+      expect(x.code).toBe(1);
+      expect(x.err).toMatch(/^Error: /m);
+      expect(x.err).not.toMatch(/\n\s+at /);
+    }
+  });
+});
