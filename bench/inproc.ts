@@ -82,7 +82,7 @@ async function applyOnce(file: string, stateDir: string, stages: Record<string, 
     const p = s.plan(state);
     const t1 = now();
     const driver = await s.driver('sim', state);
-    const res = await execute(p, driver, state, { fancy: false, concurrency: 64, print: () => undefined, save: (st) => s.store.write(st) });
+    const res = await execute(p, driver, state, { concurrency: 64, save: (st) => s.store.write(st) });
     const t2 = now();
     if (res.failed) throw new Error(`apply failed at ${res.failed.address}: ${res.failed.message}`);
     push(stages, { plan: t1 - t0, execute: t2 - t1 });

@@ -15,5 +15,4 @@ function findRoot(from: string): string {
 
 export const PACKAGE_ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const CATALOG_DATA_DIR = join(PACKAGE_ROOT, 'src', 'catalog', 'data');
-export const SCHEMA_FILE = join(PACKAGE_ROOT, 'schemas', 'cell.schema.json');
 export const TEMPLATES_DIR = join(PACKAGE_ROOT, 'templates');

@@ -21,10 +21,8 @@ const USAGE = `usage: cellctl <command> [options]
 options: --state-dir DIR (env CELLCTL_STATE_DIR; default .cellctl/ beside the file)
          --driver NAME  --connect URI  --json  --quiet`;
 
-export async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+function parseFlags(argv: string[]) {
+  return parseArgs({
       args: argv,
       allowPositionals: true,
       options: {
@@ -35,6 +33,12 @@ export async function main(argv: string[]): Promise<number> {
         help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' }, concurrency: { type: 'string' },
       },
     });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseFlags>;
+  try {
+    parsed = parseFlags(argv);
   } catch (e) {
     err(`Error: ${(e as Error).message}`);
     err(USAGE);

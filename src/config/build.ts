@@ -1,29 +1,14 @@
 // Validated cell data -> CellSpec, filling in the documented defaults.
 import type { Catalog } from '../catalog/types.js';
+import type { CellFile, GuestFile, HostFile } from './cell-file.generated.js';
 import { parseDisk } from './disk.js';
-import { isModulePath, isObj, resolveFrom } from './semantic.js';
+import { isModulePath, resolveFrom } from './refs.js';
+import { isObj } from './semantic.js';
 import type { SourceMap } from './yaml/source.js';
-import type { AfsSpec, CellSpec, GuestSpec, HostSpec, KerberosSpec, KernelRef, Path, VifSpec } from './types.js';
+import type { AfsSpec, CellSpec, GuestSpec, HostSpec, KerberosSpec, KernelRef, Path, } from './types.js';
 
 /** dom0 memory when the dom0 OS's catalog entry gives no default. */
 export const DEFAULT_DOM0_MEMORY = 256;
-
-// The shapes schemas/cell.schema.json guarantees once validation has passed.
-interface RawHost {
-  os: string; xen: string; memory: number; dom0_memory?: number; cpus?: number;
-  cpu_features?: string[]; bridges?: string[]; devices?: string[]; shared_storage?: string[]; uri?: string;
-}
-interface RawGuest {
-  host: string; os: string; kernel: string | { symvers: string; config?: string; release?: string; xen?: string };
-  type?: 'pv' | 'hvm'; memory: number; maxmem?: number; vcpus?: number; vifs?: VifSpec[]; disks?: string[];
-  root?: string; kernel_image?: string; extra_modules?: string[];
-}
-interface RawCell {
-  cell: string; realm?: string; hosts: Record<string, RawHost>; guests: Record<string, RawGuest>;
-  kerberos?: { software: string; kdcs: string[]; principals?: string[] };
-  afs?: { software: string; dbservers: string[]; fileservers?: Record<string, string[]>; clients?: Record<string, string>;
-    volumes?: { name: string; server: string; partition: string }[] };
-}
 
 /**
  * YAML reads `xen: 3.1` as a number; versions are ids, so take the text as written ("3.0" stays
@@ -45,11 +30,11 @@ export function normaliseVersions(data: unknown, src: SourceMap): void {
   }
 }
 
-function host(name: string, h: RawHost, catalog: Catalog): HostSpec {
+function host(name: string, h: HostFile, catalog: Catalog): HostSpec {
   const out: HostSpec = {
     name,
     os: h.os,
-    xen: h.xen,
+    xen: String(h.xen), // normaliseVersions made it the text as written
     memory: h.memory,
     dom0_memory: h.dom0_memory ?? catalog.os.get(h.os)?.default_dom0_memory ?? DEFAULT_DOM0_MEMORY,
     cpus: h.cpus ?? 1,
@@ -62,7 +47,7 @@ function host(name: string, h: RawHost, catalog: Catalog): HostSpec {
   return out;
 }
 
-function guest(name: string, g: RawGuest, cell: string, catalog: Catalog, baseDir: string): GuestSpec {
+function guest(name: string, g: GuestFile, cell: string, catalog: Catalog, baseDir: string): GuestSpec {
   let kernel: KernelRef;
   let image: string;
   if (typeof g.kernel === 'string') {
@@ -72,8 +57,8 @@ function guest(name: string, g: RawGuest, cell: string, catalog: Catalog, baseDi
     const k = g.kernel;
     kernel = { symvers: resolveFrom(baseDir, k.symvers) };
     if (k.config !== undefined) kernel.config = resolveFrom(baseDir, k.config);
-    if (k.release !== undefined) kernel.release = k.release;
-    if (k.xen !== undefined) kernel.xen = k.xen;
+    if (k.release !== undefined) kernel.release = String(k.release);
+    if (k.xen !== undefined) kernel.xen = String(k.xen);
     image = k.release !== undefined ? `vmlinuz-${k.release}` : 'vmlinuz';
   }
   const out: GuestSpec = {
@@ -96,7 +81,7 @@ function guest(name: string, g: RawGuest, cell: string, catalog: Catalog, baseDi
 
 /** The CellSpec for data that passed the schema and the semantic checks. */
 export function buildSpec(data: unknown, src: SourceMap, catalog: Catalog, file: string, baseDir: string): CellSpec {
-  const raw = data as RawCell;
+  const raw = data as CellFile; // what the schema guarantees once validation has passed
   const hosts: Record<string, HostSpec> = {};
   for (const [name, h] of Object.entries(raw.hosts)) hosts[name] = host(name, h, catalog);
   const guests: Record<string, GuestSpec> = {};

@@ -1,58 +1,32 @@
 // schemas/cell.schema.json through ajv, with each error turned into a positioned, worded diagnostic.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import type { Diagnostic } from '../diagnostics.js';
-import { PACKAGE_ROOT, SCHEMA_FILE } from '../paths.js';
+import { CELL_SCHEMA, readSchema, validators } from '../schemas.js';
 import type { SourceMap } from './yaml/source.js';
 import { hintFor } from './suggest.js';
 import type { Path } from './types.js';
 import { fmtPath, show, subject, where } from './words.js';
 
-let compiled: ValidateFunction | undefined;
-
-/** Written by the build (src/config/schema-build.ts); used when newer than the schema. */
-export const PRECOMPILED_VALIDATOR = join(PACKAGE_ROOT, 'dist', 'cell-schema-validator.cjs');
-
-export function readSchema(): object {
-  return JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object;
-}
-
-export function newAjv(code?: { source: boolean }) {
-  // Loaded here, not at start-up: a process normally uses the precompiled validator.
-  // verbose: errors carry the failing data and their schema, which the messages quote.
-  const { default: Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
-  return new Ajv2020({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true, code });
-}
-
-function compileSchema(): ValidateFunction {
-  if (existsSync(PRECOMPILED_VALIDATOR) && statSync(PRECOMPILED_VALIDATOR).mtimeMs >= statSync(SCHEMA_FILE).mtimeMs) {
-    return createRequire(import.meta.url)(PRECOMPILED_VALIDATOR) as ValidateFunction;
-  }
-  return newAjv().compile(readSchema());
-}
-
-/** The compiled schema, built once on first use. */
-function validator(): ValidateFunction {
-  compiled ??= compileSchema();
-  return compiled;
-}
-
 interface Expectation {
   expect: string;
-  fix?: (v: string) => string | undefined;
+  /** A corrected value to suggest; `valid` tests a candidate against the $def's own pattern. */
+  fix?: (v: string, valid: (candidate: string) => boolean) => string | undefined;
 }
-const lower = (re: RegExp) => (v: string) => (re.test(v.toLowerCase()) ? v.toLowerCase() : undefined);
+const lower = (v: string, valid: (c: string) => boolean) => (valid(v.toLowerCase()) ? v.toLowerCase() : undefined);
+const upper = (v: string, valid: (c: string) => boolean) => (valid(v.toUpperCase()) ? v.toUpperCase() : undefined);
+
+/** The pattern of a $def of the cell schema, read from the schema (never written twice). */
+function defPattern(def: string): RegExp | undefined {
+  const defs = readSchema(CELL_SCHEMA).$defs as Record<string, { pattern?: string }> | undefined;
+  const p = defs?.[def]?.pattern;
+  return p === undefined ? undefined : new RegExp(p);
+}
 
 /** What each pattern-checked type of schemas/cell.schema.json ($defs) looks like, in words. */
 const EXPECT: Record<string, Expectation> = {
-  name: { expect: "a name of lower-case letters, digits and '-' (like a DNS label)", fix: lower(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/) },
-  cellName: { expect: 'a lower-case DNS-like name such as tproa.net', fix: lower(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/) },
-  realm: {
-    expect: 'an upper-case realm such as TPROA.NET',
-    fix: (v) => (/^[A-Z0-9]([A-Z0-9-]*[A-Z0-9])?(\.[A-Z0-9]([A-Z0-9-]*[A-Z0-9])?)*$/.test(v.toUpperCase()) ? v.toUpperCase() : undefined),
-  },
+  name: { expect: "a name of lower-case letters, digits and '-' (like a DNS label)", fix: lower },
+  cellName: { expect: 'a lower-case DNS-like name such as tproa.net', fix: lower },
+  realm: { expect: 'an upper-case realm such as TPROA.NET', fix: upper },
   mac: { expect: 'a MAC address such as 00:16:3e:10:11:c4' },
   ipv4: { expect: 'an IPv4 address such as 10.3.0.11' },
   device: { expect: 'a block device such as /dev/wd2d' },
@@ -61,9 +35,9 @@ const EXPECT: Record<string, Expectation> = {
   cpuFeature: { expect: 'a CPU flag such as pae, vmx or svm' },
   partition: {
     expect: 'an AFS partition, /vicepa to /vicepzz',
-    fix: (v) => {
-      const m = /^\/?(?:vicep)?([a-z]{1,2})$/.exec(v.toLowerCase());
-      return m ? `/vicep${m[1]}` : undefined;
+    fix: (v, valid) => {
+      const m = /^\/?(?:vicep)?([a-z]+)$/.exec(v.toLowerCase());
+      return m && valid(`/vicep${m[1]}`) ? `/vicep${m[1]}` : undefined;
     },
   },
   principal: { expect: 'a principal such as kula or kula/admin, without @REALM', fix: (v) => (v.includes('@') ? v.slice(0, v.indexOf('@')) : undefined) },
@@ -164,7 +138,8 @@ function describe(e: ErrorObject, data: unknown, src: SourceMap): Diagnostic {
       const expect = ex?.expect ?? firstSentence(parent?.description) ?? `a string matching ${String(p.pattern)}`;
       const isKey = e.propertyName !== undefined;
       const value = isKey ? String(e.propertyName) : String(e.data);
-      const fixed = ex?.fix?.(value);
+      const re = def ? defPattern(def) : undefined;
+      const fixed = ex?.fix?.(value, (c) => re?.test(c) ?? false);
       const hint = fixed !== undefined && fixed !== value ? `did you mean ${fixed}?` : undefined;
       if (isKey) {
         const kind = KEY_KINDS[fmtPath(path)] ?? `key in ${where(path)}`;
@@ -197,7 +172,7 @@ function describe(e: ErrorObject, data: unknown, src: SourceMap): Diagnostic {
 
 /** Schema violations of the cell data, positioned in the source. */
 export function schemaDiagnostics(data: unknown, src: SourceMap): Diagnostic[] {
-  const validate = validator();
+  const validate = validators(CELL_SCHEMA).cell;
   if (validate(data)) return [];
   // A bad property name also yields a generic 'propertyNames' error; the inner one says more.
   return (validate.errors ?? []).filter((e) => e.keyword !== 'propertyNames').map((e) => describe(e, data, src));

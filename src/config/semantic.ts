@@ -2,10 +2,11 @@
 // disk specs. Written against possibly ill-typed data (they run alongside the schema's own errors),
 // so every access checks its type. Bridges, devices and MAC clashes are compat rules, not here.
 import { statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute } from 'node:path';
 import type { Catalog } from '../catalog/types.js';
 import { UserError, type Diagnostic } from '../diagnostics.js';
 import { parseDisk } from './disk.js';
+import { isModulePath, resolveFrom } from './refs.js';
 import type { SourceMap } from './yaml/source.js';
 import { hintFor } from './suggest.js';
 import type { Path } from './types.js';
@@ -17,11 +18,6 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const entries = (v: unknown): [string, unknown][] => (isObj(v) ? Object.entries(v) : []);
 
-/** A module given as a file rather than a catalog id (the same test as catalog/resolve.ts moduleRef). */
-export const isModulePath = (ref: string): boolean => ref.endsWith('.ko') || ref.includes('/');
-
-/** Paths in the cell file are relative to the file's directory. */
-export const resolveFrom = (baseDir: string, p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
 
 export class SemanticChecker {
   private readonly out: Diagnostic[] = [];

@@ -29,20 +29,20 @@ export interface HostSpec {
   uri?: string; // libvirt connection URI
 }
 
-export interface VifSpec {
+export type VifSpec = {
   mac: string;
   bridge: string;
   ip?: string;
-}
+};
 
 /** One xm/xl disk spec, parsed: 'file:/x/wd0.img,0x01,w' or 'phy:/dev/wd2d,xvdb,w'. */
-export interface DiskSpec {
+export type DiskSpec = {
   raw: string; // exactly as written
   kind: 'file' | 'phy' | 'tap';
   target: string; // path of the image or block device
   vdev: string; // virtual device as written: 0x01, 0x301, hda1, xvda
   mode: 'r' | 'w';
-}
+};
 
 /** A guest kernel: a catalog id, or real artifacts on disk (Module.symvers, .config). */
 export type KernelRef =

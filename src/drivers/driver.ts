@@ -1,8 +1,11 @@
-// The one driver interface. Drivers never read YAML: they get resources with plain attrs.
+// The one driver interface. Drivers never read YAML: they get typed resources with plain attrs.
 import type { Catalog } from '../catalog/types.js';
-import type { Attrs, Json, Resource } from '../plan/types.js';
-import type { ResourceState } from '../state/types.js';
+import type { Attrs, Resource, ResourceType } from '../plan/resources.js';
 import type { SecretStore } from '../state/secrets.js';
+import type { ResourceState } from '../state/types.js';
+
+export const DRIVER_NAMES = ['sim', 'netns', 'libvirt'] as const;
+export type DriverName = (typeof DRIVER_NAMES)[number];
 
 export interface DriverContext {
   cell: string;
@@ -10,24 +13,33 @@ export interface DriverContext {
   stateDir: string; // per-cell directory the driver may use for files (images, daemons' dirs)
   catalog: Catalog;
   secrets: SecretStore;
-  /** Resources applied so far (updated as apply goes). */
-  applied(): Readonly<Record<string, ResourceState>>;
-  /** The driver's saved world from the state file (sim), or undefined. */
-  data?: Json;
+  /** The driver's world as it was last saved with the state (undefined for a new cell). */
+  world: unknown;
+  /**
+   * Save the state with this world (what snapshot() returns) now. A driver calls it before it
+   * makes something real (write-ahead), so a kill at any moment leaves nothing the next run cannot find.
+   */
+  checkpoint(world: unknown): void;
   log(line: string): void; // one progress/detail line; never pass secrets
 }
 
-export interface AppliedResource extends ResourceState {
-  address: string;
-  name: string;
+/** What a driver really realizes; the rest of a plan is shown as "not managed by <driver>". */
+export interface Capabilities {
+  realizes: ReadonlySet<ResourceType>;
+  /** Why the other types are not realized, said in plan, apply and smoke. */
+  unmanagedReason?: string;
 }
 
-export interface CheckSpec {
+export type AppliedResource = ResourceState & { address: string; name: string };
+
+export type CheckKind =
+  | 'guest-running' | 'kdc-answers' | 'kinit' | 'afs-quorum' | 'volume-listed' | 'pts-user'
+  | 'bos-status' | 'client-module' | 'client-tokens' | 'client-file-rw' | 'client-anon-refused' | 'afs-resolves';
+
+/** One end-to-end check a driver runs against a live cell. */
+export interface Check {
   id: string; // stable: "kinit.kula@shea"
-  kind:
-    | 'guest-running' | 'kdc-answers' | 'kinit' | 'afs-quorum' | 'volume-listed' | 'pts-user'
-    | 'bos-status' | 'client-module' | 'client-tokens' | 'client-file-rw' | 'client-anon-refused'
-    | 'afs-resolves' | 'caveat';
+  kind: CheckKind;
   name: string; // human title
   guest?: string; // where it runs
   params: Attrs;
@@ -42,24 +54,26 @@ export interface CheckResult {
 export interface DomainStatus {
   id: number | null; name: string; host: string; state: string; memory: number; vifs: string[];
 }
+export interface ServiceStatus { address: string; guest: string; state: 'up' | 'down'; pid?: number; detail?: string }
 export interface DriverStatus {
   hosts: { name: string; memory: number; used: number; free: number }[];
   domains: DomainStatus[];
-  services: { address: string; guest: string; state: 'up' | 'down'; pid?: number; detail?: string }[];
+  services: ServiceStatus[];
 }
 
 export interface Driver {
-  readonly name: string;
+  readonly name: DriverName;
+  readonly capabilities: Capabilities;
   create(r: Resource): Promise<Attrs | void>; // returns outputs to record
   update(prior: AppliedResource, r: Resource): Promise<Attrs | void>;
   delete(prior: AppliedResource): Promise<void>;
   console(guest: string): Promise<string>;
   status(): Promise<DriverStatus>;
-  check(c: CheckSpec): Promise<CheckResult>;
+  check(c: Check): Promise<CheckResult>;
   migrate(guest: string, toHost: string): Promise<Attrs | void>;
   /** Remove whatever of this cell the driver can still find, recorded or not (after a full destroy). */
   purge?(): Promise<string[]>;
-  /** The world to save with the state (sim); undefined for drivers whose world is real. */
-  snapshot(): Json | undefined;
+  /** The world to save with the state (plain JSON data); undefined when there is nothing of the driver's own. */
+  snapshot(): unknown;
   close(): Promise<void>;
 }

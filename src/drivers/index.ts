@@ -1,14 +1,13 @@
 // Driver registry. Real drivers load lazily so `cellctl plan` stays fast.
 import { UserError } from '../diagnostics.js';
-import type { Driver, DriverContext } from './driver.js';
+import type { DriverOptions } from './capabilities.js';
+import { DRIVER_NAMES, type Driver, type DriverContext, type DriverName } from './driver.js';
 
-export const DRIVERS = ['sim', 'netns', 'libvirt'] as const;
-export type DriverName = (typeof DRIVERS)[number];
-
-export interface DriverOptions { connect?: string }
+export { capabilitiesOf, type DriverOptions } from './capabilities.js';
+export { DRIVER_NAMES, type DriverName } from './driver.js';
 
 export function isDriverName(s: string): s is DriverName {
-  return (DRIVERS as readonly string[]).includes(s);
+  return (DRIVER_NAMES as readonly string[]).includes(s);
 }
 
 export async function openDriver(name: DriverName, ctx: DriverContext, opts: DriverOptions = {}): Promise<Driver> {

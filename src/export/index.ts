@@ -1,7 +1,7 @@
 // `cellctl export`: write one config per guest of the plan, as xl configs or libvirt XML.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GuestAttrs, HostAttrs, Resource } from '../plan/types.js';
+import type { GuestAttrs, HostAttrs, Resource } from '../plan/resources.js';
 import { renderLibvirt, type LibvirtMeta } from './libvirt.js';
 import { renderXl } from './xl.js';
 
@@ -9,7 +9,7 @@ export type ExportFormat = 'xl' | 'libvirt';
 
 export { renderXl, parseXlConfig } from './xl.js';
 export { renderLibvirt, CELLCTL_XMLNS } from './libvirt.js';
-export { vdevToTarget } from './vdev.js';
+export { vdevToTarget } from '../config/vdev.js';
 
 /**
  * Render every guest resource and write <outDir>/<guest>.cfg (xl) or <guest>.xml (libvirt).

@@ -1,9 +1,10 @@
 // libvirt domain XML for one guest, from its plan attrs (the Xen driver's dialect:
 // <domain type='xen'>, pv kernel boot, bridge interfaces, file/block disks).
 import type { DiskSpec } from '../config/types.js';
-import type { GuestAttrs, HostAttrs } from '../plan/types.js';
-import { renderTemplate, xmlEscape } from './template.js';
-import { vdevToTarget } from './vdev.js';
+import type { GuestAttrs, HostAttrs } from '../plan/resources.js';
+import { xmlEscape } from '../render/xml.js';
+import { renderTemplate } from './template.js';
+import { vdevToTarget } from '../config/vdev.js';
 
 /** Namespace of cellctl's <metadata> element; the libvirt driver reads host and cell back from it. */
 export const CELLCTL_XMLNS = 'https://cellctl.dev/xmlns/libvirt/1';
@@ -71,5 +72,5 @@ export function renderLibvirt(name: string, g: GuestAttrs, host: HostAttrs, meta
     disks,
     vifs: g.vifs.map((v) => ({ mac: v.mac, bridge: v.bridge })),
   };
-  return renderTemplate('libvirt-domain.xml.mustache', view, xmlEscape);
+  return renderTemplate('libvirt-domain.xml.mustache', view, (v) => xmlEscape(v));
 }

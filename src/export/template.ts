@@ -16,18 +16,8 @@ function template(file: string): string {
   return t;
 }
 
-export function renderTemplate(file: string, view: object, escape: (value: unknown) => string): string {
-  return Mustache.render(template(file), view, {}, { escape });
-}
-
-/** Characters XML 1.0 cannot carry at all, even escaped (everything below 0x20 except tab, LF, CR). */
-const XML_FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
-
-/** Escape a value for XML text and for attributes in either quote style. */
-export function xmlEscape(value: unknown): string {
-  const s = String(value);
-  if (XML_FORBIDDEN.test(s)) throw new Error(`value ${JSON.stringify(s)} contains a control character XML cannot carry`);
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+export function renderTemplate(file: string, view: object, escapeValue: (value: unknown) => string): string {
+  return Mustache.render(template(file), view, {}, { escape: escapeValue });
 }
 
 /**

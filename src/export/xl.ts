@@ -1,6 +1,6 @@
 // xl/xm domain config for one guest, from its plan attrs; and a reader for such configs
 // (used to compare ours with the seed's, and to read configs people already have).
-import type { GuestAttrs } from '../plan/types.js';
+import type { GuestAttrs } from '../plan/resources.js';
 import { renderTemplate, xlEscape } from './template.js';
 
 // xm/xl defaults: maxmem = memory, one vcpu. Only differences are written, like the seed.

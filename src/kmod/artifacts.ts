@@ -133,7 +133,7 @@ function readModuleBytes(path: string): Uint8Array {
 
 /** Read a .ko (linked module) or .o (before modpost): imports, .modinfo, __versions. */
 export function readKo(path: string): KoFile {
-  let elf;
+  let elf: ReturnType<typeof parseElf>;
   try {
     elf = parseElf(readModuleBytes(path));
   } catch (e) {

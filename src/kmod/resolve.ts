@@ -2,6 +2,7 @@
 import type { CellSpec, GuestSpec } from '../config/types.js';
 import { kernelFromArtifacts, moduleFromKo } from './artifacts.js';
 import type { Catalog, KernelEntry, ModuleEntry, OsEntry } from '../catalog/types.js';
+import { isModulePath } from '../config/refs.js';
 
 /** The guest's kernel: the catalog entry it names, or one read from its Module.symvers/.config. */
 export function guestKernel(g: GuestSpec, catalog: Catalog): KernelEntry {
@@ -35,7 +36,7 @@ export function clientModule(spec: CellSpec, guest: string, catalog: Catalog): M
 export function moduleRef(ref: string, catalog: Catalog): ModuleEntry {
   const m = catalog.modules.get(ref);
   if (m) return m;
-  if (ref.endsWith('.ko') || ref.includes('/')) return moduleFromKo(ref);
+  if (isModulePath(ref)) return moduleFromKo(ref);
   throw new Error(`module '${ref}' is neither a catalog id nor a path to a .ko file`);
 }
 

@@ -1,19 +1,18 @@
 // The end-to-end checks of a cell, derived from the plan's resources (what was asked for is what is checked).
-import type { Finding } from '../compat/types.js';
-import type { CheckSpec } from '../drivers/driver.js';
-import type { AfsClientAttrs, KdcAttrs, PtsUserAttrs, Resource, VolumeAttrs } from '../plan/types.js';
+import type { Check } from '../drivers/driver.js';
+import type { Resource, ResourceOf, ResourceType } from '../plan/resources.js';
 import { adminPrincipals } from '../plan/desired.js';
 
-export function deriveChecks(cell: string, realm: string, resources: Resource[]): CheckSpec[] {
-  const of = <T>(type: Resource['type']) => resources.filter((r) => r.type === type).map((r) => r.attrs as unknown as T & { name?: string });
+export function deriveChecks(cell: string, realm: string, resources: Resource[]): Check[] {
+  const of = <T extends ResourceType>(type: T) => resources.filter((r): r is Resource & ResourceOf<T> => r.type === type).map((r) => r.attrs);
   const guests = resources.filter((r) => r.type === 'guest').map((r) => r.name);
-  const kdcs = of<KdcAttrs>('kdc');
+  const kdcs = of('kdc');
   const principals = resources.filter((r) => r.type === 'principal').map((r) => r.name);
   const dbservers = resources.filter((r) => r.type === 'afs-db').map((r) => r.name);
   const fileservers = resources.filter((r) => r.type === 'afs-fs').map((r) => r.name);
-  const clients = of<AfsClientAttrs>('afs-client');
-  const checks: CheckSpec[] = [];
-  const add = (c: CheckSpec) => checks.push(c);
+  const clients = of('afs-client');
+  const checks: Check[] = [];
+  const add = (c: Check) => checks.push(c);
 
   for (const g of guests) add({ id: `guest-running.${g}`, kind: 'guest-running', name: `guest ${g} is running`, guest: g, params: { guest: g } });
   for (const k of kdcs) add({ id: `kdc-answers.${k.guest}`, kind: 'kdc-answers', name: `KDC on ${k.guest} answers for ${realm}`, guest: k.guest, params: { realm } });
@@ -26,10 +25,10 @@ export function deriveChecks(cell: string, realm: string, resources: Resource[])
     add({ id: 'afs-quorum', kind: 'afs-quorum', name: `AFS database quorum (${dbservers.join(', ')})`, guest: dbservers[0], params: { dbservers } });
   }
   for (const s of new Set([...dbservers, ...fileservers])) add({ id: `bos-status.${s}`, kind: 'bos-status', name: `bos status ${s}: all instances running`, guest: s, params: {} });
-  for (const v of of<VolumeAttrs>('volume')) {
+  for (const v of of('volume')) {
     add({ id: `volume-listed.${v.volume}`, kind: 'volume-listed', name: `volume ${v.volume} on ${v.server} ${v.partition}`, guest: v.server, params: { volume: v.volume, server: v.server, partition: v.partition } });
   }
-  for (const u of of<PtsUserAttrs>('pts-user')) {
+  for (const u of of('pts-user')) {
     add({ id: `pts-user.${u.user}`, kind: 'pts-user', name: `pts examine ${u.user}`, guest: dbservers[0], params: { user: u.user } });
   }
   const tokenPrincipal = principals[0];
@@ -46,11 +45,4 @@ export function deriveChecks(cell: string, realm: string, resources: Resource[])
     }
   }
   return checks;
-}
-
-/** Warnings from compat are the seed's caveats: reported, not failed. */
-export function caveatChecks(findings: Finding[]): CheckSpec[] {
-  return findings
-    .filter((f) => f.severity === 'warning')
-    .map((f) => ({ id: `caveat.${f.code}.${f.subject}`, kind: 'caveat' as const, name: `caveat ${f.code} (${f.subject})`, params: { message: f.message, fix: f.fix ?? null } }));
 }

@@ -1,21 +1,21 @@
 // Everything a command needs about one cell: spec, catalog, findings, state store, secrets, driver.
 import { join } from 'node:path';
 import { loadCatalog } from '../catalog/load.js';
+import type { Catalog } from '../catalog/types.js';
 import { runCompat } from '../compat/index.js';
 import type { Finding } from '../compat/types.js';
-import { UserError } from '../diagnostics.js';
-import type { Driver, DriverContext } from '../drivers/driver.js';
-import { isDriverName, openDriver, type DriverName, type DriverOptions } from '../drivers/index.js';
-import { diff } from '../plan/diff.js';
-import { desiredResources } from '../plan/desired.js';
-import type { Plan } from '../plan/types.js';
 import { loadCell } from '../config/load.js';
 import type { CellSpec } from '../config/types.js';
+import { UserError } from '../diagnostics.js';
+import type { Driver, DriverContext } from '../drivers/driver.js';
+import { capabilitiesOf, DRIVER_NAMES, isDriverName, openDriver, type DriverName } from '../drivers/index.js';
+import { desiredResources, splitManaged } from '../plan/desired.js';
+import { diff } from '../plan/diff.js';
+import type { Plan } from '../plan/types.js';
 import { acquireLock, type Lock } from '../state/lock.js';
 import { SecretStore } from '../state/secrets.js';
 import { StateStore, stateRoot } from '../state/store.js';
 import type { CellState } from '../state/types.js';
-import type { Catalog } from '../catalog/types.js';
 
 export interface SessionOptions {
   stateDir?: string;
@@ -53,20 +53,24 @@ export class Session {
     return this.store.read();
   }
 
-  emptyState(driver: string): CellState {
+  emptyState(driver: DriverName): CellState {
     return { version: 1, cell: this.spec.cell, file: this.spec.file, driver, serial: 0, resources: {} };
   }
 
-  /** Plan against recorded state; `destroy` plans towards nothing. */
-  plan(state: CellState | undefined, opts: { destroy?: boolean } = {}): Plan {
-    const desired = opts.destroy ? [] : desiredResources(this.spec, this.catalog);
-    return diff(this.spec, desired, state, this.findings);
+  /** Plan against recorded state, for the resources the driver realizes; `destroy` plans towards nothing. */
+  plan(state: CellState | undefined, opts: { destroy?: boolean; driver?: DriverName } = {}): Plan {
+    const driver = opts.driver ?? this.driverName(state);
+    const caps = capabilitiesOf(driver, { connect: this.opts.connect });
+    const { managed, unmanaged } = splitManaged(opts.destroy ? [] : desiredResources(this.spec, this.catalog), caps.realizes);
+    const p = diff(this.spec, managed, state, this.findings);
+    if (unmanaged.length) p.unmanaged = { driver, ...(caps.unmanagedReason ? { reason: caps.unmanagedReason } : {}), addresses: unmanaged };
+    return p;
   }
 
   /** The driver to use: --driver, else the one that applied the recorded state, else sim. */
   driverName(state: CellState | undefined): DriverName {
     const name = this.opts.driver ?? state?.driver ?? 'sim';
-    if (!isDriverName(name)) throw new UserError(`unknown driver '${name}' (expected sim, netns or libvirt)`);
+    if (!isDriverName(name)) throw new UserError(`unknown driver '${name}' (expected ${DRIVER_NAMES.join(', ')})`);
     const hasResources = state && Object.keys(state.resources).length > 0;
     if (hasResources && state.driver !== name) {
       throw new UserError(`the cell's state was applied with --driver ${state.driver}; destroy it first or use --driver ${state.driver}`);
@@ -74,7 +78,7 @@ export class Session {
     return name;
   }
 
-  /** What real software serves each catalog version under the netns driver (from catalog data). */
+  /** What real software serves each catalog version on the real backends (from catalog data). */
   standIns(): string[] {
     const used = new Set([this.spec.kerberos?.software, this.spec.afs?.software, ...Object.values(this.spec.afs?.clients ?? {})]);
     return [...used].flatMap((id) => {
@@ -87,18 +91,26 @@ export class Session {
     this.lock = acquireLock(this.store.lockFile, command);
   }
 
-  async driver(name: DriverName, state: CellState, driverOpts: DriverOptions = {}): Promise<Driver> {
+  /**
+   * A driver on this cell's state. Its checkpoints write the state file (the caller holds the lock);
+   * a read-only driver (status, console) keeps whatever it changes to itself.
+   */
+  async driver(name: DriverName, state: CellState, o: { readOnly?: boolean } = {}): Promise<Driver> {
     const ctx: DriverContext = {
       cell: this.spec.cell,
       realm: this.spec.realm,
       stateDir: join(this.store.dir, name),
       catalog: this.catalog,
       secrets: new SecretStore(this.store.secretsFile),
-      applied: () => state.resources,
-      data: state.driverData,
+      world: state.driverData,
+      checkpoint: (world) => {
+        if (o.readOnly) return;
+        state.driverData = world;
+        this.store.write(state);
+      },
       log: this.opts.log ?? (() => undefined),
     };
-    const d = await openDriver(name, ctx, { connect: this.opts.connect, ...driverOpts });
+    const d = await openDriver(name, ctx, { connect: this.opts.connect });
     this.openDrivers.push(d);
     return d;
   }

@@ -1,8 +1,10 @@
 // Desired graph vs recorded state -> ordered changes. Linear in the number of resources.
 import type { Finding } from '../compat/types.js';
 import type { CellState, ResourceState } from '../state/types.js';
+import { topoOrder } from './dag.js';
 import { replaceReason } from './lifecycle.js';
-import type { Attrs, Change, Json, Plan, Resource } from './types.js';
+import type { Attrs, Json, Resource } from './resources.js';
+import type { Change, Plan } from './types.js';
 
 /** Deep equality of JSON values, without building strings (the diff's hot path). */
 export function sameJson(a: Json | undefined, b: Json | undefined): boolean {
@@ -23,35 +25,6 @@ export function sameJson(a: Json | undefined, b: Json | undefined): boolean {
 function changedAttrs(before: Attrs, after: Attrs): string[] {
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
   return [...keys].filter((k) => !sameJson(before[k], after[k])).sort();
-}
-
-/** Topological order (dependencies first), stable with respect to `order`. Ignores edges to unknown nodes. */
-export function topoOrder(nodes: { address: string; deps: string[] }[]): string[] {
-  const present = new Set(nodes.map((n) => n.address));
-  const indegree = new Map<string, number>();
-  const dependents = new Map<string, string[]>();
-  for (const n of nodes) {
-    const deps = n.deps.filter((d) => present.has(d));
-    indegree.set(n.address, deps.length);
-    for (const d of deps) {
-      const list = dependents.get(d);
-      if (list) list.push(n.address);
-      else dependents.set(d, [n.address]);
-    }
-  }
-  const ready = nodes.filter((n) => indegree.get(n.address) === 0).map((n) => n.address);
-  const out: string[] = [];
-  for (let i = 0; i < ready.length; i++) {
-    const a = ready[i];
-    out.push(a);
-    for (const d of dependents.get(a) ?? []) {
-      const left = indegree.get(d)! - 1;
-      indegree.set(d, left);
-      if (left === 0) ready.push(d);
-    }
-  }
-  if (out.length !== nodes.length) throw new Error('dependency cycle among: ' + nodes.filter((n) => !out.includes(n.address)).map((n) => n.address).join(', '));
-  return out;
 }
 
 export function diff(spec: { cell: string; file: string }, desired: Resource[], state: CellState | undefined, findings: Finding[]): Plan {

@@ -1,5 +1,5 @@
 // Which attribute changes a running resource can take in place, and why the others need a replacement.
-import type { Attrs, ResourceType } from './types.js';
+import type { Attrs, ResourceType } from './resources.js';
 
 type Rule = (before: Attrs, after: Attrs) => string | undefined; // undefined: in place; else the reason to replace
 

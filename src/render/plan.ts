@@ -1,7 +1,7 @@
 // Plans for people (terraform-style) and for machines (--json, a documented, stable shape).
-import type { Finding } from '../compat/types.js';
-import { formatPos } from '../diagnostics.js';
-import type { Attrs, Change, Json, Plan } from '../plan/types.js';
+import type { Attrs, Json } from '../plan/resources.js';
+import { renderFinding } from './findings.js';
+import type { Change, Plan } from '../plan/types.js';
 
 const SYMBOL: Record<Change['action'], string> = { create: '+', update: '~', replace: '-/+', delete: '-' };
 const VERB: Record<Change['action'], string> = {
@@ -30,12 +30,6 @@ function attrLines(c: Change): string[] {
   return lines;
 }
 
-export function renderFinding(f: Finding): string {
-  const where = f.pos ? `${formatPos(f.pos)}: ` : '';
-  const head = `${f.severity === 'error' ? 'Error' : 'Warning'}: [${f.code}] ${where}${f.subject}: ${f.message}`;
-  return f.fix ? `${head}\n    fix: ${f.fix}` : head;
-}
-
 export function renderSummary(p: Plan): string {
   if (p.changes.length === 0) return 'No changes. The cell matches the recorded state.';
   return `Plan: ${p.summary.add} to add, ${p.summary.change} to change, ${p.summary.destroy} to destroy.`;
@@ -58,13 +52,22 @@ export function renderPlan(p: Plan, detail = p.changes.length <= 200): string {
     }
     if (!detail) out.push('');
   }
+  out.push(...unmanagedLines(p));
   for (const f of p.findings) out.push(renderFinding(f));
   if (p.findings.length > 0) out.push('');
   out.push(renderSummary(p));
   return out.join('\n');
 }
 
-/** --json: { format_version, cell, file, summary, actions[], findings[], errors } — documented in README. */
+/** Resources of the cell the driver does not realize: said, so nobody takes them for created. */
+export function unmanagedLines(p: Plan): string[] {
+  const u = p.unmanaged;
+  if (!u) return [];
+  const shown = u.addresses.slice(0, 8).join(', ') + (u.addresses.length > 8 ? `, ... (${u.addresses.length - 8} more)` : '');
+  return [`Not managed by ${u.driver} (${u.addresses.length} resources${u.reason ? `; ${u.reason}` : ''}): ${shown}`, ''];
+}
+
+/** --json: { format_version, cell, file, summary, actions[], unmanaged, findings[], errors } — documented in README. */
 export function planJson(p: Plan): object {
   return {
     format_version: '1',
@@ -75,6 +78,7 @@ export function planJson(p: Plan): object {
       address: c.address, type: c.type, action: c.action, reason: c.reason ?? null,
       changed: c.changed, before: c.before ?? null, after: c.after ?? null,
     })),
+    unmanaged: p.unmanaged ?? null,
     findings: p.findings.map((f) => ({ ...f, pos: f.pos ?? null, fix: f.fix ?? null })),
     errors: p.findings.filter((f) => f.severity === 'error').length,
   };

@@ -3,7 +3,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../diagnostics.js';
 import { writeFileAtomic } from './atomic.js';
-import type { Json } from '../plan/types.js';
 import type { CellState } from './types.js';
 
 export function stateRoot(cellFile: string, flag?: string): string {
@@ -56,19 +55,19 @@ function parseState(text: string): CellState {
   } catch {
     return JSON.parse(text) as CellState; // not the layout write() makes
   }
-  let world: Json | undefined;
+  let world: unknown;
   let parsed = false;
   Object.defineProperty(head, 'driverData', {
     enumerable: true,
     configurable: true,
     get: () => {
       if (!parsed) {
-        world = JSON.parse(text.slice(at + DRIVER_DATA_KEY.length, text.trimEnd().length - 1)) as Json;
+        world = JSON.parse(text.slice(at + DRIVER_DATA_KEY.length, text.trimEnd().length - 1));
         parsed = true;
       }
       return world;
     },
-    set: (v: Json | undefined) => {
+    set: (v: unknown) => {
       world = v;
       parsed = true;
     },

@@ -1,11 +1,9 @@
-import type { Attrs, Json, ResourceType } from '../plan/types.js';
+import type { Attrs, AttrsByType, Resource, ResourceType } from '../plan/resources.js';
 
-export interface ResourceState {
-  type: ResourceType;
-  attrs: Attrs;
-  deps: string[];
-  outputs?: Attrs; // what the driver reported: domain id, ip, pid...
-}
+/** A resource as recorded: its attrs (typed by `type`), and what the driver reported (domain id, ip, pid...). */
+export type ResourceState = {
+  [T in ResourceType]: { type: T; attrs: AttrsByType[T]; deps: string[]; outputs?: Attrs };
+}[ResourceType];
 
 /** What was applied for one cell. Written atomically, one writer at a time. */
 export interface CellState {
@@ -15,7 +13,7 @@ export interface CellState {
   driver: string; // driver that applied it: sim, netns, libvirt
   serial: number; // bumped on every write
   resources: Record<string, ResourceState>;
-  driverData?: Json; // the driver's own world (the sim hypervisor), saved with the resources
+  driverData?: unknown; // the driver's own world (the sim hypervisor), saved with the resources
   pending?: Record<string, PendingStep>; // steps started but not finished when the state was saved
 }
 
@@ -23,4 +21,9 @@ export interface CellState {
 export interface PendingStep {
   action: 'create' | 'update' | 'delete';
   resource: ResourceState;
+}
+
+/** The record of a resource as applied (its type and attrs stay paired). */
+export function recordOf(r: Resource, outputs?: Attrs | void): ResourceState {
+  return { type: r.type, attrs: r.attrs, deps: r.deps, ...(outputs ? { outputs } : {}) } as ResourceState;
 }

@@ -86,7 +86,7 @@ describe('catalog data', () => {
 
 describe('catalog validation', () => {
   const cases: [string, string, (d: any) => void, RegExp][] = [
-    ['missing source', 'modules.json', (d) => delete byId(d, 'arla-0.43-nnpfs').source, /modules\.json entry 'arla-0.43-nnpfs': 'source'/],
+    ['missing source', 'modules.json', (d) => delete byId(d, 'arla-0.43-nnpfs').source, /modules\.json entry 'arla-0.43-nnpfs': 'source' is missing/],
     ['unknown kernel os', 'kernels.json', (d) => byId(d, 'linux-2.6.16-xen-3.0.2').os.push('debian-sarge'), /kernels\.json entry 'linux-2\.6\.16-xen-3\.0\.2': 'os' names unknown OS 'debian-sarge'/],
     ['unknown kernel xen', 'kernels.json', (d) => (byId(d, 'linux-2.6.16-xen-3.0.2').xen = '3.0.1'), /unknown Xen release '3\.0\.1'/],
     ['kernel kind vs os', 'kernels.json', (d) => byId(d, 'linux-2.6.16-xen-3.0.2').os.push('netbsd-3.1'), /OS 'netbsd-3\.1' is a netbsd system/],
@@ -94,12 +94,12 @@ describe('catalog validation', () => {
     ['client module of wrong kind', 'software.json', (d) => (byId(d, 'arla-0.43').client_modules.linux = 'arla-0.43-nnpfs'), /a netbsd module/],
     ['unknown xen family', 'xen.json', (d) => byId(d, '3.1').domu_os.push('hurd'), /xen\.json entry '3\.1': 'domu_os' names unknown OS family 'hurd'/],
     ['bad placeholder', 'kernels.json', (d) => byId(d, 'plan9-xen2-domu').boot.push('{memroy}M'), /unknown placeholder \{memroy\}/],
-    ['bad export type', 'kernels.json', (d) => (byId(d, 'linux-2.6.16-xen-3.0.2').exports.printk = 'EXPORT_GPL'), /export 'printk' has type 'EXPORT_GPL'/],
+    ['bad export type', 'kernels.json', (d) => (byId(d, 'linux-2.6.16-xen-3.0.2').exports.printk = 'EXPORT_GPL'), /'exports\.printk' is "EXPORT_GPL", expected one of EXPORT_SYMBOL/],
     ['duplicate id', 'os.json', (d) => d.push({ ...byId(d, 'plan9') }), /os\.json entry 'plan9': duplicate id/],
-    ['issue without source', 'software.json', (d) => delete byId(d, 'arla-0.43').known_issues[0].source, /arla-0\.43\.known_issues\[0\]/],
+    ['issue without source', 'software.json', (d) => delete byId(d, 'arla-0.43').known_issues[0].source, /entry 'arla-0\.43': 'known_issues\[0\]\.source' is missing/],
     ['os without kernel', 'os.json', (d) => d.push({ id: 'hurd', name: 'GNU Hurd', family: 'hurd', kernel_kind: 'linux', source: 'test' }), /os\.json entry 'hurd': no kernel/],
     ['dom0 os without default memory', 'os.json', (d) => delete byId(d, 'linux-2.6').default_dom0_memory, /'linux-2\.6': family 'linux-2\.6' runs dom0/],
-    ['licences without source', 'licences.json', (d) => delete d.source, /licences\.json: 'source'/],
+    ['licences without source', 'licences.json', (d) => delete d.source, /licences\.json: 'source' is missing/],
   ];
   for (const [name, file, edit, err] of cases) {
     it(`rejects ${name}`, () => {

@@ -7,7 +7,7 @@ import { LineIndex, parseWithYaml, type YNode } from '../../src/config/yaml/ast.
 import { parseFast, resolvePlain } from '../../src/config/yaml/fastyaml.js';
 import { SourceMap } from '../../src/config/yaml/source.js';
 import type { Diagnostic } from '../../src/diagnostics.js';
-import { generateCell } from '../fixtures/generate.js';
+import { generateCell } from '../../bench/gen.js';
 
 type Seg = string | number;
 

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadCatalog } from '../../src/catalog/load.js';
 import { loadCell, parseCell } from '../../src/config/load.js';
-import { generateCell } from '../fixtures/generate.js';
+import { generateCell, ipOf, macOf } from '../../bench/gen.js';
 
 const catalog = loadCatalog();
 
@@ -144,10 +144,12 @@ describe('posOf', () => {
 
 describe('scale', () => {
   test('a 10,000-guest cell loads, with positions down to the last guest', () => {
-    const spec = parseCell(generateCell(10_000), 'big.yaml', catalog);
+    const text = generateCell(10_000);
+    const spec = parseCell(text, 'big.yaml', catalog);
     expect(Object.keys(spec.guests)).toHaveLength(10_000);
-    expect(spec.guests.g9999.vifs[0]).toEqual({ mac: '00:16:3e:00:27:0f', bridge: 'bridge3', ip: '10.3.39.15' });
-    // Line 11 is the first guest; each takes 10 lines.
-    expect(spec.posOf(['guests', 'g9999', 'memory'])).toEqual({ file: 'big.yaml', line: 11 + 9999 * 10 + 4, col: 13 });
+    expect(spec.guests.g09999.vifs[0]).toEqual({ mac: macOf(9999), bridge: 'xenbr1', ip: ipOf(9999) });
+    // The last guest's memory is four lines below its key.
+    const line = text.split('\n').indexOf('  g09999:') + 1;
+    expect(spec.posOf(['guests', 'g09999', 'memory'])).toEqual({ file: 'big.yaml', line: line + 4, col: 13 });
   });
 });

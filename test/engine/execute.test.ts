@@ -1,9 +1,11 @@
 // The executor's ordering, parallelism and failure handling, through a driver that records calls.
 import { describe, expect, it } from 'vitest';
+import { plainView } from '../../src/cli/views/plain.js';
+import { capabilitiesOf } from '../../src/drivers/capabilities.js';
 import { execute } from '../../src/engine/execute.js';
 import type { AppliedResource, Driver } from '../../src/drivers/driver.js';
 import { diff } from '../../src/plan/diff.js';
-import type { Resource } from '../../src/plan/types.js';
+import type { Resource } from '../../src/plan/resources.js';
 import type { CellState } from '../../src/state/types.js';
 
 function res(address: string, deps: string[] = [], attrs: Record<string, unknown> = {}): Resource {
@@ -12,7 +14,8 @@ function res(address: string, deps: string[] = [], attrs: Record<string, unknown
 }
 
 class RecordingDriver implements Driver {
-  readonly name = 'recording';
+  readonly name = 'sim';
+  readonly capabilities = capabilitiesOf('sim');
   calls: string[] = [];
   running = 0;
   maxRunning = 0;
@@ -47,8 +50,8 @@ describe('execute', () => {
   it('creates in dependency order, in parallel where allowed, and records everything', async () => {
     const d = new RecordingDriver();
     const state = empty();
-    let saves = 0;
-    const r = await execute(diff(spec, graph, state, []), d, state, { fancy: false, concurrency: 8, print: () => {}, save: () => saves++ });
+    const saved: number[] = []; // resources recorded at each save
+    const r = await execute(diff(spec, graph, state, []), d, state, { concurrency: 8, save: (st) => saved.push(Object.keys(st.resources).length) });
     expect(r).toEqual({ done: 6, interrupted: false });
     const at = (a: string) => d.calls.indexOf(`create ${a}`);
     for (const g of graph) for (const dep of g.deps) expect(at(dep)).toBeLessThan(at(g.address));
@@ -56,15 +59,16 @@ describe('execute', () => {
     expect(Object.keys(state.resources).sort()).toEqual(graph.map((g) => g.address).sort());
     expect(state.resources['guest.a'].outputs).toEqual({ ok: true });
     expect(state.driverData).toEqual({ calls: 6 });
-    expect(saves).toBeGreaterThanOrEqual(1);
+    expect(saved.at(-1)).toBe(6); // the last save has everything
+    expect(state.pending).toBeUndefined();
   });
 
   it('destroys dependents first', async () => {
     const d = new RecordingDriver();
     const state = empty();
-    await execute(diff(spec, graph, state, []), d, state, { fancy: false, concurrency: 8, print: () => {}, save: () => {} });
+    await execute(diff(spec, graph, state, []), d, state, { concurrency: 8, save: () => {} });
     d.calls = [];
-    await execute(diff(spec, [], state, []), d, state, { fancy: false, concurrency: 8, print: () => {}, save: () => {} });
+    await execute(diff(spec, [], state, []), d, state, { concurrency: 8, save: () => {} });
     const at = (a: string) => d.calls.indexOf(`delete ${a}`);
     for (const g of graph) for (const dep of g.deps) expect(at(g.address)).toBeLessThan(at(dep));
     expect(state.resources).toEqual({});
@@ -74,7 +78,7 @@ describe('execute', () => {
     const d = new RecordingDriver('create kdc.a');
     const state = empty();
     const lines: string[] = [];
-    const r = await execute(diff(spec, graph, state, []), d, state, { fancy: false, concurrency: 1, print: (l) => lines.push(l), save: () => {} });
+    const r = await execute(diff(spec, graph, state, []), d, state, { concurrency: 1, save: () => {}, hooks: plainView((l) => lines.push(l)) });
     expect(r.failed).toEqual({ address: 'kdc.a', message: 'boom at create kdc.a' });
     expect(state.resources['kdc.a']).toBeUndefined();
     expect(state.resources['principal.p']).toBeUndefined();
@@ -82,9 +86,19 @@ describe('execute', () => {
     expect(lines).toContain('+ kdc.a: FAILED: boom at create kdc.a');
     // A second run picks up where it stopped.
     const d2 = new RecordingDriver();
-    const r2 = await execute(diff(spec, graph, state, []), d2, state, { fancy: false, concurrency: 4, print: () => {}, save: () => {} });
+    const r2 = await execute(diff(spec, graph, state, []), d2, state, { concurrency: 4, save: () => {} });
     expect(r2.failed).toBeUndefined();
     expect(d2.calls.every((c) => !c.includes('guest.a'))).toBe(true);
     expect(Object.keys(state.resources)).toHaveLength(6);
+  });
+
+  it('saves during a long apply, not only at the end, so a kill loses little', async () => {
+    const many = [res('host.h'), ...Array.from({ length: 80 }, (_, i) => res(`guest.g${i}`, ['host.h']))];
+    const saved: number[] = [];
+    const state = empty();
+    await execute(diff(spec, many, state, []), new RecordingDriver(), state, { concurrency: 1, save: (st) => saved.push(Object.keys(st.resources).length) });
+    expect(saved.at(-1)).toBe(81);
+    expect(saved.length).toBeGreaterThanOrEqual(3); // every 32 steps at the latest, then the final save
+    expect(saved.slice(0, -1).every((n) => n < 81)).toBe(true);
   });
 });

@@ -9,7 +9,7 @@ import { loadCatalog } from '../../src/catalog/load.js';
 import { exportCell, renderLibvirt, vdevToTarget } from '../../src/export/index.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { desiredResources } from '../../src/plan/desired.js';
-import type { GuestAttrs, HostAttrs, Resource } from '../../src/plan/types.js';
+import type { GuestAttrs, HostAttrs, Resource } from '../../src/plan/resources.js';
 import { loadCell } from '../../src/config/load.js';
 
 const which = async (cmd: string) => (await execa('sh', ['-c', `command -v ${cmd}`], { reject: false })).exitCode === 0;

@@ -7,7 +7,7 @@ import { loadCatalog } from '../../src/catalog/load.js';
 import { exportCell, parseXlConfig, renderXl } from '../../src/export/index.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { desiredResources } from '../../src/plan/desired.js';
-import type { GuestAttrs, Resource } from '../../src/plan/types.js';
+import type { GuestAttrs, Resource } from '../../src/plan/resources.js';
 import { loadCell } from '../../src/config/load.js';
 
 // The two configs exactly as the seed prints them (wrapped where the slides wrapped them):

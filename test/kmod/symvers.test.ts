@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { kernelFromArtifacts } from '../../src/kmod/artifacts.js';
 import { deriveVermagic, enabledOptions, parseKconfig } from '../../src/kmod/kconfig.js';
-import { exportsOf, parseSymvers, SymversError } from '../../src/kmod/symvers.js';
+import { exportsOf, parseSymvers, type SymversError } from '../../src/kmod/symvers.js';
 import type { ModuleEntry } from '../../src/catalog/types.js';
 import { checkModuleLoad } from '../../src/kmod/verdict.js';
 import { UserError } from '../../src/diagnostics.js';

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { diff, topoOrder } from '../../src/plan/diff.js';
+import { topoOrder } from '../../src/plan/dag.js';
+import { diff } from '../../src/plan/diff.js';
 import { renderPlan, planJson } from '../../src/render/plan.js';
-import type { Resource } from '../../src/plan/types.js';
+import type { Resource } from '../../src/plan/resources.js';
 import type { CellState } from '../../src/state/types.js';
+import { recordOf } from '../../src/state/types.js';
 
 const spec = { cell: 'tproa.net', file: '/x/tproa.yaml' };
 
@@ -22,7 +24,7 @@ const desired = (g = guestAttrs): Resource[] => [
 
 function stateOf(rs: Resource[]): CellState {
   const resources: CellState['resources'] = {};
-  for (const r of rs) resources[r.address] = { type: r.type, attrs: r.attrs, deps: r.deps };
+  for (const r of rs) resources[r.address] = recordOf(r);
   return { version: 1, cell: 'tproa.net', file: spec.file, driver: 'sim', serial: 1, resources };
 }
 
@@ -78,7 +80,7 @@ describe('diff', () => {
 
   it('gives a stable JSON shape', () => {
     const j = planJson(diff(spec, desired(), undefined, [{ code: 'x', severity: 'warning', subject: 'guest.other', message: 'm' }])) as Record<string, unknown>;
-    expect(Object.keys(j)).toEqual(['format_version', 'cell', 'file', 'summary', 'actions', 'findings', 'errors']);
+    expect(Object.keys(j)).toEqual(['format_version', 'cell', 'file', 'summary', 'actions', 'unmanaged', 'findings', 'errors']);
     expect((j.actions as unknown[])[0]).toMatchObject({ address: 'host.kraken', action: 'create', reason: null });
     expect(j.errors).toBe(0);
   });

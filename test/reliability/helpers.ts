@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, } from 'node:path';
 import { execa, type Options } from 'execa';
 
 import { CLI, ROOT } from '../paths.js';
@@ -31,14 +31,18 @@ export function tempDir(what: string): string {
   return mkdtempSync(join(tmpdir(), `cellctl-${what}-`));
 }
 
-export function cellctl(args: string[], opts: Options = {}) {
-  return execa(process.execPath, [CLI, ...args], { reject: false, cwd: ROOT, ...opts, env: { ...ENV, ...(opts.env ?? {}) } });
+export interface CliResult { exitCode?: number; signal?: string; stdout: string; stderr: string }
+
+/** The compiled CLI as a process; never rejects (the exit code is the result). */
+export function cellctl(args: string[], opts: Options = {}): Promise<CliResult> & ReturnType<typeof execa> {
+  return execa(process.execPath, [CLI, ...args], { reject: false, cwd: ROOT, ...opts, env: { ...ENV, ...(opts.env ?? {}) } }) as unknown as Promise<CliResult> & ReturnType<typeof execa>;
 }
 
 export interface StateFile {
   version: number; cell: string; driver: string; serial: number;
   resources: Record<string, { type: string; attrs: unknown; deps: string[]; outputs?: Record<string, unknown> }>;
   driverData?: Record<string, unknown>;
+  pending?: Record<string, unknown>;
 }
 
 export function readState(stateRoot: string, cell: string): StateFile | undefined {

@@ -52,7 +52,7 @@ describe('atomic write and secrets', () => {
 });
 
 describe('state store', () => {
-  const base = { version: 1 as const, cell: 'c', file: 'f', driver: 'sim', serial: 0, resources: { 'host.h': { type: 'host' as const, attrs: { a: '"driverData":' }, deps: [] } } };
+  const base = { version: 1 as const, cell: 'c', file: 'f', driver: 'sim', serial: 0, resources: { 'host.h': { type: 'host' as const, attrs: { a: '"driverData":' } as never, deps: [] } } };
 
   it('round-trips resources and the driver world, the world written last', () => {
     const store = new StateStore(dir(), 'c');

@@ -18,7 +18,7 @@ export const moduleLoad: Rule = (spec, catalog) => {
     for (const mod of guestModules(spec, g.name, catalog)) {
       const subject = `module.${g.name}.${mod.name}`;
       if (mod.kernel_kind !== kernel.kernel_kind) {
-        const extra = g.extra_modules.findIndex((r) => r === mod.id);
+        const extra = g.extra_modules.indexOf(mod.id);
         out.push({
           code: 'module-kernel-kind',
           severity: 'error',

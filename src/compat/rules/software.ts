@@ -1,6 +1,6 @@
 // Kerberos and AFS software on their guests: platform support, known issues from the catalog, ubik quorum.
 import { guestKernelKind } from '../../kmod/resolve.js';
-import type { Catalog, Role, SoftwareEntry } from '../../catalog/types.js';
+import type { Catalog, KernelKind, Role, SoftwareEntry } from '../../catalog/types.js';
 import type { CellSpec, Path } from '../../config/types.js';
 import type { Finding } from '../types.js';
 import type { Rule } from './util.js';
@@ -36,7 +36,7 @@ export function assignments(spec: CellSpec): Assignment[] {
 }
 
 /** Software that does serve `role` on `kind`, for the fix text. */
-function alternatives(catalog: Catalog, role: Role, kind: string): string[] {
+function alternatives(catalog: Catalog, role: Role, kind: KernelKind): string[] {
   const ok = (s: SoftwareEntry) =>
     s.roles.includes(role) && s.runs_on.includes(kind) && (role !== 'afs-client' || s.client_modules?.[kind] !== undefined);
   return [...catalog.software.values()].filter(ok).map((s) => s.id);

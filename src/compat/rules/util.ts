@@ -1,19 +1,9 @@
 // Small helpers shared by the rules: catalog lookups that tolerate ids the spec loader already reported.
 import type { Catalog, KernelEntry, OsEntry, XenRelease } from '../../catalog/types.js';
+import { compareVersions } from '../../catalog/versions.js';
 import type { CellSpec, GuestSpec, HostSpec } from '../../config/types.js';
 
 export type Rule = (spec: CellSpec, catalog: Catalog) => import('../types.js').Finding[];
-
-/** -1/0/1 comparing dotted numeric versions: "3.0.2" < "3.0.10" < "3.1". */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return Math.sign(d);
-  }
-  return 0;
-}
 
 /** Guests with their host, host's Xen release and OS entry; guests whose refs don't resolve are skipped. */
 export function placedGuests(spec: CellSpec, catalog: Catalog): { g: GuestSpec; h: HostSpec; xen: XenRelease; os: OsEntry }[] {

@@ -1,7 +1,8 @@
 // What a Xen release can host: dom0 OS, paravirtualised guest OS and kernel interface, hvm.
 import { guestKernel } from '../../kmod/resolve.js';
 import type { Finding } from '../types.js';
-import { compareVersions, kernelXen, osFamilyNames, placedGuests, type Rule, xenInterfaceFits } from './util.js';
+import { compareVersions } from '../../catalog/versions.js';
+import { kernelXen, osFamilyNames, placedGuests, type Rule, xenInterfaceFits } from './util.js';
 
 export const dom0OsUnsupported: Rule = (spec, catalog) => {
   const out: Finding[] = [];

@@ -1,6 +1,6 @@
 // Positions by path and conversion to plain data, over the tree from ast.ts.
 import type { Diagnostic, SourcePos } from '../../diagnostics.js';
-import { LineIndex, MAX_DEPTH, type YAlias, type YMap, type YNode, type YPair } from './ast.js';
+import { type LineIndex, MAX_DEPTH, type YAlias, type YMap, type YNode, type YPair } from './ast.js';
 import type { Path } from '../types.js';
 import { where } from '../words.js';
 
@@ -224,7 +224,7 @@ class Converter {
         this.report({ message: `'<<' merges mappings only, got ${Array.isArray(v) ? 'a list' : 'a scalar'}`, pos: this.lines.pos(item.off) });
         continue;
       }
-      for (const [k, val] of Object.entries(v)) if (!Object.prototype.hasOwnProperty.call(out, k)) set(out, k, val);
+      for (const [k, val] of Object.entries(v)) if (!Object.hasOwn(out, k)) set(out, k, val);
     }
   }
 }

@@ -5,9 +5,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../diagnostics.js';
 import { renderLibvirt } from '../../export/libvirt.js';
-import type { Attrs, GuestAttrs, HostAttrs, Resource } from '../../plan/types.js';
+import type { Attrs, GuestAttrs, HostAttrs, Resource } from '../../plan/resources.js';
+import { capabilitiesOf } from '../capabilities.js';
 import type {
-  AppliedResource, CheckResult, CheckSpec, DomainStatus, Driver, DriverContext, DriverStatus,
+  AppliedResource, CheckResult, Check, DomainStatus, Driver, DriverContext, DriverStatus,
 } from '../driver.js';
 import { parseDominfo, parseDomainXml, parseNameList, parseNodeMemoryMiB } from './parse.js';
 import { VirshError, VirshSession, virshOnce } from './virsh.js';
@@ -24,11 +25,26 @@ function isTestUri(uri: string): boolean {
   return /^test(\+\w+)?:\/\//.test(uri);
 }
 
+/** What the driver keeps with the state: where each host and guest lives. */
+interface LibvirtWorld {
+  hosts: Record<string, { uri: string; attrs: HostAttrs }>;
+  guests: Record<string, { uri: string; host: string }>;
+}
+
+function loadWorld(data: unknown): LibvirtWorld {
+  const w = (data ?? {}) as Partial<LibvirtWorld>;
+  return { hosts: { ...(w.hosts ?? {}) }, guests: { ...(w.guests ?? {}) } };
+}
+
 class LibvirtDriver implements Driver {
   readonly name = 'libvirt';
+  readonly capabilities = capabilitiesOf('libvirt');
   private sessions = new Map<string, Promise<VirshSession>>();
+  private readonly world: LibvirtWorld;
 
-  constructor(private readonly ctx: DriverContext, private readonly opts: LibvirtDriverOptions) {}
+  constructor(private readonly ctx: DriverContext, private readonly opts: LibvirtDriverOptions) {
+    this.world = loadWorld(ctx.world);
+  }
 
   // ---- connections -------------------------------------------------------------------
 
@@ -47,7 +63,7 @@ class LibvirtDriver implements Driver {
   }
 
   private hostAttrs(host: string): HostAttrs | undefined {
-    return this.ctx.applied()[`host.${host}`]?.attrs as unknown as HostAttrs | undefined;
+    return this.world.hosts[host]?.attrs;
   }
 
   private hostUri(host: string, attrs: HostAttrs | undefined = this.hostAttrs(host)): string {
@@ -62,31 +78,30 @@ class LibvirtDriver implements Driver {
 
   /** Where a guest's domain lives: --connect, else what create recorded, else its host's URI. */
   private guestUri(guest: string): { uri: string; host: string } {
-    const prior = this.ctx.applied()[`guest.${guest}`];
-    if (!prior) {
+    const known = this.world.guests[guest];
+    if (!known) {
       if (this.opts.connect) return { uri: this.opts.connect, host: 'its host' };
       throw new UserError(`guest ${guest} is not in the cell's state (apply the cell first)`);
     }
-    const host = (prior.outputs?.host as string | undefined) ?? (prior.attrs as unknown as GuestAttrs).host;
-    const uri = this.opts.connect ?? (prior.outputs?.uri as string | undefined) ?? this.hostUri(host);
-    return { uri, host };
+    return { uri: this.opts.connect ?? known.uri, host: known.host };
   }
 
   // ---- resources ---------------------------------------------------------------------
 
   async create(r: Resource): Promise<Attrs | void> {
-    if (r.type === 'host') return this.connectHost(r.name, r.attrs as unknown as HostAttrs);
-    if (r.type === 'guest') return this.startGuest(r.name, r.attrs as unknown as GuestAttrs);
-    return { managed: false, note: NOT_PROVISIONED };
+    if (r.type === 'host') return this.connectHost(r.name, r.attrs);
+    if (r.type === 'guest') return this.startGuest(r.name, r.attrs);
+    throw new Error(`${r.address}: ${NOT_PROVISIONED}; the plan should not ask the libvirt driver for it`);
   }
 
   async update(prior: AppliedResource, r: Resource): Promise<Attrs | void> {
-    if (r.type === 'host') return this.connectHost(r.name, r.attrs as unknown as HostAttrs);
-    if (r.type !== 'guest') return { managed: false, note: NOT_PROVISIONED };
-    const g = r.attrs as unknown as GuestAttrs;
-    const before = prior.attrs as unknown as GuestAttrs;
+    if (r.type === 'host') return this.connectHost(r.name, r.attrs);
+    if (r.type !== 'guest' || prior.type !== 'guest') throw new Error(`${r.address}: ${NOT_PROVISIONED}`);
+    const g = r.attrs;
+    const before = prior.attrs;
     const uri = this.hostUri(g.host);
-    if (prior.outputs?.uri && prior.outputs.uri !== uri) {
+    const was = this.world.guests[r.name]?.uri;
+    if (was && was !== uri) {
       // Moved to another connection (new host or new URI): take it down where it was.
       await this.delete(prior);
       return this.startGuest(r.name, g);
@@ -109,10 +124,11 @@ class LibvirtDriver implements Driver {
 
   async delete(prior: AppliedResource): Promise<void> {
     if (prior.type === 'host') {
+      delete this.world.hosts[prior.name];
       this.ctx.log(`host ${prior.name}: nothing to remove in libvirt (the driver manages domains only)`);
       return;
     }
-    if (prior.type !== 'guest') return; // never provisioned, nothing to undo
+    if (prior.type !== 'guest') return; // recorded by an older cellctl that ran no step for it
     const { uri } = this.guestUri(prior.name);
     const gone = (e: unknown): boolean => e instanceof VirshError && e.noDomain;
     try {
@@ -121,6 +137,7 @@ class LibvirtDriver implements Driver {
       if (gone(e)) {
         const why = isTestUri(uri) ? ' (the test driver forgets its domains when a connection closes)' : '';
         this.ctx.log(`guest ${prior.name}: libvirt at ${uri} no longer knows domain ${prior.name}: already gone${why}`);
+        delete this.world.guests[prior.name];
         return;
       }
       if (!(e instanceof VirshError && e.notRunning)) throw e;
@@ -130,6 +147,7 @@ class LibvirtDriver implements Driver {
     } catch (e) {
       if (!gone(e)) throw e; // a transient domain disappears with destroy
     }
+    delete this.world.guests[prior.name];
     this.ctx.log(`guest ${prior.name}: domain destroyed and undefined on ${uri}`);
   }
 
@@ -139,6 +157,7 @@ class LibvirtDriver implements Driver {
     const memory = parseNodeMemoryMiB(await this.virsh(uri, ['nodeinfo']));
     const version = await this.virsh(uri, ['version']);
     const hypervisor = /^Running hypervisor:\s*(.*)$/m.exec(version)?.[1] ?? 'unknown';
+    this.world.hosts[name] = { uri, attrs: h };
     this.ctx.log(`host ${name}: connected to ${canonical} (${hypervisor}, ${memory ?? '?'} MiB)`);
     return { uri, connected: canonical, hypervisor, node_memory: memory };
   }
@@ -157,6 +176,9 @@ class LibvirtDriver implements Driver {
 
   private async startGuest(name: string, g: GuestAttrs): Promise<Attrs> {
     const uri = this.hostUri(g.host);
+    // Recorded before it exists, so a kill mid-way leaves a domain the next run can find.
+    this.world.guests[name] = { uri, host: g.host };
+    this.ctx.checkpoint(this.world);
     const file = await this.define(uri, name, g);
     if ((await this.domstate(uri, name)) === 'running') {
       this.ctx.log(`guest ${name}: already running on ${uri}; its definition was updated`);
@@ -204,11 +226,8 @@ class LibvirtDriver implements Driver {
   }
 
   async status(): Promise<DriverStatus> {
-    const applied = this.ctx.applied();
-    const hostNames = Object.entries(applied).filter(([, r]) => r.type === 'host').map(([a]) => a.slice('host.'.length));
-    const guestNames = new Set(
-      Object.entries(applied).filter(([, r]) => r.type === 'guest').map(([a]) => a.slice('guest.'.length)),
-    );
+    const hostNames = Object.keys(this.world.hosts);
+    const guestNames = new Set(Object.keys(this.world.guests));
     const byUri = new Map<string, string[]>(); // uri -> hosts on it
     for (const h of hostNames) byUri.set(this.hostUri(h), [...(byUri.get(this.hostUri(h)) ?? []), h]);
     // With --connect and no recorded hosts, still show what this cell left on that libvirt.
@@ -241,7 +260,7 @@ class LibvirtDriver implements Driver {
     return { hosts, domains, services: [] };
   }
 
-  async check(c: CheckSpec): Promise<CheckResult> {
+  async check(c: Check): Promise<CheckResult> {
     if (c.kind !== 'guest-running') return { status: 'skip', message: `${NOT_PROVISIONED} (the libvirt driver manages domains only)` };
     const guest = c.guest ?? (c.params.guest as string | undefined);
     if (!guest) return { status: 'fail', message: 'guest-running check names no guest' };
@@ -287,12 +306,13 @@ class LibvirtDriver implements Driver {
       );
     }
     if (!r.ok) throw new UserError(`libvirt cannot live-migrate ${guest} from ${from} to ${to}: ${r.errors.join('; ')}`);
+    this.world.guests[guest] = { uri: to, host: toHost };
     this.ctx.log(`guest ${guest}: live-migrated from ${fromHost} (${from}) to ${toHost} (${to})`);
     return this.outputs(to, guest, toHost);
   }
 
-  snapshot(): undefined {
-    return undefined; // the world is libvirt's, not ours to save
+  snapshot(): LibvirtWorld {
+    return this.world; // where things live; the domains themselves are libvirt's
   }
 
   async close(): Promise<void> {

@@ -152,7 +152,7 @@ export class VirshSession {
   private onLine(line: string): void {
     if (process.env.CELLCTL_VIRSH_TRACE) process.stderr.write(`[virsh ${this.uri}] ${line}\n`); // protocol debugging
     const p = this.pending;
-    if (!p || !p.started) {
+    if (!p?.started) {
       if (p && line === p.begin) {
         p.started = true;
         this.stray = []; // the banner and anything before: not this command's business

@@ -1,7 +1,7 @@
 // The AFS databases: ptserver and vlserver on every db server guest, a real ubik quorum among them,
 // and the pts entries for the cell's principals.
 import { rmSync } from 'node:fs';
-import type { AfsDbAttrs, PtsUserAttrs } from '../../plan/types.js';
+import type { AfsDbAttrs, PtsUserAttrs } from '../../plan/resources.js';
 import { type Runner, until } from './exec.js';
 import type { Layout } from './layout.js';
 import { admin, afsGuests, bosPid, ensureBosserver, mustAdmin, stopBosserver, stopInstances, writeCellServDB } from './afs-servers.js';

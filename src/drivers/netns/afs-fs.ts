@@ -1,7 +1,7 @@
 // The fileserver (dafs), its partitions and volumes. Start-up order matters: dafs starts only once
 // ptserver and vlserver answer (else the fileserver waits 30 s for AnyUser's CPS).
 import { rmSync } from 'node:fs';
-import type { AfsFsAttrs, PartitionAttrs, VolumeAttrs } from '../../plan/types.js';
+import type { AfsFsAttrs, PartitionAttrs, VolumeAttrs } from '../../plan/resources.js';
 import { type Runner, until } from './exec.js';
 import type { Layout } from './layout.js';
 import { admin, bindPartition, bosPid, ensureAfsTree, ensureBosserver, mountedIn, mustAdmin, mustBos, stopBosserver, stopInstances } from './afs-servers.js';

@@ -109,7 +109,7 @@ export async function mustAdmin(r: Runner, L: Layout, guest: string, cmd: string
   const t0 = Date.now();
   for (;;) {
     const res = await admin(r, L, guest, cmd, args);
-    if (res.code === 0 || (ok && ok.test(res.out))) return res;
+    if (res.code === 0 || (ok?.test(res.out))) return res;
     if (!UBIK_TRANSIENT.test(res.out) || Date.now() - t0 > 60_000) throw new Error(`${cmd} ${args.join(' ')} on ${guest} failed: ${lastLines(res.out, 4)}`);
     await delay(250);
   }

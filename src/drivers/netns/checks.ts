@@ -2,7 +2,7 @@
 // namespace; a 'skip' always says why. Nothing here prints a password or key.
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import type { CheckResult, CheckSpec } from '../driver.js';
+import type { CheckResult, Check } from '../driver.js';
 import { lastLines, type Runner } from './exec.js';
 import type { Layout } from './layout.js';
 import { writeKrb5Conf, kdcPid } from './kerberos.js';
@@ -10,7 +10,7 @@ import { admin, bosPid } from './afs-servers.js';
 import { dbGuest } from './afs-db.js';
 import { clientPid, getToken, helperMissing, inClient, kinit, TOKEN_NOTE, uafs } from './client.js';
 import { netnsExists } from './namespaces.js';
-import { ptsName } from '../../plan/desired.js';
+import { names } from '../../plan/addrs.js';
 
 export interface CheckCtx {
   r: Runner;
@@ -27,7 +27,7 @@ const str = (v: unknown, what: string): string => {
   return v;
 };
 
-export async function runCheck(x: CheckCtx, c: CheckSpec): Promise<CheckResult> {
+export async function runCheck(x: CheckCtx, c: Check): Promise<CheckResult> {
   try {
     return await dispatch(x, c);
   } catch (e) {
@@ -35,7 +35,7 @@ export async function runCheck(x: CheckCtx, c: CheckSpec): Promise<CheckResult> 
   }
 }
 
-async function dispatch(x: CheckCtx, c: CheckSpec): Promise<CheckResult> {
+async function dispatch(x: CheckCtx, c: Check): Promise<CheckResult> {
   const { r, L } = x;
   const guest = c.guest ?? (typeof c.params.guest === 'string' ? c.params.guest : undefined);
   switch (c.kind) {
@@ -106,8 +106,6 @@ async function dispatch(x: CheckCtx, c: CheckSpec): Promise<CheckResult> {
       return tokens(x, str(guest, 'guest'), str(c.params.principal, 'principal'));
     case 'client-file-rw':
       return fileRw(x, str(guest, 'guest'), str(c.params.principal, 'principal'), str(c.params.path, 'path'));
-    case 'caveat':
-      return skip(String(c.params.message ?? c.name), c.params.fix ? `fix: ${String(c.params.fix)}` : undefined);
     default:
       return skip(`check kind ${c.kind} is not run by a driver`);
   }
@@ -190,7 +188,7 @@ async function tokens(x: CheckCtx, guest: string, principal: string): Promise<Ch
     const held = await uafs(x.r, x.L, guest, t.file, ['tokens']);
     const m = /AFS ID (-?\d+) tokens for afs@(\S+) kvno (\d+)/.exec(held.stdout);
     if (held.code !== 0 || !m) return fail(`the cache manager did not accept the token for ${principal}`, held.out);
-    const user = ptsName(principal);
+    const user = names.ptsUser(principal);
     const ex = await admin(x.r, x.L, dbGuest(x.L), 'pts', ['examine', user]);
     const id = /id: (-?\d+)/.exec(ex.stdout)?.[1];
     if (id !== m[1]) return fail(`token AFS ID ${m[1]} does not match pts id ${id ?? '?'} of ${user}`, held.stdout);
@@ -219,7 +217,7 @@ async function fileRw(x: CheckCtx, guest: string, principal: string, path: strin
       const at = await getToken(x.r, x.L, guest, adminUser[1].principal, x.password(adminUser[1].principal));
       if (!at.ok) return fail(`administrator token: ${at.message}`, at.detail);
       files.push(at.file!);
-      const user = ptsName(principal);
+      const user = names.ptsUser(principal);
       const set = await uafs(x.r, x.L, guest, at.file, ['setacl', dir, user, '63']); // rlidwk
       if (set.code !== 0) return fail(`${adminUser[0]} could not grant ${user} rlidwk on ${dir}`, set.out);
       notes.push(`${adminUser[0]} granted ${user} rlidwk on ${dir}`);

@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import type { AfsClientAttrs } from '../../plan/types.js';
+import type { AfsClientAttrs } from '../../plan/resources.js';
 import { alive, lastLines, type Runner, until } from './exec.js';
 import { shortHash, type Layout } from './layout.js';
 import { ensureAfsTree, enterArgs, writeCellServDB } from './afs-servers.js';

@@ -1,6 +1,7 @@
 // Subprocesses for the netns driver: run in a namespace, mask secrets, poll without fixed sleeps.
 import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
+import type { Masker } from '../../render/mask.js';
 
 export interface RunOptions {
   input?: string; // fed on stdin (passwords go here, never on a command line)
@@ -14,19 +15,6 @@ export interface RunResult {
   stdout: string;
   stderr: string;
   out: string; // stdout + stderr, secrets masked
-}
-
-/** Masks every known secret in text. The driver registers each secret it handles here. */
-export class Masker {
-  private readonly values = new Set<string>();
-  add(...vs: string[]): void {
-    for (const v of vs) if (v && v.length >= 4) this.values.add(v);
-  }
-  mask(text: string): string {
-    let t = text;
-    for (const v of this.values) t = t.split(v).join('********');
-    return t;
-  }
 }
 
 export class Runner {

@@ -2,10 +2,13 @@
 // namespaces, the daemons are Debian's krb5kdc, bosserver/ptserver/vlserver/dafs and afsd.fuse.
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AfsClientAttrs, AfsDbAttrs, AfsFsAttrs, Attrs, GuestAttrs, HostAttrs, KdcAttrs, PartitionAttrs, PrincipalAttrs, PtsUserAttrs, Resource, ServiceKeyAttrs, VolumeAttrs, ModuleAttrs } from '../../plan/types.js';
+import { addr } from '../../plan/addrs.js';
+import type { Attrs, Resource } from '../../plan/resources.js';
+import { capabilitiesOf } from '../capabilities.js';
 import { masterPassword, principalPassword } from '../../state/secrets.js';
-import type { AppliedResource, CheckResult, CheckSpec, Driver, DriverContext, DriverStatus } from '../driver.js';
-import { alive, Masker, Runner } from './exec.js';
+import type { AppliedResource, CheckResult, Check, Driver, DriverContext, DriverStatus } from '../driver.js';
+import { Masker } from '../../render/mask.js';
+import { alive, Runner } from './exec.js';
 import { Layout } from './layout.js';
 import { cellNamespaces, createGuest, createHost, deleteGuest, deleteHost, killAll, migrateGuest, netnsExists, pidsInNetns, pidsWithMarker } from './namespaces.js';
 import { createKdc, createPrincipal, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey, kdcPid } from './kerberos.js';
@@ -53,7 +56,7 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
   const masker = new Masker();
   masker.add(...ctx.secrets.all());
   const r = new Runner(masker);
-  const L = new Layout(ctx.cell, ctx.realm, ctx.stateDir);
+  const L = new Layout(ctx.cell, ctx.realm, ctx.stateDir, ctx.world, (world) => ctx.checkpoint(world));
   L.log = (line) => ctx.log(masker.mask(line));
   const pw = (principal: string) => {
     const v = principalPassword(ctx.secrets, principal);
@@ -73,18 +76,17 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
   };
 
   const create = async (res: Resource): Promise<Attrs | void> => safe(res.address, async () => {
-    const a = res.attrs as unknown;
     switch (res.type) {
       case 'host': {
-        const bridges = await createHost(r, L, res.name, a as HostAttrs);
+        const bridges = await createHost(r, L, res.name, res.attrs);
         return { netns: L.hostNs(res.name), bridges: Object.values(bridges) };
       }
       case 'guest': {
-        const g = await createGuest(r, L, res.name, a as GuestAttrs);
+        const g = await createGuest(r, L, res.name, res.attrs);
         return { netns: g.ns, host_netns: L.reg.hosts[g.host]!.ns, ip: g.ip, ips: g.ips, veths: g.veths, dir: g.dir };
       }
       case 'module': {
-        const m = a as ModuleAttrs;
+        const m = res.attrs;
         L.reg.modules[res.name] = { guest: m.guest, module: m.module };
         L.save();
         return { loaded: false, note: `no guest kernel in the netns driver: ${m.name} is not loaded; the AFS client is afsd.fuse in user space` };
@@ -92,54 +94,47 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
       case 'kdc': {
         const pwd = masterPassword(ctx.secrets);
         masker.add(pwd);
-        return createKdc(r, L, ctx.catalog, a as KdcAttrs, pwd);
+        return createKdc(r, L, ctx.catalog, res.attrs, pwd);
       }
-      case 'principal': {
-        const p = a as PrincipalAttrs;
-        return createPrincipal(r, L, p, pw(p.principal));
-      }
+      case 'principal':
+        return createPrincipal(r, L, res.attrs, pw(res.attrs.principal));
       case 'service-key':
-        return createServiceKey(r, L, a as ServiceKeyAttrs);
+        return createServiceKey(r, L, res.attrs);
       case 'afs-db': {
-        const d = a as AfsDbAttrs;
-        const si = standIn(d.software);
-        return { ...(await createAfsDb(r, L, d)), ...(si ? { stand_in: si } : {}) };
+        const si = standIn(res.attrs.software);
+        return { ...(await createAfsDb(r, L, res.attrs)), ...(si ? { stand_in: si } : {}) };
       }
       case 'afs-fs': {
-        const f = a as AfsFsAttrs;
-        const si = standIn(f.software);
-        return { ...(await createAfsFs(r, L, f)), ...(si ? { stand_in: si } : {}) };
+        const si = standIn(res.attrs.software);
+        return { ...(await createAfsFs(r, L, res.attrs)), ...(si ? { stand_in: si } : {}) };
       }
       case 'partition':
-        return createPartition(r, L, a as PartitionAttrs);
+        return createPartition(r, L, res.attrs);
       case 'volume':
-        return createVolume(r, L, a as VolumeAttrs);
+        return createVolume(r, L, res.attrs);
       case 'pts-user':
-        return createPtsUser(r, L, a as PtsUserAttrs);
-      case 'afs-client': {
-        const c = a as AfsClientAttrs;
-        return createClient(L, c, standIn(c.software));
-      }
+        return createPtsUser(r, L, res.attrs);
+      case 'afs-client':
+        return createClient(L, res.attrs, standIn(res.attrs.software));
     }
   });
 
   const del = async (prior: AppliedResource): Promise<void> => safe(prior.address, async () => {
-    const a = prior.attrs as unknown;
     switch (prior.type) {
       case 'host': return deleteHost(r, L, prior.name);
       case 'guest': return deleteGuest(r, L, prior.name);
       case 'module':
         delete L.reg.modules[prior.name];
         return L.save();
-      case 'kdc': return deleteKdc(L, (a as KdcAttrs).guest);
-      case 'principal': return deletePrincipal(r, L, (a as PrincipalAttrs).principal);
-      case 'service-key': return deleteServiceKey(r, L, (a as ServiceKeyAttrs).principal);
-      case 'afs-db': return deleteAfsDb(r, L, (a as AfsDbAttrs).guest);
-      case 'afs-fs': return deleteAfsFs(r, L, (a as AfsFsAttrs).guest);
-      case 'partition': return deletePartition(r, L, a as PartitionAttrs);
-      case 'volume': return deleteVolume(r, L, a as VolumeAttrs);
-      case 'pts-user': return deletePtsUser(r, L, a as PtsUserAttrs);
-      case 'afs-client': return deleteClient(r, L, (a as AfsClientAttrs).guest);
+      case 'kdc': return deleteKdc(L, prior.attrs.guest);
+      case 'principal': return deletePrincipal(r, L, prior.attrs.principal);
+      case 'service-key': return deleteServiceKey(r, L, prior.attrs.principal);
+      case 'afs-db': return deleteAfsDb(r, L, prior.attrs.guest);
+      case 'afs-fs': return deleteAfsFs(r, L, prior.attrs.guest);
+      case 'partition': return deletePartition(r, L, prior.attrs);
+      case 'volume': return deleteVolume(r, L, prior.attrs);
+      case 'pts-user': return deletePtsUser(r, L, prior.attrs);
+      case 'afs-client': return deleteClient(r, L, prior.attrs.guest);
     }
   });
 
@@ -165,10 +160,10 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     const services: DriverStatus['services'] = [];
     const svc = (address: string, guest: string, pid: number | undefined, detail: string) =>
       services.push({ address, guest, state: pid ? 'up' : 'down', ...(pid ? { pid } : {}), detail });
-    for (const g of Object.keys(L.reg.kdcs)) svc(`kdc.${g}`, g, kdcPid(L, g), `krb5kdc ${L.reg.kdcs[g]!.role}`);
-    for (const g of L.reg.afsDb) svc(`afs-db.${g}`, g, bosPid(L, g), `bosserver; ${instancePids(L, g, ['ptserver', 'vlserver'])}`);
-    for (const g of Object.keys(L.reg.afsFs)) svc(`afs-fs.${g}`, g, bosPid(L, g), `bosserver; ${instancePids(L, g, ['dafs'])}`);
-    for (const g of Object.keys(L.reg.clients)) svc(`afs-client.${g}`, g, clientPid(L, g), 'afsd.fuse on /afs');
+    for (const g of Object.keys(L.reg.kdcs)) svc(addr.kdc(g), g, kdcPid(L, g), `krb5kdc ${L.reg.kdcs[g]!.role}`);
+    for (const g of L.reg.afsDb) svc(addr.afsDb(g), g, bosPid(L, g), `bosserver; ${instancePids(L, g, ['ptserver', 'vlserver'])}`);
+    for (const g of Object.keys(L.reg.afsFs)) svc(addr.afsFs(g), g, bosPid(L, g), `bosserver; ${instancePids(L, g, ['dafs'])}`);
+    for (const g of Object.keys(L.reg.clients)) svc(addr.afsClient(g), g, clientPid(L, g), 'afsd.fuse on /afs');
     return { hosts, domains, services };
   };
 
@@ -190,11 +185,12 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
 
   return {
     name: 'netns',
+    capabilities: capabilitiesOf('netns'),
     prefix: L.prefix,
     create,
     async update(prior: AppliedResource, res: Resource) {
       // Every create converges on what exists; a changed guest gets its vifs re-made.
-      if (res.type === 'guest' && JSON.stringify(prior.attrs.vifs) !== JSON.stringify(res.attrs.vifs)) {
+      if (res.type === 'guest' && prior.type === 'guest' && JSON.stringify(prior.attrs.vifs) !== JSON.stringify(res.attrs.vifs)) {
         const g = L.reg.guests[res.name];
         if (g) for (const v of g.veths) await r.run('ip', ['-n', L.reg.hosts[g.host]!.ns, 'link', 'del', v]);
       }
@@ -203,14 +199,14 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     delete: del,
     console: console_,
     status,
-    async check(c: CheckSpec): Promise<CheckResult> {
+    async check(c: Check): Promise<CheckResult> {
       const res = await runCheck({ r, L, password: pw }, c);
       return { ...res, message: masker.mask(res.message), ...(res.detail ? { detail: masker.mask(res.detail) } : {}) };
     },
     async migrate(guest: string, toHost: string) {
       return safe(`migrate ${guest}`, () => migrateGuest(r, L, guest, toHost));
     },
-    snapshot: () => undefined,
+    snapshot: () => L.reg,
     async close() {
       /* the cell keeps running between commands: nothing to close */
     },

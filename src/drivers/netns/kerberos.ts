@@ -3,7 +3,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Catalog } from '../../catalog/types.js';
-import type { KdcAttrs, PrincipalAttrs, ServiceKeyAttrs } from '../../plan/types.js';
+import type { KdcAttrs, PrincipalAttrs, ServiceKeyAttrs } from '../../plan/resources.js';
 import { alive, type Runner, until } from './exec.js';
 import type { Layout } from './layout.js';
 import { killPids } from './namespaces.js';

@@ -1,9 +1,8 @@
 // Names and places: namespace and interface names derived from the cell, per-guest directories,
 // and the driver's registry (what it started, where) kept under the state directory.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeFileAtomic } from '../../state/atomic.js';
 import { Mutex } from './exec.js';
 
 export function shortHash(s: string, n = 6): string {
@@ -67,23 +66,15 @@ export class Layout {
   readonly krbLock = new Mutex(); // kadmin and kdb5_util changes, one at a time
   log: (line: string) => void = () => undefined; // progress lines (the driver masks secrets in them)
 
-  constructor(readonly cell: string, readonly realm: string, stateDir: string) {
+  /** `world`: the registry saved with the state; `persist`: save it now (the driver context's checkpoint). */
+  constructor(readonly cell: string, readonly realm: string, stateDir: string, world: unknown, private readonly persist: (world: Registry) => void) {
     this.root = join(resolve(stateDir), 'netns');
     this.prefix = netnsPrefix(cell, stateDir);
-    this.reg = this.load();
-  }
-
-  private get regFile(): string {
-    return join(this.root, 'world.json');
+    this.reg = { ...this.empty(), ...((world ?? {}) as Partial<Registry>) };
   }
 
   private empty(): Registry {
     return { prefix: this.prefix, hosts: {}, guests: {}, kdcs: {}, afsDb: [], dbPlanned: [], bos: {}, afsFs: {}, clients: {}, ptsUsers: {}, principals: [], modules: {} };
-  }
-
-  private load(): Registry {
-    if (!existsSync(this.regFile)) return this.empty();
-    return { ...this.empty(), ...(JSON.parse(readFileSync(this.regFile, 'utf8')) as Partial<Registry>) };
   }
 
   /** Forget everything (after the cell's namespaces and files are gone). */
@@ -92,7 +83,7 @@ export class Layout {
   }
 
   save(): void {
-    writeFileAtomic(this.regFile, JSON.stringify(this.reg, null, 2) + '\n', 0o600);
+    this.persist(this.reg);
   }
 
   hostNs(host: string): string {

@@ -1,7 +1,7 @@
 // Xen hosts and guests as network namespaces: a namespace per host holding its bridges, a namespace
 // per guest with veths onto those bridges. Nothing here touches the root namespace's network.
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
-import type { GuestAttrs, HostAttrs } from '../../plan/types.js';
+import type { GuestAttrs, HostAttrs } from '../../plan/resources.js';
 import { delay, type Runner } from './exec.js';
 import { ifName, shortHash, vethHostName, type Layout, type GuestRec } from './layout.js';
 

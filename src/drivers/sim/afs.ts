@@ -1,11 +1,12 @@
 // AFS servers: ptserver+vlserver on the database servers (PRDB and VLDB, replicated by ubik),
 // fileserver+volserver with their /vicepX partitions and volumes. Writes to the databases need a
 // ubik quorum; reads need any database server that answers.
-import type { AfsDbAttrs, AfsFsAttrs, Attrs, PartitionAttrs, PtsUserAttrs, VolumeAttrs } from '../../plan/types.js';
+import type { AfsDbAttrs, AfsFsAttrs, Attrs, PartitionAttrs, PtsUserAttrs, VolumeAttrs } from '../../plan/resources.js';
 import {
   advance, installKey, ipOrder, isUp, own, requireUp, SECONDS, spawn, syslog,
   type SimAfsCell, type SimFileserver, type SimKey, type SimVolume, type World,
 } from './world.js';
+import { addr } from '../../plan/addrs.js';
 
 // OpenAFS's first volume id; each vos create takes three (RW, RO, backup).
 const FIRST_VOLID = 536870912;
@@ -17,12 +18,12 @@ export const ANONYMOUS_ID = 32766;
 
 export function dbUp(w: World, guest: string): boolean {
   const db = own(w.afsdbs, guest);
-  return db !== undefined && db.running && isUp(w.domains[guest]);
+  return db?.running === true && isUp(w.domains[guest]);
 }
 
 export function fsUp(w: World, guest: string): boolean {
   const fs = own(w.fileservers, guest);
-  return fs !== undefined && fs.running && isUp(w.domains[guest]);
+  return fs?.running === true && isUp(w.domains[guest]);
 }
 
 /** The cell's database servers, as the CellServDB files list them. */
@@ -100,9 +101,8 @@ function cellKeyfile(w: World, cell: string): SimKey[] {
   return keyfile;
 }
 
-export function createAfsDb(w: World, attrs: Attrs): Attrs {
-  const a = attrs as unknown as AfsDbAttrs;
-  const what = `afs-db.${a.guest}`;
+export function createAfsDb(w: World, a: AfsDbAttrs): Attrs {
+  const what = addr.afsDb(a.guest);
   const d = requireUp(w, a.guest, what);
   checkCell(w, a.cell, what);
   if (own(w.afsdbs, a.guest)) throw new Error(`${what}: ptserver and vlserver already run on ${a.guest}`);
@@ -118,10 +118,9 @@ export function createAfsDb(w: World, attrs: Attrs): Attrs {
   return { ptserver_pid: pids.ptserver, vlserver_pid: pids.vlserver, quorum: quorum(w, cellDbservers(w)).quorum };
 }
 
-export function updateAfsDb(w: World, attrs: Attrs): Attrs {
-  const a = attrs as unknown as AfsDbAttrs;
+export function updateAfsDb(w: World, a: AfsDbAttrs): Attrs {
   const db = own(w.afsdbs, a.guest);
-  if (!db) throw new Error(`afs-db.${a.guest}: no database server on ${a.guest} to update`);
+  if (!db) throw new Error(`${addr.afsDb(a.guest)}: no database server on ${a.guest} to update`);
   db.dbservers = [...a.dbservers]; // CellServDB rewritten; ubik re-elects
   advance(w, SECONDS.admin);
   return { ptserver_pid: db.pids.ptserver, vlserver_pid: db.pids.vlserver, quorum: quorum(w, cellDbservers(w)).quorum };
@@ -133,9 +132,8 @@ export function deleteAfsDb(w: World, guest: string): void {
   advance(w, SECONDS.admin);
 }
 
-export function createAfsFs(w: World, attrs: Attrs): Attrs {
-  const a = attrs as unknown as AfsFsAttrs;
-  const what = `afs-fs.${a.guest}`;
+export function createAfsFs(w: World, a: AfsFsAttrs): Attrs {
+  const what = addr.afsFs(a.guest);
   const d = requireUp(w, a.guest, what);
   checkCell(w, a.cell, what);
   if (own(w.fileservers, a.guest)) throw new Error(`${what}: a fileserver already runs on ${a.guest}`);
@@ -152,10 +150,9 @@ export function createAfsFs(w: World, attrs: Attrs): Attrs {
   return { pid: fs.pid };
 }
 
-export function updateAfsFs(w: World, attrs: Attrs): Attrs {
-  const a = attrs as unknown as AfsFsAttrs;
+export function updateAfsFs(w: World, a: AfsFsAttrs): Attrs {
   const fs = own(w.fileservers, a.guest);
-  if (!fs) throw new Error(`afs-fs.${a.guest}: no fileserver on ${a.guest} to update`);
+  if (!fs) throw new Error(`${addr.afsFs(a.guest)}: no fileserver on ${a.guest} to update`);
   fs.dbservers = [...a.dbservers];
   fs.partitions = [...a.partitions];
   advance(w, SECONDS.admin);
@@ -176,8 +173,7 @@ function liveFs(w: World, guest: string, what: string): SimFileserver {
   return fs;
 }
 
-export function createPartition(w: World, attrs: Attrs): Attrs {
-  const a = attrs as unknown as PartitionAttrs;
+export function createPartition(w: World, a: PartitionAttrs): Attrs {
   const what = `partition ${a.guest}:${a.path}`;
   if (!VICEP.test(a.path)) throw new Error(`${what}: not an AFS partition name (the fileserver only attaches /vicepa ... /vicepiv)`);
   const fs = liveFs(w, a.guest, what);
@@ -188,8 +184,7 @@ export function createPartition(w: World, attrs: Attrs): Attrs {
   return { partition: a.path, volumes: 0 };
 }
 
-export function deletePartition(w: World, attrs: Attrs): void {
-  const a = attrs as unknown as PartitionAttrs;
+export function deletePartition(w: World, a: PartitionAttrs): void {
   const fs = own(w.fileservers, a.guest);
   if (fs) delete fs.attached[a.path];
   advance(w, SECONDS.admin);
@@ -199,8 +194,7 @@ function findVolume(fs: SimFileserver, partition: string, volid: number): SimVol
   return own(fs.attached, partition)?.[String(volid)];
 }
 
-export function createVolume(w: World, attrs: Attrs): Attrs {
-  const a = attrs as unknown as VolumeAttrs;
+export function createVolume(w: World, a: VolumeAttrs): Attrs {
   const what = `vos create ${a.server} ${a.partition} ${a.volume}`;
   const cell = requireQuorum(w, what);
   if (own(cell.vldb.entries, a.volume)) throw new Error(`${what}: Volume ${a.volume} already exists`);
@@ -218,8 +212,7 @@ export function createVolume(w: World, attrs: Attrs): Attrs {
 }
 
 /** vos move: the volume's data goes to the new server/partition, the VLDB follows. */
-export function moveVolume(w: World, attrs: Attrs): Attrs {
-  const a = attrs as unknown as VolumeAttrs;
+export function moveVolume(w: World, a: VolumeAttrs): Attrs {
   const what = `vos move ${a.volume} to ${a.server} ${a.partition}`;
   const cell = requireQuorum(w, what);
   const entry = own(cell.vldb.entries, a.volume);
@@ -239,8 +232,7 @@ export function moveVolume(w: World, attrs: Attrs): Attrs {
 }
 
 /** vos remove; with the databases gone there is nothing left to remove. */
-export function deleteVolume(w: World, attrs: Attrs): void {
-  const a = attrs as unknown as VolumeAttrs;
+export function deleteVolume(w: World, a: VolumeAttrs): void {
   if (!w.afs || !own(w.afs.vldb.entries, a.volume)) return;
   const cell = requireQuorum(w, `vos remove ${a.volume}`);
   const entry = cell.vldb.entries[a.volume]!;
@@ -259,8 +251,7 @@ function setAdmin(cell: SimAfsCell, user: string, admin: boolean): void {
   if (admin) g.members.push(user);
 }
 
-export function createPtsUser(w: World, attrs: Attrs): Attrs {
-  const a = attrs as unknown as PtsUserAttrs;
+export function createPtsUser(w: World, a: PtsUserAttrs): Attrs {
   const cell = requireQuorum(w, `pts createuser ${a.user}`);
   if (own(cell.prdb.entries, a.user)) throw new Error(`pts: Entry for name already exists ; unable to create user ${a.user}`);
   const id = cell.prdb.next_user_id++;
@@ -270,8 +261,7 @@ export function createPtsUser(w: World, attrs: Attrs): Attrs {
   return { id, admin: a.admin };
 }
 
-export function updatePtsUser(w: World, attrs: Attrs): Attrs {
-  const a = attrs as unknown as PtsUserAttrs;
+export function updatePtsUser(w: World, a: PtsUserAttrs): Attrs {
   const cell = requireQuorum(w, `pts ${a.admin ? 'adduser' : 'removeuser'} ${a.user} system:administrators`);
   const e = own(cell.prdb.entries, a.user);
   if (!e) throw new Error(`pts: User or group doesn't exist ; unable to change ${a.user}`);
@@ -280,8 +270,7 @@ export function updatePtsUser(w: World, attrs: Attrs): Attrs {
   return { id: e.id, admin: a.admin };
 }
 
-export function deletePtsUser(w: World, attrs: Attrs): void {
-  const a = attrs as unknown as PtsUserAttrs;
+export function deletePtsUser(w: World, a: PtsUserAttrs): void {
   if (!w.afs || !own(w.afs.prdb.entries, a.user)) return;
   const cell = requireQuorum(w, `pts delete ${a.user}`);
   setAdmin(cell, a.user, false);

@@ -1,11 +1,11 @@
 // The AFS cache manager on a client guest. Every operation goes the way a real one does: the VLDB
 // (any database server) says where the volume lives, the fileserver on that guest checks the
 // token against its KeyFile and the directory's ACL, and the data lives in the fileserver's volume.
-import type { AfsClientAttrs, Attrs } from '../../plan/types.js';
+import type { AfsClientAttrs, Attrs } from '../../plan/resources.js';
 import { ANONYMOUS_ID, cellDbservers, dbUp, describeQuorum, fsUp, groupsOf, quorum } from './afs.js';
 import { kinit, serviceTicket, type KrbEnv } from './kerberos.js';
 import { moduleLoaded } from './modules.js';
-import { ptsName } from '../../plan/desired.js';
+import { addr, names } from '../../plan/addrs.js';
 import {
   advance, guestIp, isUp, klog, own, reachable, requireUp, SECONDS, shortTime, spawn, syslog,
   type SimClient, type SimFileserver, type SimToken, type SimVolume, type World,
@@ -16,16 +16,15 @@ const TOKEN_LIFETIME = 10 * 3600; // krb5's default ticket lifetime, which aklog
 export function clientUp(w: World, guest: string): boolean {
   const c = own(w.clients, guest);
   const d = w.domains[guest];
-  return c !== undefined && c.running && isUp(d) && (c.module === null || moduleLoaded(d, c.module));
+  return c?.running === true && isUp(d) && (c.module === null || moduleLoaded(d, c.module));
 }
 
 function isArla(software: string): boolean {
   return software.startsWith('arla');
 }
 
-export function createClient(w: World, attrs: Attrs): Attrs {
-  const a = attrs as unknown as AfsClientAttrs;
-  const what = `afs-client.${a.guest}`;
+export function createClient(w: World, a: AfsClientAttrs): Attrs {
+  const what = addr.afsClient(a.guest);
   const d = requireUp(w, a.guest, what);
   if (own(w.clients, a.guest)) throw new Error(`${what}: an AFS client already runs on ${a.guest}`);
   if (a.module !== null && !moduleLoaded(d, a.module)) {
@@ -47,10 +46,9 @@ export function createClient(w: World, attrs: Attrs): Attrs {
   return { pid: c.pid, module: a.module };
 }
 
-export function updateClient(w: World, attrs: Attrs): Attrs {
-  const a = attrs as unknown as AfsClientAttrs;
+export function updateClient(w: World, a: AfsClientAttrs): Attrs {
   const c = own(w.clients, a.guest);
-  if (!c) throw new Error(`afs-client.${a.guest}: no AFS client on ${a.guest} to update`);
+  if (!c) throw new Error(`${addr.afsClient(a.guest)}: no AFS client on ${a.guest} to update`);
   c.dbservers = [...a.dbservers]; // CellServDB; `fs newcell` makes it take effect without a restart
   advance(w, SECONDS.admin);
   return { pid: c.pid, module: c.module };
@@ -87,7 +85,7 @@ export function aklog(w: World, env: KrbEnv, guest: string, principal: string): 
   // aklog asks the ptserver for the user's AFS id (pts form: kula/admin -> kula.admin).
   const dbs = c.dbservers.filter((g) => dbUp(w, g) && reachable(w, guest, g));
   if (dbs.length === 0 || !w.afs) return fail(`aklog: unable to get the AFS id of ${k.full}: no ptserver of ${c.cell} answers`);
-  const user = ptsName(k.full.slice(0, k.full.lastIndexOf('@')));
+  const user = names.ptsUser(k.full.slice(0, k.full.lastIndexOf('@')));
   const viceid = own(w.afs.prdb.entries, user)?.id ?? null;
   const token: SimToken = { principal: k.full, viceid, kvno: t.kvno, key_check: t.key_check, expires: w.clock + TOKEN_LIFETIME };
   c.tokens[k.full] = token;

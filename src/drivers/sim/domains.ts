@@ -3,11 +3,12 @@
 import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Catalog, KernelEntry } from '../../catalog/types.js';
-import type { Attrs, GuestAttrs } from '../../plan/types.js';
+import type { Attrs, GuestAttrs } from '../../plan/resources.js';
 import { bootTranscript, haltLines, note, panicLines } from './console.js';
 import { describeUsage, hvmCapable, requireHost, usage } from './hosts.js';
 import { diskClash, track } from './indexes.js';
 import { resolveKernel } from './kernels.js';
+import { vdevNumber } from '../../config/vdev.js';
 import {
   advance, domainOf, forgetServices, isUp, SECONDS, xendLog, type SimDisk, type SimDomain, type SimHost, type World,
 } from './world.js';
@@ -26,14 +27,11 @@ export function imageDir(guest: string): string {
 
 /** The vbd number xend prints ("Device 769 (vbd)"): hex/decimal as written, or Linux device names. */
 export function devid(vdev: string): number {
-  if (/^0x[0-9a-f]+$/i.test(vdev)) return parseInt(vdev, 16);
-  if (/^\d+$/.test(vdev)) return Number(vdev);
-  const m = /^(hd|sd|xvd)([a-z])(\d*)$/.exec(vdev);
-  if (m) {
-    const idx = m[2]!.charCodeAt(0) - 97;
-    const part = m[3] ? Number(m[3]) : 0;
-    if (m[1] === 'hd') return ([3, 22, 33, 34, 56, 57, 88, 89][idx >> 1] ?? 3) * 256 + (idx % 2) * 64 + part;
-    return (m[1] === 'sd' ? 8 : 202) * 256 + idx * 16 + part;
+  try {
+    const n = vdevNumber(vdev);
+    if (Number.isFinite(n)) return n;
+  } catch {
+    // worded as xend says it, below
   }
   throw new Error(`Error: (22, 'Invalid argument'): cannot map virtual device '${vdev}' to a device number`);
 }
@@ -143,8 +141,7 @@ export function guestOutputs(d: SimDomain): Attrs {
 }
 
 /** xm create NAME. */
-export function createGuest(w: World, catalog: Catalog, stateDir: string, name: string, attrs: Attrs): Attrs {
-  const a = attrs as unknown as GuestAttrs;
+export function createGuest(w: World, catalog: Catalog, stateDir: string, name: string, a: GuestAttrs): Attrs {
   const cmd = `xm create ${name}`;
   const existing = domainOf(w, name);
   if (existing) {
@@ -288,9 +285,10 @@ export function xm(w: World, catalog: Catalog, name: string, op: XmOp): SimDomai
 }
 
 /** The guest attrs that can change on a live domain (the rest is the plan's business: replace). */
-export function updateGuest(w: World, name: string, before: Attrs, after: Attrs): Attrs {
-  const changed = Object.keys({ ...before, ...after }).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+export function updateGuest(w: World, name: string, before: GuestAttrs, after: GuestAttrs): Attrs {
+  const keys = Object.keys({ ...before, ...after }) as (keyof GuestAttrs)[];
+  const changed = keys.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
   const other = changed.filter((k) => k !== 'memory' && k !== 'host');
   if (other.length > 0) throw new Error(`guest ${name}: ${other.join(', ')} cannot change on a running domain; the plan must replace it`);
-  return memSet(w, name, after.memory as number);
+  return memSet(w, name, after.memory);
 }

@@ -1,6 +1,6 @@
 // Physical hosts running Xen: RAM split between dom0 and guests, bridges, block devices, shared storage.
 import type { Catalog } from '../../catalog/types.js';
-import type { Attrs, HostAttrs } from '../../plan/types.js';
+import type { Attrs, HostAttrs } from '../../plan/resources.js';
 import { domainsOn, heldMemory } from './indexes.js';
 import { advance, SECONDS, xendLog, type SimDomain, type SimHost, type World } from './world.js';
 
@@ -45,8 +45,7 @@ function dom0Memory(a: HostAttrs, catalog: Catalog, name: string): number {
   return d;
 }
 
-export function createHost(w: World, catalog: Catalog, name: string, attrs: Attrs): Attrs {
-  const a = attrs as unknown as HostAttrs;
+export function createHost(w: World, catalog: Catalog, name: string, a: HostAttrs): Attrs {
   if (hostOf(w, name)) throw new Error(`host ${name} already exists in the simulated world`);
   if (!catalog.xen.has(a.xen)) {
     throw new Error(`host ${name}: Xen ${a.xen} is not a release the sim knows (known: ${[...catalog.xen.keys()].join(', ')})`);
@@ -82,8 +81,7 @@ function inUse(a: HostAttrs, d: SimDomain): string | null {
 }
 
 /** Hardware changes on a live host: refuse the ones that would pull something out from under a domain. */
-export function updateHost(w: World, catalog: Catalog, name: string, attrs: Attrs): Attrs {
-  const a = attrs as unknown as HostAttrs;
+export function updateHost(w: World, catalog: Catalog, name: string, a: HostAttrs): Attrs {
   const h = requireHost(w, name, `host ${name}`);
   if (a.os !== h.os) throw new Error(`host ${name}: a new dom0 OS (${h.os} -> ${a.os}) means reinstalling the host; it cannot change in place`);
   if (a.xen !== h.xen) throw new Error(`host ${name}: a new hypervisor (Xen ${h.xen} -> ${a.xen}) means rebooting the host; it cannot change in place`);

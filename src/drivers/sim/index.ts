@@ -1,8 +1,11 @@
 // The simulated Xen hypervisor: the default driver. The whole world is one plain-JSON object
 // (ctx.data in, snapshot() out); every call works on it synchronously, so the same sequence of
 // calls gives the same world, console and logs, whatever the executor's concurrency.
-import type { Driver, DriverContext, DriverStatus, DomainStatus, AppliedResource, CheckSpec, CheckResult } from '../driver.js';
-import type { Attrs, Json, Resource } from '../../plan/types.js';
+import type { Driver, DriverContext, DriverStatus, DomainStatus, AppliedResource, Check, CheckResult } from '../driver.js';
+import type { Attrs, Resource } from '../../plan/resources.js';
+import { addr, parseAddress } from '../../plan/addrs.js';
+import { Masker } from '../../render/mask.js';
+import { capabilitiesOf } from '../capabilities.js';
 import {
   createAfsDb, createAfsFs, createPartition, createPtsUser, createVolume, deleteAfsDb, deleteAfsFs, deletePartition,
   deletePtsUser, deleteVolume, describeQuorum, cellDbservers, fsUp, dbUp, moveVolume, quorum, updateAfsDb, updateAfsFs,
@@ -39,17 +42,13 @@ export interface SimDriver extends Driver {
 }
 
 export function createSimDriver(ctx: DriverContext): SimDriver {
-  const w = loadWorld(ctx.data);
+  const w = loadWorld(ctx.world);
   indexOf(w); // the derived indexes (memory, devices, domains per host), counted once from the saved world
   const { catalog } = ctx;
   const env: KrbEnv = { catalog, secrets: ctx.secrets, realm: ctx.realm };
 
   // Last line of defence: a message that somehow carries a secret is masked before anyone prints it.
-  const scrub = (e: unknown): Error => {
-    let msg = e instanceof Error ? e.message : String(e);
-    for (const s of ctx.secrets.all()) if (s.length >= 6) msg = msg.split(s).join('********');
-    return new Error(msg);
-  };
+  const scrub = (e: unknown): Error => new Masker(ctx.secrets.all()).error(e);
   const guarded = <T>(fn: () => T): Promise<T> => {
     try {
       return Promise.resolve(fn());
@@ -59,57 +58,56 @@ export function createSimDriver(ctx: DriverContext): SimDriver {
   };
 
   const create = (r: Resource): Attrs => {
-    const a = r.attrs;
     switch (r.type) {
-      case 'host': return createHost(w, catalog, r.name, a);
+      case 'host': return createHost(w, catalog, r.name, r.attrs);
       case 'guest': {
-        const out = createGuest(w, catalog, ctx.stateDir, r.name, a);
+        const out = createGuest(w, catalog, ctx.stateDir, r.name, r.attrs);
         ctx.log(`Started domain ${r.name} (id ${out.domid}) on ${out.host}`);
         return out;
       }
-      case 'module': return loadModule(w, catalog, a);
-      case 'kdc': return createKdc(w, env, a);
-      case 'principal': return addPrincipal(w, env, a);
-      case 'service-key': return createServiceKey(w, env, a);
-      case 'afs-db': return createAfsDb(w, a);
-      case 'afs-fs': return createAfsFs(w, a);
-      case 'partition': return createPartition(w, a);
-      case 'volume': return createVolume(w, a);
-      case 'pts-user': return createPtsUser(w, a);
-      case 'afs-client': return createClient(w, a);
+      case 'module': return loadModule(w, catalog, r.attrs);
+      case 'kdc': return createKdc(w, env, r.attrs);
+      case 'principal': return addPrincipal(w, env, r.attrs);
+      case 'service-key': return createServiceKey(w, env, r.attrs);
+      case 'afs-db': return createAfsDb(w, r.attrs);
+      case 'afs-fs': return createAfsFs(w, r.attrs);
+      case 'partition': return createPartition(w, r.attrs);
+      case 'volume': return createVolume(w, r.attrs);
+      case 'pts-user': return createPtsUser(w, r.attrs);
+      case 'afs-client': return createClient(w, r.attrs);
     }
   };
 
   const update = (prior: AppliedResource, r: Resource): Attrs => {
-    const a = r.attrs;
     switch (r.type) {
-      case 'host': return updateHost(w, catalog, r.name, a);
-      case 'guest': return updateGuest(w, r.name, prior.attrs, a);
-      case 'kdc': return updateKdc(w, a);
-      case 'afs-db': return updateAfsDb(w, a);
-      case 'afs-fs': return updateAfsFs(w, a);
-      case 'volume': return moveVolume(w, a);
-      case 'pts-user': return updatePtsUser(w, a);
-      case 'afs-client': return updateClient(w, a);
-      default: throw new Error(`${r.address}: the simulator cannot change a ${r.type} in place; the plan must replace it`);
+      case 'host': return updateHost(w, catalog, r.name, r.attrs);
+      case 'guest':
+        if (prior.type !== 'guest') break;
+        return updateGuest(w, r.name, prior.attrs, r.attrs);
+      case 'kdc': return updateKdc(w, r.attrs);
+      case 'afs-db': return updateAfsDb(w, r.attrs);
+      case 'afs-fs': return updateAfsFs(w, r.attrs);
+      case 'volume': return moveVolume(w, r.attrs);
+      case 'pts-user': return updatePtsUser(w, r.attrs);
+      case 'afs-client': return updateClient(w, r.attrs);
     }
+    throw new Error(`${r.address}: the simulator cannot change a ${r.type} in place; the plan must replace it`);
   };
 
   const remove = (prior: AppliedResource): void => {
-    const a = prior.attrs;
     switch (prior.type) {
       case 'host': return deleteHost(w, prior.name);
       case 'guest': return destroyGuest(w, ctx.stateDir, prior.name);
-      case 'module': return unloadModule(w, a);
-      case 'kdc': return deleteKdc(w, a.guest as string);
-      case 'principal': return deletePrincipal(w, a.kdc as string, qualify(a.principal as string, a.realm as string));
-      case 'service-key': return deleteServiceKey(w, a);
-      case 'afs-db': return deleteAfsDb(w, a.guest as string);
-      case 'afs-fs': return deleteAfsFs(w, a.guest as string);
-      case 'partition': return deletePartition(w, a);
-      case 'volume': return deleteVolume(w, a);
-      case 'pts-user': return deletePtsUser(w, a);
-      case 'afs-client': return deleteClient(w, a.guest as string);
+      case 'module': return unloadModule(w, prior.attrs);
+      case 'kdc': return deleteKdc(w, prior.attrs.guest);
+      case 'principal': return deletePrincipal(w, prior.attrs.kdc, qualify(prior.attrs.principal, prior.attrs.realm));
+      case 'service-key': return deleteServiceKey(w, prior.attrs);
+      case 'afs-db': return deleteAfsDb(w, prior.attrs.guest);
+      case 'afs-fs': return deleteAfsFs(w, prior.attrs.guest);
+      case 'partition': return deletePartition(w, prior.attrs);
+      case 'volume': return deleteVolume(w, prior.attrs);
+      case 'pts-user': return deletePtsUser(w, prior.attrs);
+      case 'afs-client': return deleteClient(w, prior.attrs.guest);
     }
   };
 
@@ -152,26 +150,24 @@ export function createSimDriver(ctx: DriverContext): SimDriver {
     const services: DriverStatus['services'] = [];
     const up = (b: boolean) => (b ? 'up' : 'down') as 'up' | 'down';
     for (const k of Object.values(w.kdcs)) {
-      services.push({ address: `kdc.${k.guest}`, guest: k.guest, state: up(kdcUp(w, k)), pid: k.pid, detail: `${k.software} ${k.role} KDC for ${k.realm}, ${Object.keys(k.db).length} principals` });
+      services.push({ address: addr.kdc(k.guest), guest: k.guest, state: up(kdcUp(w, k)), pid: k.pid, detail: `${k.software} ${k.role} KDC for ${k.realm}, ${Object.keys(k.db).length} principals` });
     }
     const q = quorum(w, cellDbservers(w));
     for (const db of Object.values(w.afsdbs)) {
-      services.push({ address: `afs-db.${db.guest}`, guest: db.guest, state: up(dbUp(w, db.guest)), pid: db.pids.ptserver, detail: `ptserver+vlserver; ubik: ${describeQuorum(q)}` });
+      services.push({ address: addr.afsDb(db.guest), guest: db.guest, state: up(dbUp(w, db.guest)), pid: db.pids.ptserver, detail: `ptserver+vlserver; ubik: ${describeQuorum(q)}` });
     }
     for (const fs of Object.values(w.fileservers)) {
       const vols = Object.values(fs.attached).reduce((n, p) => n + Object.keys(p).length, 0);
-      services.push({ address: `afs-fs.${fs.guest}`, guest: fs.guest, state: up(fsUp(w, fs.guest)), pid: fs.pid, detail: `fileserver: ${Object.keys(fs.attached).join(', ') || 'no partitions'}, ${vols} volumes` });
+      services.push({ address: addr.afsFs(fs.guest), guest: fs.guest, state: up(fsUp(w, fs.guest)), pid: fs.pid, detail: `fileserver: ${Object.keys(fs.attached).join(', ') || 'no partitions'}, ${vols} volumes` });
     }
     for (const c of Object.values(w.clients)) {
-      services.push({ address: `afs-client.${c.guest}`, guest: c.guest, state: up(clientUp(w, c.guest)), pid: c.pid, detail: `${c.software} client of ${c.cell}${c.module ? `, module ${c.module}` : ''}` });
+      services.push({ address: addr.afsClient(c.guest), guest: c.guest, state: up(clientUp(w, c.guest)), pid: c.pid, detail: `${c.software} client of ${c.cell}${c.module ? `, module ${c.module}` : ''}` });
     }
     return { hosts, domains, services };
   };
 
   const serviceOp = (address: string, action: 'stop' | 'start'): void => {
-    const dot = address.indexOf('.');
-    const type = address.slice(0, dot);
-    const guest = address.slice(dot + 1);
+    const { type, name: guest } = parseAddress(address) ?? { type: undefined, name: '' };
     const rec = type === 'kdc' ? own(w.kdcs, guest) : type === 'afs-db' ? own(w.afsdbs, guest)
       : type === 'afs-fs' ? own(w.fileservers, guest) : type === 'afs-client' ? own(w.clients, guest) : undefined;
     if (!rec) throw new Error(`${address}: no such service in the simulator`);
@@ -193,6 +189,7 @@ export function createSimDriver(ctx: DriverContext): SimDriver {
 
   return {
     name: 'sim',
+    capabilities: capabilitiesOf('sim'),
     world: w,
     create: (r) => guarded(() => create(r)),
     update: (prior, r) => guarded(() => update(prior, r)),
@@ -205,7 +202,7 @@ export function createSimDriver(ctx: DriverContext): SimDriver {
       throw new Error(`Error: Domain '${guest}' does not exist.`);
     }),
     status: () => guarded(status),
-    check: (c: CheckSpec) => guarded((): CheckResult => {
+    check: (c: Check) => guarded((): CheckResult => {
       try {
         return runCheck(w, env, c);
       } catch (e) {
@@ -217,7 +214,7 @@ export function createSimDriver(ctx: DriverContext): SimDriver {
       ctx.log(`Migrated ${guest} live to ${toHost} (domain ${out.domid})`);
       return out;
     }),
-    snapshot: () => w as unknown as Json,
+    snapshot: () => w,
     close: () => guarded(() => ctx.secrets.save()),
     xm: (guest, op) => guarded(() => {
       const before = domainOf(w, guest);

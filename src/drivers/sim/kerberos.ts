@@ -3,12 +3,13 @@
 // The world keeps only key fingerprints: passwords and keys stay in the secret store.
 import { createHash, pbkdf2Sync } from 'node:crypto';
 import type { Catalog } from '../../catalog/types.js';
-import type { Attrs, KdcAttrs, PrincipalAttrs, ServiceKeyAttrs } from '../../plan/types.js';
+import type { Attrs, KdcAttrs, PrincipalAttrs, ServiceKeyAttrs } from '../../plan/resources.js';
 import { masterPassword, principalPassword, type SecretStore } from '../../state/secrets.js';
 import {
   advance, guestIp, installKey, isUp, own, reachable, requireUp, SECONDS, spawn, syslog, unixTime,
   type SimKdc, type World,
 } from './world.js';
+import { addr } from '../../plan/addrs.js';
 
 export interface KrbEnv {
   catalog: Catalog;
@@ -92,9 +93,8 @@ function masterKdc(w: World, guest: string, what: string): SimKdc {
   return k;
 }
 
-export function createKdc(w: World, env: KrbEnv, attrs: Attrs): Attrs {
-  const a = attrs as unknown as KdcAttrs;
-  const what = `kdc.${a.guest}`;
+export function createKdc(w: World, env: KrbEnv, a: KdcAttrs): Attrs {
+  const what = addr.kdc(a.guest);
   const d = requireUp(w, a.guest, what);
   if (own(w.kdcs, a.guest)) throw new Error(`${what}: a KDC already runs on ${a.guest}`);
   let db: SimKdc['db'];
@@ -131,11 +131,10 @@ export function restartKdc(w: World, env: KrbEnv, guest: string): void {
   syslog(w, d, daemon(env.catalog, k).replace('(info)', ''), isHeimdal(env.catalog, k.software) ? 'KDC started' : 'commencing operation');
 }
 
-export function updateKdc(w: World, attrs: Attrs): Attrs {
-  const a = attrs as unknown as KdcAttrs;
+export function updateKdc(w: World, a: KdcAttrs): Attrs {
   const k = own(w.kdcs, a.guest);
-  if (!k) throw new Error(`kdc.${a.guest}: there is no KDC on ${a.guest} to update`);
-  if (k.role !== a.role) throw new Error(`kdc.${a.guest}: master/replica role change re-creates the KDC database; the plan must replace it`);
+  if (!k) throw new Error(`${addr.kdc(a.guest)}: there is no KDC on ${a.guest} to update`);
+  if (k.role !== a.role) throw new Error(`${addr.kdc(a.guest)}: master/replica role change re-creates the KDC database; the plan must replace it`);
   k.kdcs = [...a.kdcs]; // krb5.conf's kdc lines
   advance(w, SECONDS.admin);
   return { pid: k.pid, role: k.role, realm: k.realm, principals: Object.keys(k.db).length };
@@ -146,8 +145,7 @@ export function deleteKdc(w: World, guest: string): void {
   advance(w, SECONDS.admin);
 }
 
-export function addPrincipal(w: World, env: KrbEnv, attrs: Attrs): Attrs {
-  const a = attrs as unknown as PrincipalAttrs;
+export function addPrincipal(w: World, env: KrbEnv, a: PrincipalAttrs): Attrs {
   const full = qualify(a.principal, a.realm);
   const k = masterKdc(w, a.kdc, `kadmin.local addprinc ${full}`);
   if (Object.hasOwn(k.db, full)) {
@@ -171,8 +169,7 @@ export function deletePrincipal(w: World, kdcGuest: string, full: string): void 
 }
 
 /** addprinc -randkey afs/<cell>, then ktadd into a keytab that every AFS server of the cell installs. */
-export function createServiceKey(w: World, env: KrbEnv, attrs: Attrs): Attrs {
-  const a = attrs as unknown as ServiceKeyAttrs;
+export function createServiceKey(w: World, env: KrbEnv, a: ServiceKeyAttrs): Attrs {
   const full = qualify(a.principal, a.realm);
   const k = masterKdc(w, a.kdc, `kadmin.local addprinc -randkey ${full}`);
   if (Object.hasOwn(k.db, full)) throw new Error(`kadmin.local: add_principal: Principal or policy already exists while creating "${full}".`);
@@ -189,8 +186,7 @@ export function createServiceKey(w: World, env: KrbEnv, attrs: Attrs): Attrs {
   return { principal: full, kvno, enctypes: [...a.enctypes] };
 }
 
-export function deleteServiceKey(w: World, attrs: Attrs): void {
-  const a = attrs as unknown as ServiceKeyAttrs;
+export function deleteServiceKey(w: World, a: ServiceKeyAttrs): void {
   const full = qualify(a.principal, a.realm);
   deletePrincipal(w, a.kdc, full);
   delete w.keytabs[full];

@@ -1,4 +1,5 @@
 // The guest kernel behind a guest's `kernel` attr: a catalog id, or a Module.symvers path read once.
+import { isSymversPath } from '../../config/refs.js';
 import { kernelFromArtifacts } from '../../kmod/artifacts.js';
 import { moduleRef } from '../../kmod/resolve.js';
 import type { Catalog, KernelEntry, ModuleEntry } from '../../catalog/types.js';
@@ -7,15 +8,11 @@ import type { Catalog, KernelEntry, ModuleEntry } from '../../catalog/types.js';
 const artifactKernels = new Map<string, KernelEntry>();
 const artifactModules = new Map<string, ModuleEntry>();
 
-export function looksLikePath(ref: string): boolean {
-  return ref.includes('/') || ref.endsWith('.ko') || ref.endsWith('.symvers');
-}
-
 /** The kernel entry, or an Error worded like xm's when the kernel can't be found. */
 export function resolveKernel(catalog: Catalog, ref: string, image: string): KernelEntry {
   const k = catalog.kernels.get(ref);
   if (k) return k;
-  if (!looksLikePath(ref)) {
+  if (!isSymversPath(ref)) {
     throw new Error(`Error: Kernel image does not exist: ${image} (kernel '${ref}' is neither a catalog id nor a Module.symvers path)`);
   }
   let entry = artifactKernels.get(ref);

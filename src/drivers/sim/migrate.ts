@@ -2,11 +2,12 @@
 // domain, disks on storage both hosts reach, memory free); on success the domain gets a new id
 // on the target, as Xen gives it, and keeps running with everything on it.
 import type { Catalog } from '../../catalog/types.js';
-import type { Attrs } from '../../plan/types.js';
+import type { Attrs } from '../../plan/resources.js';
 import { note } from './console.js';
 import { describeUsage, hvmCapable, requireHost, usage } from './hosts.js';
 import { diskClash, track } from './indexes.js';
 import { advance, domainOf, SECONDS, xendLog, type SimDisk, type SimDomain, type SimHost, type World } from './world.js';
+import { compareVersions } from '../../catalog/versions.js';
 
 /** Is `path` one of the prefixes or below one of them? */
 function under(path: string, prefixes: string[]): boolean {
@@ -14,20 +15,6 @@ function under(path: string, prefixes: string[]): boolean {
     const base = p.replace(/\/+$/, '');
     return path === base || path.startsWith(`${base}/`) || base === '';
   });
-}
-
-function versionParts(v: string): number[] {
-  return v.split('.').map((x) => Number(x) || 0);
-}
-
-function compareVersions(a: string, b: string): number {
-  const x = versionParts(a);
-  const y = versionParts(b);
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const d = (x[i] ?? 0) - (y[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
 }
 
 function diskReason(w: World, d: SimDomain, disk: SimDisk, src: SimHost, dst: SimHost): string | null {

@@ -5,16 +5,18 @@
 import type { Catalog, KernelEntry, ModuleEntry } from '../../catalog/types.js';
 import { checkModuleLoad, isGplCompatible } from '../../kmod/verdict.js';
 import type { Finding } from '../../compat/types.js';
-import type { Attrs, ModuleAttrs } from '../../plan/types.js';
-import { looksLikePath, resolveKernel, resolveModule } from './kernels.js';
+import type { Attrs, ModuleAttrs } from '../../plan/resources.js';
+import { isModulePath } from '../../config/refs.js';
+import { resolveKernel, resolveModule } from './kernels.js';
 import { advance, domainOf, isUp, klog, own, requireUp, SECONDS, type SimDomain, type World } from './world.js';
+import { addr } from '../../plan/addrs.js';
 
 function loaderName(kind: SimDomain['kernel_kind']): string {
   return kind === 'linux' ? 'modprobe' : 'modload';
 }
 
 function modulePath(ref: string, mod: ModuleEntry, kernel: KernelEntry): string {
-  if (looksLikePath(ref)) return ref;
+  if (isModulePath(ref)) return ref;
   if (kernel.kernel_kind === 'linux') return `/lib/modules/${kernel.release}/fs/${mod.name}.ko`;
   if (kernel.kernel_kind === 'netbsd') return `/usr/lkm/${mod.name}_mod.o`;
   return `/kernel/fs/${mod.name}`;
@@ -76,8 +78,7 @@ function bsdLoad(mod: ModuleEntry, kernel: KernelEntry, path: string, findings: 
 }
 
 /** Load one module into a running guest; throws the loader's error (with the kernel log lines). */
-export function loadModule(w: World, catalog: Catalog, attrs: Attrs): Attrs {
-  const a = attrs as unknown as ModuleAttrs;
+export function loadModule(w: World, catalog: Catalog, a: ModuleAttrs): Attrs {
   const d = requireUp(w, a.guest, `load ${a.name}`);
   const loader = `${loaderName(d.kernel_kind)} ${a.name} on ${a.guest}`;
   const kernel = resolveKernel(catalog, d.kernel, d.kernel_image);
@@ -93,7 +94,7 @@ export function loadModule(w: World, catalog: Catalog, attrs: Attrs): Attrs {
   if (mod.kernel_kind !== kernel.kernel_kind) {
     error = `${path} is a ${mod.kernel_kind} module; ${a.guest} runs a ${kernel.kernel_kind} kernel (${kernel.id}): Exec format error`;
   } else {
-    const findings = checkModuleLoad(mod, kernel, catalog.licences, `module.${a.guest}.${a.name}`);
+    const findings = checkModuleLoad(mod, kernel, catalog.licences, addr.module(a.guest, a.name));
     error = kernel.kernel_kind === 'linux'
       ? linuxLoad(w, d, mod, kernel, catalog, path, findings)
       : bsdLoad(mod, kernel, path, findings);
@@ -110,14 +111,13 @@ export function loadModule(w: World, catalog: Catalog, attrs: Attrs): Attrs {
 }
 
 /** rmmod / modunload; refused while the AFS client on the guest uses it. */
-export function unloadModule(w: World, attrs: Attrs): void {
-  const a = attrs as unknown as ModuleAttrs;
+export function unloadModule(w: World, a: ModuleAttrs): void {
   const d = domainOf(w, a.guest);
   if (!d || !isUp(d)) return; // gone with the kernel that had it loaded
   const name = Object.values(d.modules).find((m) => m.id === a.module || m.name === a.name)?.name;
   if (!name) return;
   const client = own(w.clients, a.guest);
-  if (client && client.running && client.module === a.module) {
+  if (client?.running && client.module === a.module) {
     throw new Error(`rmmod ${name} on ${a.guest}: ERROR: Module ${name} is in use (the AFS client afs-client.${a.guest} uses it)`);
   }
   delete d.modules[name];

@@ -1,7 +1,6 @@
 // The simulated Xen world: plain JSON, saved in the state file after every step, so every field is
 // JSON (null, never undefined) and nothing in it depends on the wall clock or on randomness.
 import type { DiskSpec, VifSpec } from '../../config/types.js';
-import type { Json } from '../../plan/types.js';
 
 export const WORLD_VERSION = 1;
 
@@ -186,13 +185,14 @@ export function emptyWorld(): World {
 }
 
 /** The world saved in the state file, or a new one. Copied once so later changes by the caller can't reach us. */
-export function loadWorld(data: Json | undefined): World {
+export function loadWorld(data: unknown): World {
   if (data === undefined || data === null) return emptyWorld();
-  if (typeof data !== 'object' || Array.isArray(data) || data.version !== WORLD_VERSION) {
-    const v = typeof data === 'object' && data !== null && !Array.isArray(data) ? String(data.version) : typeof data;
+  const version = typeof data === 'object' && !Array.isArray(data) ? (data as { version?: unknown }).version : undefined;
+  if (version !== WORLD_VERSION) {
+    const v = version === undefined ? typeof data : String(version);
     throw new Error(`sim: the saved hypervisor state has format ${v}, this cellctl reads format ${WORLD_VERSION}; destroy and re-apply the cell`);
   }
-  return { ...emptyWorld(), ...(structuredClone(data) as unknown as World) };
+  return { ...emptyWorld(), ...(structuredClone(data) as World) };
 }
 
 // The seed's kernel log says "Apr 27 16:55:23 shea kernel: openafs: ...". The epoch is set so

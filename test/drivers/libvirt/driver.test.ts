@@ -5,15 +5,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../../src/catalog/load.js';
-import type { Driver, DriverContext } from '../../../src/drivers/driver.js';
+import type { Driver, } from '../../../src/drivers/driver.js';
 import { createLibvirtDriver, NOT_PROVISIONED } from '../../../src/drivers/libvirt/index.js';
 import { virshAvailable } from '../../../src/drivers/libvirt/virsh.js';
 import { PACKAGE_ROOT } from '../../../src/paths.js';
 import { desiredResources } from '../../../src/plan/desired.js';
-import type { Resource } from '../../../src/plan/types.js';
+import type { Resource } from '../../../src/plan/resources.js';
 import { loadCell } from '../../../src/config/load.js';
 import { SecretStore } from '../../../src/state/secrets.js';
 import type { ResourceState } from '../../../src/state/types.js';
+import { testContext } from '../context.js';
+import { recordOf } from '../../../src/state/types.js';
 
 const HAVE_VIRSH = await virshAvailable();
 const SKIP = HAVE_VIRSH ? '' : ' [skipped: virsh (libvirt-clients) not installed]';
@@ -34,23 +36,19 @@ interface World {
 
 let worlds = 0;
 /** A driver with an in-memory applied state, as the apply engine would keep it. */
-function world(cell: { cell: string; realm: string }, connect?: string, state: Record<string, ResourceState> = {}): World {
+function world(cell: { cell: string; realm: string }, connect?: string, saved?: unknown): World {
+  const state: Record<string, ResourceState> = {};
   const stateDir = join(tmp, `w${++worlds}`);
-  const logs: string[] = [];
-  const ctx: DriverContext = {
-    cell: cell.cell, realm: cell.realm, stateDir, catalog,
-    secrets: new SecretStore(join(tmp, `secrets-${worlds}.json`)),
-    applied: () => state,
-    log: (l) => logs.push(l),
-  };
+  const ctx = testContext({ cell: cell.cell, realm: cell.realm, stateDir, catalog, secrets: new SecretStore(join(tmp, `secrets-${worlds}.json`)), world: saved });
+  const logs = ctx.logs;
   return { driver: createLibvirtDriver(ctx, connect ? { connect } : {}), state, logs };
 }
 
 /** Create every resource in plan order (the graph lists dependencies first). */
 async function applyAll(w: World, resources: Resource[]): Promise<void> {
-  for (const r of resources) {
+  for (const r of resources.filter((x) => w.driver.capabilities.realizes.has(x.type))) {
     const outputs = await w.driver.create(r);
-    w.state[r.address] = { type: r.type, attrs: r.attrs, deps: r.deps, ...(outputs ? { outputs } : {}) };
+    w.state[r.address] = recordOf(r, outputs);
   }
 }
 
@@ -76,9 +74,9 @@ describe.skipIf(!HAVE_VIRSH)('libvirt driver on test:///default' + SKIP, () => {
           expect(typeof out.domid).toBe('number');
           expect(out.state).toBe('running');
         }
-        for (const r of cell.resources.filter((x) => x.type !== 'guest' && x.type !== 'host')) {
-          expect(w.state[r.address].outputs).toEqual({ managed: false, note: NOT_PROVISIONED });
-        }
+        // Services are not realized: the driver says so, and nothing claims them.
+        expect(w.driver.capabilities.realizes).toEqual(new Set(['host', 'guest']));
+        for (const r of cell.resources.filter((x) => x.type !== 'guest' && x.type !== 'host')) expect(w.state[r.address]).toBeUndefined();
 
         const st = await w.driver.status();
         expect(st.domains.map((d) => d.name).sort()).toEqual(guests.map((g) => g.name).sort()); // not libvirt's own "test"
@@ -118,7 +116,7 @@ describe.skipIf(!HAVE_VIRSH)('libvirt driver on test:///default' + SKIP, () => {
       await applyAll(w, base);
       const g = base.find((r) => r.address === 'guest.service-m1')!;
       const id = w.state[g.address].outputs!.domid;
-      const smaller = { ...g, attrs: { ...g.attrs, memory: 200 } };
+      const smaller = { ...g, attrs: { ...g.attrs, memory: 200 } } as Resource;
       const out = await w.driver.update({ ...w.state[g.address], address: g.address, name: g.name }, smaller);
       expect(out).toMatchObject({ domid: id, state: 'running' }); // same domain, not a new one
       expect((await w.driver.status()).domains[0]).toMatchObject({ name: 'service-m1', memory: 200, id });
@@ -137,7 +135,8 @@ describe.skipIf(!HAVE_VIRSH)('libvirt driver on test:///default' + SKIP, () => {
     await applyAll(first, cell.resources);
     await first.driver.close(); // the connection, and with it test:///default's world, ends
 
-    const later = world(cell, 'test:///default', { ...first.state });
+    const later = world(cell, 'test:///default', structuredClone(first.driver.snapshot()));
+    Object.assign(later.state, first.state);
     try {
       expect((await later.driver.status()).domains).toEqual([]);
       const check = await later.driver.check({ id: 'r', kind: 'guest-running', name: 'r', guest: 'service-m1', params: {} });
@@ -210,14 +209,12 @@ guests:
 
   it('migrates real URIs with a virsh of its own and passes libvirt\'s refusal on', async () => {
     // State as an earlier apply on two Xen hosts would have left it; no libvirtd answers here.
-    const host = (uri: string): ResourceState => ({
-      type: 'host', deps: [],
-      attrs: { os: 'netbsd-4.0_beta', xen: '3.0.3', memory: 1024, dom0_memory: 256, cpus: 2, cpu_features: ['pae'], bridges: ['bridge3'], devices: [], shared_storage: [], uri },
+    const host = (uri: string) => ({
+      uri, attrs: { os: 'netbsd-4.0_beta', xen: '3.0.3', memory: 1024, dom0_memory: 256, cpus: 2, cpu_features: ['pae'], bridges: ['bridge3'], devices: [], shared_storage: [], uri },
     });
     const w = world({ cell: 'two.example', realm: 'TWO.EXAMPLE' }, undefined, {
-      'host.kraken': host('xen:///system'),
-      'host.bigsur': host('xen+ssh://bigsur.invalid/system'),
-      'guest.m1': { type: 'guest', deps: ['host.kraken'], attrs: { host: 'kraken' }, outputs: { uri: 'xen:///system', host: 'kraken', domid: 3 } },
+      hosts: { kraken: host('xen:///system'), bigsur: host('xen+ssh://bigsur.invalid/system') },
+      guests: { m1: { uri: 'xen:///system', host: 'kraken' } },
     });
     try {
       await expect(w.driver.migrate('m1', 'bigsur')).rejects.toThrow(

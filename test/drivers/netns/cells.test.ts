@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createNetnsDriver, netnsPrerequisites, type NetnsDriver } from '../../../src/drivers/netns/index.js';
 import { helperMissing } from '../../../src/drivers/netns/client.js';
 import { deriveChecks } from '../../../src/ops/checks.js';
-import type { CheckResult, CheckSpec } from '../../../src/drivers/driver.js';
+import type { CheckResult, Check } from '../../../src/drivers/driver.js';
 import { bringUp, leftovers, openCell, tearDown, type Cell } from './helpers.js';
 import { CELLS } from '../../paths.js';
 
@@ -40,7 +40,7 @@ describe.skipIf(!pre.ok)('netns driver: tproa.net for real', () => {
   let cell: Cell;
   let driver: NetnsDriver;
   const timing: Record<string, number> = {};
-  const results: { c: CheckSpec; r: CheckResult }[] = [];
+  const results: { c: Check; r: CheckResult }[] = [];
 
   beforeAll(() => {
     cell = openCell(join(CELLS, 'tproa.yaml'));
@@ -139,7 +139,7 @@ describe.skipIf(!pre.ok)('netns driver: tproa.net for real', () => {
 describe.skipIf(!pre.ok)('netns driver: tproa-3db.yaml, three db servers, quorum and its loss', () => {
   let cell: Cell;
   let driver: NetnsDriver;
-  let quorumCheck: CheckSpec;
+  let quorumCheck: Check;
   const timing: Record<string, number> = {};
 
   beforeAll(() => {

@@ -8,11 +8,13 @@ import { readCatalog } from '../../../src/catalog/load.js';
 import { loadCell } from '../../../src/config/load.js';
 import { desiredResources } from '../../../src/plan/desired.js';
 import { SecretStore } from '../../../src/state/secrets.js';
-import type { Resource } from '../../../src/plan/types.js';
+import type { Resource } from '../../../src/plan/resources.js';
 import type { DriverContext } from '../../../src/drivers/driver.js';
 import type { ResourceState } from '../../../src/state/types.js';
 import type { CellSpec } from '../../../src/config/types.js';
 import type { Catalog } from '../../../src/catalog/types.js';
+import { testContext } from '../context.js';
+import { recordOf } from '../../../src/state/types.js';
 
 export interface Cell {
   spec: CellSpec;
@@ -29,13 +31,8 @@ export function openCell(file: string): Cell {
   const resources = desiredResources(spec, catalog);
   const stateDir = mkdtempSync(join(tmpdir(), 'cellctl-netns-'));
   const applied: Record<string, ResourceState> = {};
-  const logs: string[] = [];
-  const ctx: DriverContext = {
-    cell: spec.cell, realm: spec.realm, stateDir, catalog,
-    secrets: new SecretStore(join(stateDir, 'secrets.json')),
-    applied: () => applied,
-    log: (l) => logs.push(l),
-  };
+  const ctx = testContext({ cell: spec.cell, realm: spec.realm, stateDir, catalog, secrets: new SecretStore(join(stateDir, 'secrets.json')) });
+  const logs = ctx.logs;
   return { spec, catalog, resources, ctx, applied, logs };
 }
 
@@ -52,7 +49,7 @@ export async function bringUp(cell: Cell, driver: { create(r: Resource): Promise
         const t0 = Date.now();
         const outputs = await driver.create(r);
         times[r.address] = Date.now() - t0;
-        cell.applied[r.address] = { type: r.type, attrs: r.attrs, deps: r.deps, ...(outputs ? { outputs: outputs as never } : {}) };
+        cell.applied[r.address] = recordOf(r, outputs as Record<string, never> | void);
       })();
       done.set(r.address, p);
     }

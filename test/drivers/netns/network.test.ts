@@ -10,17 +10,15 @@ import { readCatalog } from '../../../src/catalog/load.js';
 import { SecretStore } from '../../../src/state/secrets.js';
 import { createNetnsDriver, netnsPrerequisites, type NetnsDriver } from '../../../src/drivers/netns/index.js';
 import type { DriverContext } from '../../../src/drivers/driver.js';
-import type { Resource } from '../../../src/plan/types.js';
+import type { Resource } from '../../../src/plan/resources.js';
 import { leftovers } from './helpers.js';
+import { testContext } from '../context.js';
 
 const pre = netnsPrerequisites();
 
 function ctxFor(cell: string): DriverContext {
   const stateDir = mkdtempSync(join(tmpdir(), 'cellctl-netns-net-'));
-  return {
-    cell, realm: cell.toUpperCase(), stateDir, catalog: readCatalog(),
-    secrets: new SecretStore(join(stateDir, 'secrets.json')), applied: () => ({}), log: () => undefined,
-  };
+  return testContext({ cell, realm: cell.toUpperCase(), stateDir, catalog: readCatalog(), secrets: new SecretStore(join(stateDir, 'secrets.json')) });
 }
 
 const host = (name: string, bridges: string[]): Resource => ({

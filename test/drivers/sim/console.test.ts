@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { errorOf, guest, host, res, rig, seedResources, type Rig } from './helpers.js';
+import { errorOf, guest, host, res, rig, seedResources, type Rig, withAttrs } from './helpers.js';
 
 let t: Rig;
 afterEach(() => t?.cleanup());
@@ -154,7 +154,7 @@ describe('kernel modules', () => {
   it('refuses nnpfs on the stock DEBUG,DIAGNOSTIC NetBSD kernel and loads it on the -nodiag rebuild', async () => {
     t = rig('tproa.net');
     const rs = seedResources('tproa');
-    const stock = { ...rs[1]!, attrs: { ...rs[1]!.attrs, kernel: 'netbsd-3.1-xen3-domu' } };
+    const stock = withAttrs(rs[1]!, { kernel: 'netbsd-3.1-xen3-domu' });
     await t.apply([rs[0]!, stock]);
     expect(await t.sim.console('service-m1')).toContain('NetBSD 3.1 (XEN3_DOMU) #0');
     const mod = rs[2]!;

@@ -4,11 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CheckSpec } from '../../../src/drivers/driver.js';
+import type { Check } from '../../../src/drivers/driver.js';
 import { createSimDriver } from '../../../src/drivers/sim/index.js';
-import type { Json, Resource } from '../../../src/plan/types.js';
+import type { Json, Resource } from '../../../src/plan/resources.js';
 import { SecretStore } from '../../../src/state/secrets.js';
-import { catalog, host, rig, seedResources, type Rig } from './helpers.js';
+import { catalog, host, rig, seedResources, type Rig, withAttrs } from './helpers.js';
+import { testContext } from '../context.js';
 
 const dirs: string[] = [];
 const rigs: Rig[] = [];
@@ -31,7 +32,7 @@ function fresh(secrets: SecretStore, data?: Json): Rig {
   return r;
 }
 
-const CHECKS: CheckSpec[] = [
+const CHECKS: Check[] = [
   { id: 'k', kind: 'kinit', name: 'kinit', guest: 'shea', params: { principal: 'kula' } },
   { id: 'n', kind: 'kinit', name: 'kinit', guest: 'shea', params: { principal: 'nobody' } },
   { id: 't', kind: 'client-tokens', name: 'tokens', guest: 'shea', params: { principal: 'kula' } },
@@ -42,7 +43,7 @@ const CHECKS: CheckSpec[] = [
 /** The seed cell with its host's /local/xen on shared storage, so shea can migrate. */
 function cell(): Resource[] {
   const rs = seedResources('awesmoe-fixed');
-  rs[0] = { ...rs[0]!, attrs: { ...rs[0]!.attrs, shared_storage: ['/local/xen'] } };
+  rs[0] = withAttrs(rs[0]!, { shared_storage: ['/local/xen'] });
   return rs;
 }
 
@@ -132,8 +133,8 @@ describe('snapshot', () => {
 
   it('refuses a world in a format it does not know, with a message saying what to do', () => {
     const secrets = sharedSecrets();
-    const ctx = { cell: 'c', realm: 'C', stateDir: '/nonexistent', catalog, secrets, applied: () => ({}), log: () => undefined };
-    expect(() => createSimDriver({ ...ctx, data: { version: 99 } })).toThrow('sim: the saved hypervisor state has format 99, this cellctl reads format 1; destroy and re-apply the cell');
-    expect(createSimDriver({ ...ctx, data: null }).snapshot()).toMatchObject({ version: 1, clock: 0, hosts: {} });
+    const ctx = (world: unknown) => testContext({ cell: 'c', realm: 'C', stateDir: '/nonexistent', catalog, secrets, world });
+    expect(() => createSimDriver(ctx({ version: 99 }))).toThrow('sim: the saved hypervisor state has format 99, this cellctl reads format 1; destroy and re-apply the cell');
+    expect(createSimDriver(ctx(null)).snapshot()).toMatchObject({ version: 1, clock: 0, hosts: {} });
   });
 });

@@ -2,7 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { asApplied, errorOf, guest, host, res, rig, type Rig } from './helpers.js';
+import { asApplied, errorOf, guest, host, res, rig, type Rig, withAttrs } from './helpers.js';
 
 let t: Rig;
 afterEach(() => t?.cleanup());
@@ -40,14 +40,14 @@ describe('memory accounting', () => {
     t = rig();
     const g = guest('a', { memory: 256, maxmem: 512 });
     await t.apply([host('kraken'), g]);
-    const grown = { ...g, attrs: { ...g.attrs, memory: 448 } };
+    const grown = withAttrs(g, { memory: 448 });
     const out = await t.sim.update(asApplied('guest.a', t.applied['guest.a']!), grown);
     expect(out).toMatchObject({ memory: 448, domid: 1 });
     expect((await t.sim.status()).hosts[0]).toMatchObject({ used: 704, free: 320 });
 
-    const tooBig = { ...g, attrs: { ...g.attrs, memory: 600 } };
+    const tooBig = withAttrs(g, { memory: 600 });
     expect(await errorOf(t.sim.update(asApplied('guest.a', t.applied['guest.a']!), tooBig))).toContain('above maxmem 512 MiB');
-    const kernel = { ...g, attrs: { ...g.attrs, kernel: 'linux-2.6.16-xen-3.0.2' } };
+    const kernel = withAttrs(g, { kernel: 'linux-2.6.16-xen-3.0.2' });
     expect(await errorOf(t.sim.update(asApplied('guest.a', t.applied['guest.a']!), kernel))).toContain('kernel cannot change on a running domain');
   });
 
@@ -55,7 +55,7 @@ describe('memory accounting', () => {
     t = rig();
     const g = guest('a', { memory: 128, maxmem: 1024 });
     await t.apply([host('kraken'), g, guest('b', { memory: 512 })]);
-    const msg = await errorOf(t.sim.update(asApplied('guest.a', t.applied['guest.a']!), { ...g, attrs: { ...g.attrs, memory: 300 } }));
+    const msg = await errorOf(t.sim.update(asApplied('guest.a', t.applied['guest.a']!), withAttrs(g, { memory: 300 })));
     expect(msg).toContain('needs 172 MiB more');
     expect(msg).toContain('kraken has 128 MiB free');
   });

@@ -5,14 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCatalog } from '../../../src/catalog/load.js';
 import type { AppliedResource, DriverContext } from '../../../src/drivers/driver.js';
+import { testContext } from '../context.js';
 import { createSimDriver, type SimDriver } from '../../../src/drivers/sim/index.js';
 import { parseDisk } from '../../../src/config/disk.js';
 import { loadCell } from '../../../src/config/load.js';
 import { desiredResources } from '../../../src/plan/desired.js';
-import type { Attrs, Json, Resource, ResourceType } from '../../../src/plan/types.js';
+import type { Json, Resource, ResourceType } from '../../../src/plan/resources.js';
 import { SecretStore } from '../../../src/state/secrets.js';
 import type { ResourceState } from '../../../src/state/types.js';
 import { CELLS } from '../../paths.js';
+import { recordOf } from '../../../src/state/types.js';
 
 export const catalog = loadCatalog();
 
@@ -34,18 +36,15 @@ export function rig(cell = 'tproa.net', realm = cell.toUpperCase(), data?: Json,
   const dir = shared?.dir ?? mkdtempSync(join(tmpdir(), 'cellctl-sim-'));
   const secrets = shared?.secrets ?? new SecretStore(join(dir, 'secrets.json'));
   const applied: Record<string, ResourceState> = {};
-  const logs: string[] = [];
-  const ctx: DriverContext = {
-    cell, realm, stateDir: join(dir, 'state'), catalog, secrets, applied: () => applied, log: (l) => logs.push(l),
-    ...(data !== undefined ? { data } : {}),
-  };
+  const ctx = testContext({ cell, realm, stateDir: join(dir, 'state'), catalog, secrets, world: data });
+  const logs = ctx.logs;
   const sim = createSimDriver(ctx);
   const r: Rig = {
     dir, ctx, sim, applied, logs,
     async apply(rs) {
       for (const res of rs) {
         const outputs = await sim.create(res);
-        applied[res.address] = { type: res.type, attrs: res.attrs, deps: res.deps, ...(outputs ? { outputs } : {}) };
+        applied[res.address] = recordOf(res, outputs);
       }
     },
     async destroy(address) {
@@ -68,8 +67,14 @@ export function asApplied(address: string, s: ResourceState): AppliedResource {
   return { ...s, address, name: address.slice(s.type.length + 1) };
 }
 
+/** A copy of r with some attrs changed (not checked against its type). */
+export function withAttrs(r: Resource, patch: Record<string, unknown>): Resource {
+  return { ...r, attrs: { ...r.attrs, ...patch } } as Resource;
+}
+
+/** A resource built by hand; attrs are not checked against the type (tests build odd ones on purpose). */
 export function res(type: ResourceType, name: string, attrs: object, deps: string[] = []): Resource {
-  return { address: `${type}.${name}`, type, name, attrs: attrs as Attrs, deps };
+  return { address: `${type}.${name}`, type, name, attrs, deps } as Resource;
 }
 
 export function host(name: string, over: Partial<Record<string, unknown>> = {}): Resource {

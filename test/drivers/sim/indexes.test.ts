@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { usage } from '../../../src/drivers/sim/hosts.js';
 import { buildIndex, indexOf, indexSummary } from '../../../src/drivers/sim/indexes.js';
 import type { World } from '../../../src/drivers/sim/world.js';
-import { errorOf, guest, host, res, rig, type Rig } from './helpers.js';
+import { errorOf, guest, host, res, rig, type Rig, withAttrs } from './helpers.js';
 
 let t: Rig;
 afterEach(() => t?.cleanup());
@@ -55,7 +55,7 @@ describe('sim indexes', () => {
     agrees(t.sim.world);
 
     const prior = (name: string) => ({ ...t.applied[`guest.${name}`]!, address: `guest.${name}`, name });
-    const balloon = (name: string, memory: number) => t.sim.update(prior(name), { ...guest(name), attrs: { ...prior(name).attrs, memory } });
+    const balloon = (name: string, memory: number) => t.sim.update(prior(name), withAttrs(guest(name), { ...prior(name).attrs, memory }));
     await balloon('b', 200);
     agrees(t.sim.world);
     await balloon('b', 32);

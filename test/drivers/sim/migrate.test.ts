@@ -1,7 +1,7 @@
 // Live migration: refused with the reason (bridge, storage, memory, hypervisor), or done with the
 // domain moving, memory moving with it, a new id on the target, and the services still working.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CheckSpec } from '../../../src/drivers/driver.js';
+import type { Check } from '../../../src/drivers/driver.js';
 import { errorOf, guest, host, linuxCell, rig, type Rig } from './helpers.js';
 
 let t: Rig;
@@ -81,7 +81,7 @@ describe('migration done', () => {
     rs[0] = pair()[0]!;
     rs[1] = guest('shea', { disks: ['file:/san/shea/d.img,0x301,w'] });
     await t.apply([...rs, pair()[1]!]);
-    const chk = (kind: CheckSpec['kind'], params: CheckSpec['params']): CheckSpec => ({ id: kind, kind, name: kind, guest: 'shea', params });
+    const chk = (kind: Check['kind'], params: Check['params']): Check => ({ id: kind, kind, name: kind, guest: 'shea', params });
     await t.sim.migrate('shea', 'kraken2');
     expect((await t.sim.check(chk('client-file-rw', { principal: 'kula', path: '/afs/example.org/after-migration' }))).status).toBe('pass');
     expect((await t.sim.check(chk('client-module', { module: 'openafs-1.4.2-linux' }))).status).toBe('pass');

@@ -1,14 +1,14 @@
 // Kerberos and AFS services in the sim: KDCs and principals, service keys, ubik quorum, volumes,
 // pts users, clients, and tearing it all down again.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CheckSpec } from '../../../src/drivers/driver.js';
-import type { Resource } from '../../../src/plan/types.js';
-import { errorOf, guest, host, linuxCell, res, rig, seedResources, type Rig } from './helpers.js';
+import type { Check } from '../../../src/drivers/driver.js';
+import type { Resource } from '../../../src/plan/resources.js';
+import { errorOf, guest, host, linuxCell, res, rig, seedResources, type Rig, withAttrs } from './helpers.js';
 
 let t: Rig;
 afterEach(() => t?.cleanup());
 
-const check = (kind: CheckSpec['kind'], guestName: string | undefined, params: CheckSpec['params'] = {}): CheckSpec =>
+const check = (kind: Check['kind'], guestName: string | undefined, params: Check['params'] = {}): Check =>
   ({ id: `${kind}@${guestName}`, kind, name: kind, ...(guestName ? { guest: guestName } : {}), params });
 
 /** Three database servers (db1 < db2 < db3 by address), a fileserver and a client, one KDC on db1. */
@@ -174,7 +174,7 @@ describe('AFS servers and clients', () => {
     const msg = await errorOf(t.sim.create(client));
     expect(msg).toBe('openafs-client on shea: Failed to load AFS kernel module, not starting AFS (openafs-1.4.2-linux: kernel module openafs-1.4.2-linux is not loaded (it was never loaded on this boot))');
     // a client that needs no module starts
-    await t.apply([{ ...client, attrs: { ...client.attrs, module: null } }]);
+    await t.apply([withAttrs(client, { module: null })]);
     expect((await t.sim.status()).services.find((s) => s.address === 'afs-client.shea')).toMatchObject({ state: 'up' });
   });
 

@@ -64,6 +64,22 @@ function fromNumber(n: number, vdev: string, cdrom: boolean): DiskTarget {
   );
 }
 
+/** The device number Xen uses for a vdev (what xend prints as "Device 769 (vbd)"). */
+export function vdevNumber(vdev: string): number {
+  const v = vdev.trim().toLowerCase().replace(/^ioemu:/, '').replace(/:(cdrom|disk)$/, '');
+  if (/^0x[0-9a-f]+$/.test(v)) return parseInt(v.slice(2), 16);
+  if (/^[0-9]+$/.test(v)) return parseInt(v, 10);
+  const t = vdevToTarget(vdev);
+  switch (t.prefix) {
+    case 'hd':
+      return (IDE_MAJORS[t.index >> 1] << 8) | ((t.index & 1) << 6) | t.partition;
+    case 'sd':
+      return (SCSI_MAJORS[t.index >> 4] << 8) | ((t.index & 15) << 4) | t.partition;
+    case 'xvd':
+      return t.index < 16 ? (XVD_MAJOR << 8) | (t.index << 4) | t.partition : XVD_EXTENDED | (t.index << 8) | t.partition;
+  }
+}
+
 /** Map one vdev as written in a disk spec ('0x01', '0x301', '769', 'hda1', 'xvdb', 'ioemu:hdc:cdrom'). */
 export function vdevToTarget(vdev: string): DiskTarget {
   let v = vdev.trim().toLowerCase();

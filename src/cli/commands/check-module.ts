@@ -1,22 +1,10 @@
-// export (xl.cfg / libvirt XML) and check-module (a real .ko against a real Module.symvers).
+// check-module: a real .ko against a real Module.symvers, judged as modpost and the loader would.
 import { loadCatalog } from '../../catalog/load.js';
-import { checkModuleFile } from '../../kmod/check-file.js';
 import { UserError } from '../../diagnostics.js';
-import { exportCell } from '../../export/index.js';
-import { desiredResources } from '../../plan/desired.js';
-import { renderFinding } from '../../render/plan.js';
-import { openSession, requireArg, type Command } from '../command.js';
+import { checkModuleFile } from '../../kmod/check-file.js';
+import { renderFinding } from '../../render/findings.js';
+import { requireArg, type Command } from '../command.js';
 import { err, out } from '../output.js';
-
-export const exportCmd: Command = async (args, flags) => {
-  const s = openSession(args, flags);
-  const format = flags.format ?? 'xl';
-  if (format !== 'xl' && format !== 'libvirt') throw new UserError(`--format ${format}: expected xl or libvirt`);
-  if (!flags.out) throw new UserError('missing --out DIR');
-  const written = exportCell(desiredResources(s.spec, s.catalog), format, flags.out, { cell: s.spec.cell });
-  for (const f of written) out(f);
-  return 0;
-};
 
 export const checkModuleCmd: Command = async (args, flags) => {
   const ko = requireArg(args, 0, 'module (cellctl check-module MODULE.ko --symvers Module.symvers)');

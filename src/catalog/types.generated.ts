@@ -1,0 +1,223 @@
+// Generated from schemas/catalog.schema.json by src/build/gen-types.ts (npm run gen:types); do not edit.
+
+/**
+ * Facts as data: Xen releases, OSes, kernels with their export tables, kernel modules, software, licences. Every entry names its source. Cross-references between files are checked by src/catalog/load.ts.
+ */
+export interface CatalogDefs {
+  XenRelease?: XenRelease;
+  OsEntry?: OsEntry;
+  KernelEntry?: KernelEntry;
+  ModuleEntry?: ModuleEntry;
+  SoftwareEntry?: SoftwareEntry;
+  LicenceTable?: LicenceTable;
+}
+export interface XenRelease {
+  /**
+   * e.g. 3.0.2
+   */
+  id: string;
+  /**
+   * 2 or 3: a paravirtualised kernel must be built for the host's major version.
+   */
+  major: number;
+  /**
+   * YYYY-MM.
+   */
+  released?: string;
+  /**
+   * OS families that can run dom0 under this release.
+   */
+  dom0_os: string[];
+  /**
+   * OS families that run paravirtualised as domU.
+   */
+  domu_os: string[];
+  /**
+   * Supports unmodified guests given vmx/svm.
+   */
+  hvm: boolean;
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  source: string;
+}
+export interface OsEntry {
+  /**
+   * e.g. netbsd-3.1, debian-etch, netbsd-4.0_beta.
+   */
+  id: string;
+  /**
+   * e.g. NetBSD 3.1.
+   */
+  name: string;
+  /**
+   * The name XenRelease.dom0_os / domu_os use: netbsd-3.1, linux-2.6.
+   */
+  family: string;
+  kernel_kind: 'linux' | 'netbsd' | 'solaris' | 'freebsd' | 'plan9';
+  /**
+   * MiB, for OSes that run dom0.
+   */
+  default_dom0_memory?: number;
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  source: string;
+}
+export interface KernelEntry {
+  /**
+   * e.g. netbsd-3.1-xen3-domu-nodiag.
+   */
+  id: string;
+  kernel_kind: 'linux' | 'netbsd' | 'solaris' | 'freebsd' | 'plan9';
+  /**
+   * e.g. 2.6.16-xen, 3.1.
+   */
+  release: string;
+  /**
+   * NetBSD config name: XEN3_DOMU-nodebug.
+   */
+  ident?: string;
+  /**
+   * Xen release whose interface the kernel was built for.
+   */
+  xen: string;
+  /**
+   * Guest OS ids it is meant for.
+   *
+   * @minItems 1
+   */
+  os: string[];
+  /**
+   * File name of the kernel image: vmlinuz-2.6.16-xen.tproa.
+   */
+  image: string;
+  /**
+   * Build options that matter for modules: DEBUG, DIAGNOSTIC.
+   */
+  options: string[];
+  /**
+   * Linux: '2.6.16-xen SMP mod_unload 686 '.
+   */
+  vermagic?: string;
+  /**
+   * Symbols relevant to modules in the catalog, with how they are exported.
+   */
+  exports: {
+    [k: string]: 'EXPORT_SYMBOL' | 'EXPORT_SYMBOL_GPL' | 'EXPORT_SYMBOL_NS' | 'EXPORT_SYMBOL_GPL_NS';
+  };
+  /**
+   * Console transcript template; {placeholders} are filled by the driver.
+   */
+  boot: string[];
+  boot_memory?: BootMemory;
+  /**
+   * How it prints the CPU clock: NetBSD 2999.99 (2), Linux 2999.994 (3).
+   */
+  boot_mhz_decimals?: number;
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  source: string;
+}
+/**
+ * Figures printed at boot, as offsets (MiB) from the guest's memory: total_mb = memory + total_delta, etc.
+ */
+export interface BootMemory {
+  /**
+   * NetBSD 'total memory = N MB'.
+   */
+  total_delta?: number;
+  /**
+   * NetBSD 'avail memory = N MB'.
+   */
+  avail_delta?: number;
+  /**
+   * Linux i386 'NMB LOWMEM available.'
+   */
+  lowmem_delta?: number;
+}
+export interface ModuleEntry {
+  /**
+   * e.g. openafs-1.4.2-linux.
+   */
+  id: string;
+  /**
+   * Module name as the kernel logs it: openafs, nnpfs.
+   */
+  name: string;
+  kernel_kind: 'linux' | 'netbsd' | 'solaris' | 'freebsd' | 'plan9';
+  /**
+   * MODULE_LICENSE string (Linux).
+   */
+  license?: string;
+  /**
+   * Undefined symbols it needs from the kernel.
+   */
+  imports: string[];
+  /**
+   * The kernel must be built without these options.
+   */
+  options_absent?: string[];
+  /**
+   * The kernel must be built with these options.
+   */
+  options_present?: string[];
+  vermagic?: string;
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  source: string;
+}
+export interface SoftwareEntry {
+  /**
+   * e.g. openafs-1.4.2.
+   */
+  id: string;
+  product: 'heimdal' | 'mit-krb5' | 'openafs' | 'arla';
+  version: string;
+  roles: ('kdc' | 'afs-db' | 'afs-fs' | 'afs-client')[];
+  /**
+   * OS kernel kinds it runs on.
+   */
+  runs_on: ('linux' | 'netbsd' | 'solaris' | 'freebsd' | 'plan9')[];
+  /**
+   * kernel_kind -> id of the module the client loads.
+   */
+  client_modules?: {
+    [k: string]: string;
+  };
+  known_issues?: KnownIssue[];
+  /**
+   * Which real Debian software serves this role on the real backends.
+   */
+  debian_stand_in?: string;
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  source: string;
+}
+export interface KnownIssue {
+  /**
+   * Finding code, e.g. arla-panic-reports.
+   */
+  code: string;
+  severity: 'error' | 'warning';
+  when: 'xen-domu' | 'always';
+  message: string;
+  fix?: string;
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  source: string;
+}
+export interface LicenceTable {
+  /**
+   * MODULE_LICENSE strings the kernel treats as GPL (license_is_gpl_compatible).
+   */
+  gpl_compatible: string[];
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  source: string;
+}

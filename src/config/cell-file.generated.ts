@@ -1,0 +1,252 @@
+// Generated from schemas/cell.schema.json by src/build/gen-types.ts (npm run gen:types); do not edit.
+
+/**
+ * A guest kernel: a catalog id (e.g. netbsd-3.1-xen3-domu-nodiag), or real build artifacts on disk. Relative paths are relative to the cell file.
+ */
+export type KernelFiles =
+  | string
+  | {
+      /**
+       * Path to the kernel's Module.symvers.
+       */
+      symvers: string;
+      /**
+       * Path to the kernel's .config.
+       */
+      config?: string;
+      /**
+       * Kernel release (uname -r), if the build tree does not say.
+       */
+      release?: string | number;
+      /**
+       * Xen release the kernel was built for (catalog id).
+       */
+      xen?: string | number;
+    };
+
+/**
+ * A test AFS cell and Kerberos realm: the Xen hosts, their guests, and the services on them. Validated by `cellctl validate`.
+ */
+export interface CellFile {
+  /**
+   * AFS cell name, DNS-like and lower case, e.g. tproa.net.
+   */
+  cell: string;
+  /**
+   * Kerberos realm, upper case, e.g. TPROA.NET. Default: the cell name upper-cased.
+   */
+  realm?: string;
+  /**
+   * Physical machines running Xen (dom0), by name.
+   */
+  hosts: {
+    [k: string]: HostFile;
+  };
+  /**
+   * Xen domains (domUs), by name.
+   */
+  guests: {
+    [k: string]: GuestFile;
+  };
+  kerberos?: KerberosFile;
+  afs?: AfsFile;
+}
+/**
+ * A physical machine running Xen.
+ */
+export interface HostFile {
+  /**
+   * Catalog id of the dom0 OS, e.g. netbsd-4.0_beta.
+   */
+  os: string;
+  /**
+   * Xen hypervisor release (catalog id), e.g. 3.0.2.
+   */
+  xen: string | number;
+  /**
+   * MiB of physical RAM.
+   */
+  memory: number;
+  /**
+   * MiB kept by dom0. Default: the dom0 OS's catalog default, else 256.
+   */
+  dom0_memory?: number;
+  /**
+   * Physical CPUs.
+   */
+  cpus?: number;
+  /**
+   * CPU flags; add vmx or svm to allow hvm guests.
+   *
+   * Items: A CPU flag as /proc/cpuinfo names it: pae, vmx (Intel VT-x), svm (AMD-V).
+   */
+  cpu_features?: string[];
+  /**
+   * Network bridges guests' vifs can join.
+   *
+   * Items: A network bridge on the host, e.g. bridge3 or xenbr0.
+   */
+  bridges?: string[];
+  /**
+   * Block devices available to phy: disks.
+   *
+   * Items: A block device on the host, e.g. /dev/wd2d.
+   */
+  devices?: string[];
+  /**
+   * Path prefixes other hosts can reach too (SAN, NFS): needed for live migration.
+   *
+   * Items: An absolute path.
+   */
+  shared_storage?: string[];
+  /**
+   * libvirt connection URI for the libvirt driver, e.g. xen+ssh://root@kraken/.
+   */
+  uri?: string;
+}
+/**
+ * A Xen domain (domU).
+ */
+export interface GuestFile {
+  /**
+   * The host (from hosts) this guest runs on.
+   */
+  host: string;
+  /**
+   * Catalog id of the guest OS, e.g. netbsd-3.1 or debian-etch.
+   */
+  os: string;
+  kernel: KernelFiles;
+  /**
+   * pv: paravirtualised (needs a domU kernel); hvm: unmodified (needs vmx or svm).
+   */
+  type?: 'pv' | 'hvm';
+  /**
+   * MiB of RAM at boot (xm memory).
+   */
+  memory: number;
+  /**
+   * MiB the guest may balloon up to (xm maxmem). Default: memory.
+   */
+  maxmem?: number;
+  /**
+   * Virtual CPUs.
+   */
+  vcpus?: number;
+  /**
+   * Network interfaces.
+   */
+  vifs?: VifFile[];
+  /**
+   * Xen disk specs in xm syntax: file:/path/img,0x01,w or phy:/dev/wd2d,0x02,w or tap:aio:/path/img,xvda,r.
+   */
+  disks?: string[];
+  /**
+   * Root device passed to the kernel, e.g. /dev/wd0d or '/dev/hda1 ro'.
+   */
+  root?: string;
+  /**
+   * Path of the kernel image on the host. Default: /local/xen/<guest>.<cell>/<the catalog kernel's image> (vmlinuz-<release> for a kernel given as files).
+   */
+  kernel_image?: string;
+  /**
+   * Kernel modules loaded at boot: catalog ids, or paths to .ko files (relative to the cell file).
+   */
+  extra_modules?: string[];
+}
+/**
+ * A virtual network interface.
+ */
+export interface VifFile {
+  /**
+   * MAC address; Xen's prefix is 00:16:3e.
+   */
+  mac: string;
+  /**
+   * Host bridge to attach to; must be one of the host's bridges.
+   */
+  bridge: string;
+  /**
+   * The guest's IPv4 address on this interface.
+   */
+  ip?: string;
+}
+/**
+ * The Kerberos realm.
+ */
+export interface KerberosFile {
+  /**
+   * KDC software: heimdal-0.72, mit-krb5-1.4.4, ...
+   */
+  software: string;
+  /**
+   * Guests running a KDC; the first is the master, the rest replicas.
+   *
+   * @minItems 1
+   *
+   * Items: A host or guest name: lower-case letters, digits and '-', as in a DNS label.
+   */
+  kdcs: string[];
+  /**
+   * Principals to create, e.g. kula, kula/admin.
+   *
+   * Items: A Kerberos principal without the realm, e.g. kula or kula/admin.
+   */
+  principals?: string[];
+}
+/**
+ * The AFS cell.
+ */
+export interface AfsFile {
+  /**
+   * Server software: openafs-1.4.2, ...
+   */
+  software: string;
+  /**
+   * Guests running the database servers (ptserver, vlserver); an odd number keeps ubik's quorum.
+   *
+   * @minItems 1
+   *
+   * Items: A host or guest name: lower-case letters, digits and '-', as in a DNS label.
+   */
+  dbservers: string[];
+  /**
+   * Guests running a fileserver, with their partitions.
+   */
+  fileservers?: {
+    /**
+     * Server partitions.
+     *
+     * @minItems 1
+     *
+     * Items: An AFS server partition, /vicepa to /vicepzz.
+     */
+    [k: string]: string[];
+  };
+  /**
+   * Guests running an AFS client, with the client software (openafs-1.4.2, arla-0.43).
+   */
+  clients?: {
+    /**
+     * An id from cellctl's catalog (`cellctl catalog` lists them).
+     */
+    [k: string]: string;
+  };
+  /**
+   * Volumes to create.
+   */
+  volumes?: {
+    /**
+     * An AFS volume name, e.g. root.cell: letters, digits, '.', '_' and '-', at most 22 characters (room for .readonly).
+     */
+    name: string;
+    /**
+     * A fileserver guest.
+     */
+    server: string;
+    /**
+     * One of that fileserver's partitions.
+     */
+    partition: string;
+  }[];
+}
