@@ -1,7 +1,7 @@
 // `cellctl export`: write one config per guest of the plan, as xl configs or libvirt XML.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GuestAttrs, HostAttrs, Resource } from '../plan/resources.js';
+import type { HostAttrs, Resource } from '../plan/resources.js';
 import { renderLibvirt, type LibvirtMeta } from './libvirt.js';
 import { renderXl } from './xl.js';
 
@@ -17,11 +17,12 @@ export { vdevToTarget } from '../config/vdev.js';
  * written, so a bad guest leaves no half-exported directory behind.
  */
 export function exportCell(resources: Resource[], format: ExportFormat, outDir: string, meta: LibvirtMeta = {}): string[] {
-  const hosts = new Map(resources.filter((r) => r.type === 'host').map((r) => [r.name, r.attrs as unknown as HostAttrs]));
+  const hosts = new Map<string, HostAttrs>();
+  for (const r of resources) if (r.type === 'host') hosts.set(r.name, r.attrs);
   const files: { path: string; text: string }[] = [];
   for (const r of resources) {
     if (r.type !== 'guest') continue;
-    const g = r.attrs as unknown as GuestAttrs;
+    const g = r.attrs;
     // The name becomes a file name: never let it leave outDir.
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(r.name)) throw new Error(`guest name '${r.name}' cannot be used as a file name`);
     if (format === 'xl') {
