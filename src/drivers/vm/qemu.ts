@@ -50,14 +50,18 @@ export function guestAlive(pidfile: string): number | undefined {
   return pid !== undefined && isOurQemu(pid, pidfile) ? pid : undefined;
 }
 
-/** A handle on a guest started earlier (by this or another process), found from its directory. */
-export function attachGuest(name: string, dir: string, accel: AccelChoice): Guest | undefined {
+/**
+ * A handle on a guest started earlier (by this or another process), found from its directory;
+ * the accelerator is read back from the running QEMU's command line.
+ */
+export function attachGuest(name: string, dir: string): Guest | undefined {
   const paths = guestPaths(dir);
   const pid = guestAlive(paths.pidfile);
   if (pid === undefined) return undefined;
-  const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-  const append = cmdline[cmdline.indexOf('-append') + 1] ?? '';
-  return { ...paths, name, pid, accel, cmdline: append, agent: new GuestAgent(paths.agentSocket, `guest ${name}`) };
+  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  const arg = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] ?? '' : '');
+  const accel: AccelChoice = { accel: arg('-accel') === 'kvm' ? 'kvm' : 'tcg', cpu: arg('-cpu'), reason: `found running (pid ${pid})` };
+  return { ...paths, name, pid, accel, cmdline: arg('-append'), agent: new GuestAgent(paths.agentSocket, `guest ${name}`) };
 }
 
 function tail(file: string, lines: number): string {
