@@ -36,10 +36,15 @@ WORK=@@RUN@@/agent
 say() { read -r up _ </proc/uptime; echo "cellctl-agent: [$up] $*" >/dev/console; }
 mkdir -p $WORK
 echo $$ >@@RUN@@/agent.pid
+# nap SECS: a read with a timeout on a fifo nobody writes: waits without forking a sleep
+rm -f $WORK/.idle
+mkfifo $WORK/.idle
+exec 4<>$WORK/.idle
+nap() { read -r -t $1 _ <&4; }
 n=0
 while [ ! -e $PORT ]; do
   n=$((n + 1)); [ $n = 50 ] && say "waiting for $PORT (no such virtio port yet)"
-  sleep 0.1
+  nap 0.1
 done
 exec 3<>$PORT
 say "ready on $PORT"
@@ -65,7 +70,7 @@ reply() {
 # through setsid when it should be a session of its own); a watchdog kills the command's process
 # group (or, before setsid ran, the process) once the timeout has passed
 run() {
-  ( . $w/script ) <$w/in >$w/out 2>$w/err 3>&- &
+  ( . $w/script ) <$w/in >$w/out 2>$w/err 3>&- 4>&- &
   pid=$!
   secs=$(($2 / 1000)).$(($2 % 1000 / 100))$(($2 % 100 / 10))$(($2 % 10))
   (
@@ -74,7 +79,7 @@ run() {
     s=$!
     wait $s
     { kill -KILL -$pid || kill -KILL $pid; } 2>/dev/null && : >$w/timedout
-  ) </dev/null >/dev/null 2>&1 3>&- &
+  ) </dev/null >/dev/null 2>&1 3>&- 4>&- &
   wd=$!
   wait $pid
   rc=$?
@@ -87,7 +92,7 @@ run() {
 
 while :; do
   # EOF means the host is not connected: poll until it is
-  if ! read -r tag id op n1 n2 tmo <&3; then sleep 0.2; continue; fi
+  if ! read -r tag id op n1 n2 tmo <&3; then nap 0.2; continue; fi
   [ "$tag" = @@REQUEST@@ ] || continue
   case "$id$n1$n2$tmo" in ''|*[!0-9]*) say "malformed request header ignored"; continue ;; esac
   w=$WORK/$id
