@@ -132,6 +132,10 @@ describe('guest agent client', () => {
     }
   });
 
+  it('refuses a timeout that is not positive', async () => {
+    await expect(new GuestAgent(join(work, 'none.sock'), 'guest x').exec('true', [], { timeoutMs: 0 })).rejects.toThrow(/timeoutMs must be positive/);
+  });
+
   it('reports an absent socket as a connection error', async () => {
     await expect(new GuestAgent(join(work, 'none.sock'), 'guest x').ping(500)).rejects.toThrow(/guest x: cannot connect/);
   });

@@ -113,6 +113,7 @@ export class GuestAgent {
   private async execRaw(cmd: string, args: string[], o: ExecOptions): Promise<Reply> {
     const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const what = describe(cmd, args);
+    if (!(timeoutMs > 0)) throw new AgentError(`${this.label}: ${what}: timeoutMs must be positive`);
     const r = await this.request('exec', execScript(cmd, args, { env: o.env, cwd: o.cwd }), toBytes(o.input ?? ''), timeoutMs, what);
     if (r.timedOut) throw new AgentTimeoutError(`${this.label}: ${what} timed out after ${timeoutMs} ms (killed in the guest)`);
     return r;
