@@ -161,6 +161,7 @@ describe.skipIf(!env.ok)(`QEMU guests driven by the agent${env.ok ? '' : ` (skip
     expect(again).toMatchObject({ pid: g1.pid, cmdline: g1.cmdline, agentSocket: g1.agentSocket, accel: { accel: g1.accel.accel, cpu: g1.accel.cpu } });
     expect((await again.agent.exec('uname', ['-n'])).stdout).toBe('vmt1\n');
     again.agent.close();
+    await expect(startGuest({ name: 'vmt1', dir: g1.dir, kernel: boot.kernel.boot, initrd: boot.initramfs.path })).rejects.toThrow(/guest vmt1: already running/);
   });
 
   it('stops both by guest poweroff and leaves no process, socket, namespace or tap behind', async () => {
@@ -189,6 +190,13 @@ describe.skipIf(!env.ok)(`QEMU guests driven by the agent${env.ok ? '' : ` (skip
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(guestAlive(g.pidfile)).toBeUndefined();
   }, 30_000);
+
+  it("reports QEMU's own error when it cannot start, and leaves nothing running", async () => {
+    const err = await startGuest({ name: 'vmt5', dir: join(dir, 'vmt5'), kernel: join(dir, 'no-such-kernel'), initrd: boot.initramfs.path }).catch((e: Error) => e);
+    expect(String(err)).toMatch(/guest vmt5: QEMU did not start \(exit 1\): .*could not open kernel file/);
+    expect(guestAlive(join(dir, 'vmt5', 'qemu.pid'))).toBeUndefined();
+    expect(readFileSync(join(dir, 'vmt5', 'qemu.log'), 'utf8')).toMatch(/could not open kernel file/);
+  });
 
   it('fails waitReady early, with the console, when the guest dies during boot', async () => {
     const junk = join(dir, 'junk.img');

@@ -89,8 +89,8 @@ export async function startGuest(spec: GuestSpec): Promise<Guest> {
   appendFileSync(paths.consoleLog, `=== cellctl: starting guest ${spec.name} at ${new Date().toISOString()} (${accel.accel}: ${accel.reason})\n`);
   writeFileSync(paths.qemuLog, '');
 
-  // stderr to a file, not a pipe: errors before daemonising land there, and no pipe is left for
-  // the daemon to hold open; after daemonising QEMU writes its errors to -D qemuLog
+  // stderr to a file, not a pipe, so no pipe is left for the daemon to hold open; QEMU writes its
+  // errors to -D qemuLog (the file catches what comes before it parsed -D)
   const errFile = `${paths.qemuLog}.start`;
   const r = await execa(argv[0]!, argv.slice(1), { stdin: 'ignore', stdout: 'ignore', stderr: { file: errFile }, reject: false, timeout: 60_000 });
   const startErr = readFileSync(errFile, 'utf8').trim();
@@ -98,7 +98,9 @@ export async function startGuest(spec: GuestSpec): Promise<Guest> {
   if (startErr) appendFileSync(paths.qemuLog, startErr + '\n');
   const pid = guestAlive(paths.pidfile);
   if (r.exitCode !== 0 || pid === undefined) {
-    throw new Error(`guest ${spec.name}: QEMU did not start (exit ${r.exitCode ?? r.signal}): ${startErr.split('\n').slice(-5).join(' | ') || 'no error output'}`);
+    // with -D, QEMU reports even its start-up errors in that log rather than on stderr
+    const why = tail(paths.qemuLog, 5).split('\n').filter(Boolean).join(' | ') || 'no error output';
+    throw new Error(`guest ${spec.name}: QEMU did not start (exit ${r.exitCode ?? r.signal}): ${why}`);
   }
   return { ...paths, name: spec.name, pid, accel, cmdline: kernelCmdline(spec), agent: new GuestAgent(paths.agentSocket, `guest ${spec.name}`) };
 }
