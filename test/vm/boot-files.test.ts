@@ -30,11 +30,12 @@ function environment(): { ok: boolean; reason: string } {
 const env = environment();
 
 describe.skipIf(!env.ok)(`guest boot files${env.ok ? '' : ` (skipped: ${env.reason})`}`, () => {
-  const cache = mkdtempSync(join(tmpdir(), 'vmkit-cache-'));
   const saved = process.env.CELLCTL_CACHE_DIR;
+  let cache: string; // made in beforeAll: a skipped describe still runs its body
   let kernel: GuestKernel;
   let coldMs = 0;
   beforeAll(async () => {
+    cache = mkdtempSync(join(tmpdir(), 'vmkit-cache-'));
     process.env.CELLCTL_CACHE_DIR = cache;
     const t0 = Date.now();
     kernel = await guestKernel();
@@ -43,7 +44,7 @@ describe.skipIf(!env.ok)(`guest boot files${env.ok ? '' : ` (skipped: ${env.reas
   afterAll(() => {
     if (saved === undefined) delete process.env.CELLCTL_CACHE_DIR;
     else process.env.CELLCTL_CACHE_DIR = saved;
-    rmSync(cache, { recursive: true, force: true });
+    if (cache) rmSync(cache, { recursive: true, force: true });
   });
 
   it('extracts a PVH-bootable ELF vmlinux of the installed-headers kernel into the cache, once', async () => {

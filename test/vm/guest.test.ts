@@ -45,16 +45,17 @@ async function guestPs(a: GuestAgent): Promise<string[]> {
 }
 
 describe.skipIf(!env.ok)(`QEMU guests driven by the agent${env.ok ? '' : ` (skipped: ${env.reason})`}`, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vmkit-guests-'));
-  const disk = join(dir, 'data.img');
   const diskMarker = `vmkit-disk-${randomBytes(4).toString('hex')}`;
   const socketDirsBefore = socketDirs();
+  let dir: string; // made in beforeAll: a skipped describe still runs its body
   let boot: BootFiles;
   let net: BridgeNetns;
   let g1: Guest;
   let g2: Guest;
 
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vmkit-guests-'));
+    const disk = join(dir, 'data.img');
     boot = await prepareBootFiles();
     net = await createBridgeNetns(2, '10.213.0.1/24');
     writeFileSync(disk, Buffer.concat([Buffer.from(diskMarker), Buffer.alloc((1 << 20) - diskMarker.length)]));
@@ -71,7 +72,7 @@ describe.skipIf(!env.ok)(`QEMU guests driven by the agent${env.ok ? '' : ` (skip
   afterAll(async () => {
     for (const g of [g1, g2]) if (g && guestAlive(g.pidfile)) await stopGuest(g);
     await net?.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
   it('boots the kit kernel: uname -r is its release, hostname is the guest name, console shows the markers', async () => {
