@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { execaSync } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeCpio, writeCpioGz, type CpioEntry } from '../../src/drivers/vm/cpio.js';
+import { writeCpio, writeCpioGz, type CpioEntry } from '../../../src/drivers/vm/cpio.js';
 
 function have(cmd: string, args: string[]): boolean {
   try {

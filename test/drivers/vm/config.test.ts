@@ -3,10 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tcg } from '../../src/drivers/vm/accel.js';
-import { guestBootParams } from '../../src/drivers/vm/guest-init.js';
-import { compareVersions, hostKernelImage } from '../../src/drivers/vm/kernel.js';
-import { guestPaths, kernelCmdline, qemuArgs, qemuOptValue, type GuestSpec } from '../../src/drivers/vm/qemu-args.js';
+import { tcg } from '../../../src/drivers/vm/accel.js';
+import { guestBootParams } from '../../../src/drivers/vm/guest-init.js';
+import { compareVersions, hostKernelImage } from '../../../src/drivers/vm/kernel.js';
+import { guestPaths, kernelCmdline, qemuArgs, qemuOptValue, type GuestSpec } from '../../../src/drivers/vm/qemu-args.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vmkit-config-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentTimeoutError, type GuestAgent } from '../../src/drivers/vm/agent.js';
-import { prepareBootFiles, type BootFiles } from '../../src/drivers/vm/boot-files.js';
-import { GUEST_BUSYBOX } from '../../src/drivers/vm/guest-agent.js';
-import { hostKernelImage } from '../../src/drivers/vm/kernel.js';
-import { isStaticElf } from '../../src/drivers/vm/kimage.js';
-import { attachGuest, guestAlive, startGuest, stopGuest, waitReady, type Guest } from '../../src/drivers/vm/qemu.js';
+import { AgentTimeoutError, type GuestAgent } from '../../../src/drivers/vm/agent.js';
+import { prepareBootFiles, type BootFiles } from '../../../src/drivers/vm/boot-files.js';
+import { GUEST_BUSYBOX } from '../../../src/drivers/vm/guest-agent.js';
+import { hostKernelImage } from '../../../src/drivers/vm/kernel.js';
+import { isStaticElf } from '../../../src/drivers/vm/kimage.js';
+import { attachGuest, guestAlive, startGuest, stopGuest, waitReady, type Guest } from '../../../src/drivers/vm/qemu.js';
 import { createBridgeNetns, type BridgeNetns } from './netns-bridge.js';
 
 function environment(): { ok: boolean; reason: string } {

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { guestInitramfs, moduleClosure, INIT_MODULES } from '../../src/drivers/vm/initramfs.js';
-import { guestKernel, hostKernelImage, type GuestKernel } from '../../src/drivers/vm/kernel.js';
-import { hasPvhNote, isElf, isStaticElf, vmlinuxRelease } from '../../src/drivers/vm/kimage.js';
+import { guestInitramfs, moduleClosure, INIT_MODULES } from '../../../src/drivers/vm/initramfs.js';
+import { guestKernel, hostKernelImage, type GuestKernel } from '../../../src/drivers/vm/kernel.js';
+import { hasPvhNote, isElf, isStaticElf, vmlinuxRelease } from '../../../src/drivers/vm/kimage.js';
 
 function environment(): { ok: boolean; reason: string } {
   let release: string;

@@ -2,8 +2,8 @@
 import { existsSync } from 'node:fs';
 import { execaSync } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chooseAccel, probeKvm } from '../../src/drivers/vm/accel.js';
-import { prepareBootFiles } from '../../src/drivers/vm/boot-files.js';
+import { chooseAccel, probeKvm } from '../../../src/drivers/vm/accel.js';
+import { prepareBootFiles } from '../../../src/drivers/vm/boot-files.js';
 
 function haveQemu(): boolean {
   try {

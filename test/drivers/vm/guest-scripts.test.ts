@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { execScript, readFileScript, shq, spawnScript, writeFileScript } from '../../src/drivers/vm/guest-scripts.js';
+import { execScript, readFileScript, shq, spawnScript, writeFileScript } from '../../../src/drivers/vm/guest-scripts.js';
 
 function haveBusybox(): boolean {
   try {

@@ -5,7 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { AgentError, AgentTimeoutError, GuestAgent } from '../../src/drivers/vm/agent.js';
+import { AgentError, AgentTimeoutError, GuestAgent } from '../../../src/drivers/vm/agent.js';
 
 interface Req {
   id: string;
@@ -33,7 +33,7 @@ function fakeAgent(handle: Handler) {
     stats.connections++;
     let buf = Buffer.alloc(0);
     sock.on('error', () => undefined);
-    sock.on('data', (d) => {
+    sock.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       for (;;) {
         const nl = buf.indexOf(10);
