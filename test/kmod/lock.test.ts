@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireLock, LockTimeoutError } from '../../src/kmod/lock.js';
 
-const root = mkdtempSync(join(tmpdir(), 'cellctl-lock-'));
+const root = mkdtempSync(join(tmpdir(), 'cellctl-kmod-lock-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 const lockPath = (): string => join(root, `l${n++}.lock`);

@@ -156,6 +156,13 @@ describe.skipIf(!pre.ok)('a failed build (cold, private cache dir, headers whose
     expect(e.message).toContain(`configure: error: No usable linux headers found at ${headers}`);
     expect(readdirSync(entry).sort()).toEqual(['build.log']);
     expect(temps()).toEqual(before);
+
+    // Two callers at once: the second waits for the first's lock, then tries (and fails) on its own.
+    const logs: string[][] = [[], []];
+    const both = await Promise.all(logs.map((l) => ensureOpenafsKo({ headersDir: headers, log: (x) => l.push(x) }).catch((x: unknown) => x)));
+    for (const x of both) expect((x as OpenafsKoError).step).toBe('build');
+    expect(logs.filter((l) => l.some((x) => x.includes(`waiting for pid ${process.pid}`)))).toHaveLength(1);
+    expect(readdirSync(entry).sort()).toEqual(['build.log']);
   }, 10 * 60_000);
 });
 
