@@ -6,9 +6,9 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, ren
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir } from '../cache.js';
-import { readKo } from '../catalog/artifacts.js';
+import { readKo } from './artifacts.js';
 import { loadCatalog } from '../catalog/load.js';
-import { checkModuleFile } from '../compat/check-module.js';
+import { checkModuleFile } from './check-file.js';
 import type { Finding } from '../compat/types.js';
 import { resolveHeaders, type KernelHeaders } from './headers.js';
 import { acquireLock } from './lock.js';
@@ -146,7 +146,7 @@ export async function ensureOpenafsKo(opts: OpenafsKoOptions = {}): Promise<Open
   if (v.ok) return result(dir, v.meta, false, t0);
   if (opts.build === false) throw new OpenafsKoError('cache', `no usable entry in ${dir} and building is off: ${v.reason}`);
 
-  let lock;
+  let lock: Awaited<ReturnType<typeof acquireLock>>;
   try {
     lock = await acquireLock(join(dir, '.lock'), {
       timeoutMs: opts.lockTimeoutMs,

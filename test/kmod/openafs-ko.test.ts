@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { cacheRoot } from '../../src/cache.js';
-import { readKo } from '../../src/catalog/artifacts.js';
-import { parseElf } from '../../src/catalog/elf.js';
+import { readKo } from '../../src/kmod/artifacts.js';
+import { parseElf } from '../../src/kmod/elf.js';
 import { loadCatalog } from '../../src/catalog/load.js';
-import { checkModuleFile } from '../../src/compat/check-module.js';
+import { checkModuleFile } from '../../src/kmod/check-file.js';
 import { ensureOpenafsKo, OPENAFS_LICENSE, OpenafsKoError, openafsKoPrerequisites, type OpenafsKo, type OpenafsKoMeta } from '../../src/kmod/openafs-ko.js';
 
 const pre = await openafsKoPrerequisites();
