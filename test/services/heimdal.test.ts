@@ -175,6 +175,14 @@ describe.skipIf(!!reason)(`Heimdal KDC in a network namespace, MIT clients${reas
     expect(mit1.stdout).toContain('aes256-cts-hmac-sha1-96');
     expect(mit1.stdout).not.toContain('aes128');
     await expect(realm.addPrincipal('-bad', userPw)).rejects.toThrow(/invalid principal/);
+    // Failures that had a password at hand: their errors go into `seen` for the final check.
+    const bad = join(work, 'bad');
+    mkdirSync(join(bad, 'm-key'), { recursive: true }); // a stash that is no key file: init cannot read it
+    const err1 = await HeimdalRealm.create(heimdal, { dir: bad, realm: 'BAD.TEST' }, masterPw).then(() => 'created', (e: Error) => e.message);
+    const err2 = await realm.addPrincipal('bob', `${userPw}\nsecond line`).then(() => 'added', (e: Error) => e.message);
+    seen.push(err1, err2);
+    expect(err1).toMatch(/kadmin\.heimdal -l .* init .* failed \(exit 1\): .*m-key/);
+    expect(err2).toMatch(/single line/);
     await expect(realm.extractKeytab('nobody', join(work, 'x.keytab'))).rejects.toThrow(/no principal nobody/);
   });
 
