@@ -9,7 +9,7 @@ import { execa, execaSync } from 'execa';
 import {
   ensureHeimdal, heimdalPrerequisites, HeimdalRealm, kdcAlive, kdcPid, kdcProcesses, mitClientConf, startKdc, stopKdc,
   type HeimdalInstall,
-} from '../../src/services/heimdal/index.js';
+} from '../../../src/drivers/services/heimdal/index.js';
 
 const TOOLS = ['ip', 'unshare', 'kinit', 'klist', 'kvno', 'asetkey'];
 

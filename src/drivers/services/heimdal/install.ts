@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { cacheDir, cacheRoot } from '../../cache.js';
+import { cacheDir, cacheRoot } from '../../../cache.js';
 import { must, run, runSync, which } from './run.js';
 
 /** Unpacked, never installed: each conflicts with an MIT package the project needs. */
