@@ -32,7 +32,7 @@ function ask(question: string): Promise<string | undefined> {
 export function confirmer(flags: Flags, verb: 'apply' | 'destroy'): Confirmer {
   const c: Confirmer = {
     interrupted: false,
-    async confirm(_plan, why) {
+    async confirm(plan, why) {
       if (flags['auto-approve']) return true;
       if (flags.json || !process.stdin.isTTY) {
         throw new UserError([{
@@ -40,9 +40,10 @@ export function confirmer(flags: Flags, verb: 'apply' | 'destroy'): Confirmer {
           hint: 're-run with --auto-approve to approve it',
         }]);
       }
+      const n = plan.changes.length;
       const head = verb === 'destroy'
-        ? ['Do you really want to destroy these resources?', `  cellctl will destroy the resources shown above (it ${why}).`, '  There is no undo. Only \'yes\' will be accepted to confirm.']
-        : ['Do you want to perform these actions?', `  cellctl will perform the actions shown above; it ${why}.`, "  Only 'yes' will be accepted to approve."];
+        ? ['Do you really want to destroy these resources?', `  cellctl will destroy the ${n} resource${n === 1 ? '' : 's'} shown above.`, "  There is no undo. Only 'yes' will be accepted to confirm."]
+        : ['Do you want to perform these actions?', `  cellctl will perform the actions shown above: the plan ${why}.`, "  Only 'yes' will be accepted to approve."];
       const answer = await ask(`\n${head.join('\n')}\n\n  Enter a value: `);
       if (answer === undefined) c.interrupted = true;
       return answer?.trim() === 'yes';

@@ -171,7 +171,7 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
     name: 'check-module', args: [{ name: 'MODULE.ko', complete: 'file' }], summary: 'will a real .ko load into a real kernel?',
     description: "Judges a real kernel module against a kernel's Module.symvers (and .config) as modpost and the module loader would: licence and GPL-only symbols, unknown symbols, namespaces, symbol versions, vermagic.",
     flags: ['symvers', 'config', ...OUTPUT],
-    examples: [{ command: 'check-module openafs.ko --symvers build/Module.symvers --config build/.config', what: "against a kernel's build tree" }],
+    examples: [{ command: 'check-module openafs.ko --symvers Module.symvers --config .config', what: "against a kernel's build files" }],
   },
   {
     name: 'catalog', args: [{ name: 'KIND', optional: true, complete: 'catalog-kind' }, { name: 'ID', optional: true, complete: 'none' }],

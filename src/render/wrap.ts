@@ -1,12 +1,12 @@
 // Text for a terminal of a given width: words are never split; continuation lines are indented
 // under the line they continue. Off a terminal nothing is wrapped (logs stay greppable).
 
-/** Words to lines of at most `width` characters (a longer word gets a line of its own). */
-export function wrapWords(text: string, width: number): string[] {
+/** Words to lines of at most `width` characters (`rest` after the first; a longer word gets a line of its own). */
+export function wrapWords(text: string, width: number, rest = width): string[] {
   const lines: string[] = [];
   let line = '';
   for (const word of text.split(/\s+/).filter(Boolean)) {
-    if (line && line.length + 1 + word.length > width) {
+    if (line && line.length + 1 + word.length > (lines.length ? rest : width)) {
       lines.push(line);
       line = word;
     } else line = line ? `${line} ${word}` : word;
@@ -23,8 +23,8 @@ export function wrapText(text: string, width: number | undefined, hang = '    ')
     .flatMap((line) => {
       if (line.length <= width) return [line];
       const lead = /^\s*/.exec(line)![0];
-      const rest = wrapWords(line.slice(lead.length), width - lead.length - hang.length);
-      return rest.map((l, i) => (i === 0 ? lead + l : lead + hang + l));
+      const wrapped = wrapWords(line.slice(lead.length), width - lead.length, width - lead.length - hang.length);
+      return wrapped.map((l, i) => (i === 0 ? lead + l : lead + hang + l));
     })
     .join('\n');
 }

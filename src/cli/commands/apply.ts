@@ -64,7 +64,9 @@ async function run(args: string[], flags: Flags, destroy: boolean, saved?: { pla
       return asker.interrupted ? 130 : 1;
     }
     if (r.result?.failed) {
-      say(`Error: ${r.result.failed.address}: ${r.result.failed.message}`, 'error');
+      // The progress view has shown the step's error; said again only when nothing showed it (--quiet).
+      const { address, message } = r.result.failed;
+      say(flags.quiet && !json ? `Error: ${address}: ${message}` : `Error: ${address} failed (its error is above).`, 'error');
       say(`${verb} stopped: ${r.result.done} step(s) done and recorded in ${s.store.stateFile}; fix the cause and run it again.`, 'error');
     } else if (r.code === 130) {
       say(`Interrupted: ${r.result?.done ?? 0} step(s) done and recorded; run the command again to continue.`, 'error');
