@@ -30,6 +30,8 @@ export interface SmokeOptions {
   checked?: (refused: Finding[], warnings: Finding[]) => void;
   /** Each check as it finishes (or is skipped). */
   ran?: (run: CheckRun) => void;
+  /** Awaited after apply and after teardown: a progress view finishes drawing before what comes next. */
+  settled?: () => Promise<void>;
 }
 
 export interface CheckRun { check: PlannedCheck; result: CheckResult; seconds: number }
@@ -157,6 +159,7 @@ async function applyCheckTeardown(s: Session, o: SmokeOptions, report: SmokeRepo
   } else if (applied.interrupted) {
     report.apply = { status: 'fail', message: `interrupted after ${applied.done} resources; tearing down`, seconds: up.seconds, resources: applied.done };
   } else report.apply = { status: 'pass', message: `${applied.done} resources applied`, seconds: up.seconds, resources: applied.done };
+  await o.settled?.();
 
   if (o.signal.aborted) skipAll('not run: interrupted');
   else await runChecks(checks, d, state, report.apply, record);
@@ -167,6 +170,7 @@ async function applyCheckTeardown(s: Session, o: SmokeOptions, report: SmokeRepo
     await d.purge?.(); // a throwaway cell: leave nothing behind, even after a failed teardown
     return r;
   });
+  await o.settled?.();
   const res = down.value;
   report.teardown = !res
     ? { status: 'fail', message: down.error!.message, seconds: down.seconds, resources: 0 }

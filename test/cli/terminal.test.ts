@@ -34,6 +34,17 @@ describe.skipIf(!hasScript)('on a terminal', () => {
     expect(again.out.match(/No changes/g)).toHaveLength(1);
   });
 
+  it(title('smoke: the checks are printed between the apply list and the teardown list'), () => {
+    const r = terminal(['smoke', join(CELLS, 'tproa.yaml')], 100);
+    expect(r.code).toBe(0);
+    const applied = r.out.lastIndexOf('✔ + afs-client.service-m1');
+    const checks = r.out.lastIndexOf('PASS  guest service-m1 is running');
+    const teardown = r.out.lastIndexOf('✔ - host.kraken');
+    expect(applied).toBeGreaterThan(0);
+    expect(checks).toBeGreaterThan(applied);
+    expect(teardown).toBeGreaterThan(checks);
+  });
+
   it(title('findings wrap at the terminal width, words whole; a failed step is not repeated in full'), () => {
     const sd = ['--state-dir', mkdtempSync(join(tmpdir(), 'cellctl-tty-'))];
     const plan = terminal(['plan', join(CELLS, 'awesmoe.yaml'), ...sd], 80);

@@ -107,6 +107,8 @@ describe('saved plans', () => {
     const edited = await cellctl(['apply', planFile]);
     expect(edited.err).toContain(`${t.file} changed since the plan was saved`);
     expect((await cellctl(['apply', planFile, '--target', 'guest.service-m1'])).err).toContain('--target cannot change a saved plan');
+    expect((await cellctl(['apply', planFile, '--state-dir', join(t.dir, 'elsewhere')])).err).toContain('--state-dir cannot change a saved plan');
+    expect((await cellctl(['apply', planFile, ...t.sd])).err).not.toContain('cannot change a saved plan'); // the same dir is fine
   });
 
   it('a cell compat refuses gets no plan file', async () => {

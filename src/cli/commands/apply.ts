@@ -1,5 +1,6 @@
 // apply and destroy: the plan first, a yes when it destroys or replaces, live progress, then what
 // happened and what to do next. `apply PLANFILE` runs a plan saved by `plan --out`.
+import { resolve } from 'node:path';
 import { UserError } from '../../diagnostics.js';
 import { converge } from '../../ops/apply.js';
 import { withInterrupt } from '../../ops/interrupt.js';
@@ -85,8 +86,10 @@ async function run(args: string[], flags: Flags, destroy: boolean, saved?: { pla
 export const apply: Command = async (args, flags) => {
   const saved = readSavedPlan(args[0]);
   if (saved) {
-    for (const f of ['target', 'driver'] as const) {
-      if (flags[f] !== undefined) throw new UserError([{ message: `--${f} cannot change a saved plan (${args[0]})`, hint: 'give it to cellctl plan --out instead' }]);
+    // The plan says what, where (state dir) and with which driver: a flag cannot change it.
+    const differs = { target: flags.target !== undefined, driver: flags.driver !== undefined && flags.driver !== saved.driver, 'state-dir': flags['state-dir'] !== undefined && resolve(flags['state-dir']) !== saved.stateDir };
+    for (const [f, bad] of Object.entries(differs)) {
+      if (bad) throw new UserError([{ message: `--${f} cannot change a saved plan (${args[0]})`, hint: 'give it to cellctl plan --out instead' }]);
     }
     return run(args, flags, saved.destroy, { plan: saved, file: args[0] });
   }

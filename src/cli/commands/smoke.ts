@@ -56,6 +56,7 @@ export const smokeCmd: Command = (args, flags) => withInterrupt(async (signal) =
     driver: flags.driver, connect: flags.connect, skipCompat: flags['skip-compat'], signal,
     ...(concurrency ? { concurrency } : {}),
     hooks: view,
+    ...(view.finished ? { settled: () => view.finished!() } : {}),
     ...(log ? { log: (l: string) => view.log(l) } : {}),
     checked: (refused, warnings) => {
       if (flags.json) return;
