@@ -125,7 +125,7 @@ async function netnsBench(results: Results): Promise<void> {
   const dir = freshDir('netns');
   log('netns: apply + destroy cells/tproa.yaml --driver netns');
   const up = await node([CLI, 'apply', tproa, '--driver', 'netns', '--state-dir', dir, '--quiet'], { timeoutMs: 900_000, keepStdout: true });
-  const down = await node([CLI, 'destroy', tproa, '--state-dir', dir, '--quiet'], { timeoutMs: 900_000, keepStdout: true });
+  const down = await node([CLI, 'destroy', tproa, '--state-dir', dir, '--quiet', '--auto-approve'], { timeoutMs: 900_000, keepStdout: true });
   const tail = (p: Proc) => readFileSync(p.stdoutFile, 'utf8').split('\n').filter((l) => /FAIL|Error|rror:/.test(l)).slice(0, 12).join('\n');
   const entry = (p: Proc) => ({ ms: round(p.ms), code: p.code, ...(p.code ? { stderr: p.stderr.slice(-800), failures: tail(p) } : {}) });
   results.netns = { available: true, smoke: entry(smoke), apply: entry(up), destroy: entry(down) };

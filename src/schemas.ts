@@ -28,8 +28,32 @@ export const CATALOG_SCHEMA: SchemaSet = {
   },
 };
 
+/** Marks the $defs written from the catalog by src/build/schema-catalog.ts. */
+export const CATALOG_MARK = 'Generated from the catalog by npm run gen (src/build/schema-catalog.ts); do not edit.';
+/** Keywords only editors read (yaml-language-server, VS Code). */
+const EDITOR_KEYWORDS = new Set(['markdownDescription', 'markdownEnumDescriptions']);
+
+/**
+ * The schema as cellctl validates and types it: without the editors' keywords, and without the
+ * catalog enums, so an unknown id is reported once, by the semantic checker (with its position and
+ * a suggestion), and the generated types stay `string`.
+ */
+function forCellctl(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(forCellctl);
+  if (node === null || typeof node !== 'object') return node;
+  const generated = (node as { $comment?: unknown }).$comment === CATALOG_MARK;
+  return Object.fromEntries(Object.entries(node)
+    .filter(([k]) => !EDITOR_KEYWORDS.has(k) && !(generated && k === 'enum'))
+    .map(([k, v]) => [k, forCellctl(v)]));
+}
+
+/** The schema file as written (for editors and the generators). */
+export function readSchemaFile(set: SchemaSet): Record<string, unknown> {
+  return JSON.parse(readFileSync(set.file, 'utf8')) as Record<string, unknown>;
+}
+
 export function readSchema(set: SchemaSet): { $id?: string } & Record<string, unknown> {
-  return JSON.parse(readFileSync(set.file, 'utf8')) as { $id?: string } & Record<string, unknown>;
+  return forCellctl(readSchemaFile(set)) as { $id?: string } & Record<string, unknown>;
 }
 
 export function newAjv(code?: { source: boolean }) {

@@ -3,22 +3,21 @@ import { UserError } from '../diagnostics.js';
 import type { ExecuteHooks } from '../engine/execute.js';
 import { Session } from '../ops/session.js';
 import { renderFinding } from '../render/findings.js';
-import { err, fancyOutput, out } from './output.js';
+import { wrapText } from '../render/wrap.js';
+import { err, fancyOutput, out, terminalWidth } from './output.js';
+import type { Flags } from './spec.js';
+import { jsonView } from './views/json.js';
 import { listrView } from './views/listr.js';
 import { plainView } from './views/plain.js';
 
-export interface Flags {
-  json?: boolean; 'detailed-exitcode'?: boolean; 'state-dir'?: string; driver?: string; connect?: string;
-  'skip-compat'?: boolean; junit?: string; to?: string; format?: string; out?: string; symvers?: string;
-  config?: string; quiet?: boolean; concurrency?: string;
-}
+export type { Flags } from './spec.js';
 
 export type Command = (args: string[], flags: Flags) => Promise<number>;
 
-export function requireArg(args: string[], i: number, what: string): string {
-  const v = args[i];
-  if (!v) throw new UserError(`missing ${what}`);
-  return v;
+/** A progress view: the engine's hooks, the drivers' log lines, and a wait for the last redraw. */
+export interface View extends ExecuteHooks {
+  log(line: string): void;
+  finished?(): Promise<void>;
 }
 
 /** --concurrency N: a whole number from 1 to 64, or undefined for the driver's default. */
@@ -31,20 +30,26 @@ export function concurrencyFlag(flags: Flags): number | undefined {
   return Number(v);
 }
 
-export function openSession(args: string[], flags: Flags): Session {
-  return Session.load(requireArg(args, 0, 'cell file (cellctl <command> CELL.yaml)'), {
+/** The cell's Session; the drivers' log lines go to `log` (the view's), else plain lines unless --quiet. */
+export function openSession(file: string, flags: Flags, log?: (line: string) => void): Session {
+  return Session.load(file, {
     stateDir: flags['state-dir'], driver: flags.driver, connect: flags.connect,
-    log: flags.quiet ? undefined : (l) => out(`  ${l}`),
+    log: log ?? (flags.quiet || flags.json ? undefined : (l) => out(`  ${l}`)),
   });
 }
 
+/** Findings on stderr (errors) and stdout (warnings), wrapped at the terminal's width. */
 export function printFindings(s: Session): void {
-  for (const f of s.findings) (f.severity === 'error' ? err : out)(renderFinding(f));
+  for (const f of s.findings) {
+    const stream = f.severity === 'error' ? process.stderr : process.stdout;
+    (f.severity === 'error' ? err : out)(wrapText(renderFinding(f), terminalWidth(stream)));
+  }
 }
 
-/** The progress view for an apply: listr2 on a terminal, plain lines otherwise, nothing with --quiet. */
-export async function progressView(flags: Flags): Promise<ExecuteHooks & { finished?(): Promise<void> }> {
-  if (flags.quiet) return {};
-  if (fancyOutput()) return listrView();
+/** The progress view for an apply: JSON lines, listr2 on a terminal, plain lines otherwise, nothing with --quiet. */
+export async function progressView(flags: Flags): Promise<View> {
+  if (flags.json) return jsonView((e) => out(JSON.stringify(e)));
+  if (flags.quiet) return { log: () => undefined };
+  if (fancyOutput()) return listrView(out);
   return plainView(out);
 }

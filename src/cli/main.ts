@@ -1,69 +1,34 @@
 #!/usr/bin/env node
-// cellctl: argument parsing and dispatch. The work is done by the pipeline stages; this stays thin.
-import { parseArgs } from 'node:util';
-import { err, out, reportError } from './output.js';
+// cellctl: parse the command line against its declaration (spec.ts), dispatch. The work is done by
+// the pipeline stages; this stays thin.
+import { VERSION } from '../version.js';
 import { COMMANDS } from './commands/index.js';
-import type { Flags } from './command.js';
-
-const USAGE = `usage: cellctl <command> [options]
-
-  validate CELL.yaml              check the file and the compat rules
-  plan CELL.yaml                  show what apply would change (--json, --detailed-exitcode)
-  apply CELL.yaml                 bring the cell up (--driver sim|netns|libvirt, --skip-compat)
-  destroy CELL.yaml               tear everything down, dependents first
-  status CELL.yaml                hosts, domains, services, drift
-  console CELL.yaml [GUEST]       a guest's boot console and kernel log (like xm create -c)
-  smoke CELL.yaml                 apply into a throwaway state, run the checks, tear down (--junit FILE)
-  migrate CELL.yaml GUEST --to HOST   live-migrate a guest
-  export CELL.yaml --format xl|libvirt --out DIR
-  check-module MODULE.ko --symvers Module.symvers [--config .config]
-
-options: --state-dir DIR (env CELLCTL_STATE_DIR; default .cellctl/ beside the file)
-         --driver NAME  --connect URI  --json  --quiet`;
-
-function parseFlags(argv: string[]) {
-  return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean' }, 'detailed-exitcode': { type: 'boolean' }, 'state-dir': { type: 'string' },
-        driver: { type: 'string' }, connect: { type: 'string' }, 'skip-compat': { type: 'boolean' },
-        junit: { type: 'string' }, to: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' },
-        symvers: { type: 'string' }, config: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
-        help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' }, concurrency: { type: 'string' },
-      },
-    });
-}
+import { commandHelp, globalHelp } from './help.js';
+import { err, out, reportError } from './output.js';
+import { commandIn, parseCommandLine } from './parse.js';
 
 export async function main(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseFlags>;
+  let parsed: ReturnType<typeof parseCommandLine>;
   try {
-    parsed = parseFlags(argv);
+    parsed = parseCommandLine(argv);
   } catch (e) {
-    err(`Error: ${(e as Error).message}`);
-    err(USAGE);
-    return 1;
+    const code = reportError(e);
+    const c = commandIn(argv);
+    err(c ? `Run 'cellctl ${c.name} --help' for its usage.` : "Run 'cellctl --help' for the list of commands.");
+    return code;
   }
-  const { values, positionals } = parsed;
-  if (values.version) {
-    out('cellctl 0.1.0');
+  if (parsed.kind === 'version') {
+    out(parsed.json ? JSON.stringify({ cellctl: VERSION, node: process.versions.node }) : `cellctl ${VERSION}`);
     return 0;
   }
-  const [name, ...args] = positionals;
-  if (values.help || !name) {
-    (name || values.help ? out : err)(USAGE);
-    return values.help ? 0 : 1;
-  }
-  const command = COMMANDS[name];
-  if (!command) {
-    err(`Error: unknown command '${name}'`);
-    err(USAGE);
-    return 1;
+  if (parsed.kind === 'help') {
+    (parsed.bare ? err : out)(parsed.command ? commandHelp(parsed.command) : globalHelp());
+    return parsed.bare ? 1 : 0;
   }
   try {
-    return await command(args, values as Flags);
+    return await COMMANDS[parsed.command.name](parsed.args, parsed.flags);
   } catch (e) {
-    return reportError(e);
+    return reportError(e, { json: parsed.flags.json });
   }
 }
 

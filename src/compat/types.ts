@@ -11,3 +11,14 @@ export interface Finding {
   fix?: string;
   pos?: SourcePos;
 }
+
+/** What a finding code means, for `cellctl explain` and docs/finding-codes.md; kept beside the rule that reports it. */
+export interface CodeDoc {
+  code: string;
+  severity: Severity;
+  title: string; // one line
+  explanation: string; // what happened and why the system refuses it
+  fix: string; // what to do, in general (each finding names its own concrete fix)
+  /** Only `cellctl check-module` reports it (it needs a real .ko and Module.symvers). */
+  checkModuleOnly?: boolean;
+}

@@ -151,6 +151,8 @@ export interface GuestFile {
   kernel_image?: string;
   /**
    * Kernel modules loaded at boot: catalog ids, or paths to .ko files (relative to the cell file).
+   *
+   * Items: A kernel module: a catalog id, or the path of a .ko file (relative to the cell file).
    */
   extra_modules?: string[];
 }

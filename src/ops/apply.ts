@@ -6,6 +6,7 @@ import { execute, type ExecuteHooks, type ExecuteResult } from '../engine/execut
 import { recoverInterrupted } from '../engine/recover.js';
 import type { Plan } from '../plan/types.js';
 import type { CellState } from '../state/types.js';
+import { approvalReason } from './approval.js';
 import type { Session } from './session.js';
 
 export interface ConvergeOptions {
@@ -17,6 +18,12 @@ export interface ConvergeOptions {
   note?: (line: string) => void;
   /** The plan about to be executed, before anything runs (what the user is shown first). */
   planned?: (plan: Plan, driver: DriverName) => void;
+  /** --target: only these resources and what they need (destroy: and what depends on them). */
+  targets?: string[];
+  /** A saved plan to execute instead of planning; it throws when the recorded state moved. */
+  saved?: (recorded: CellState | undefined) => Plan;
+  /** Asked before a plan that destroys or replaces (see approval.ts); false cancels, nothing runs. */
+  confirm?: (plan: Plan, why: string) => Promise<boolean>;
 }
 
 export interface ConvergeResult {
@@ -26,6 +33,8 @@ export interface ConvergeResult {
   result?: ExecuteResult;
   /** What a destroy found and removed that no step had recorded. */
   leftovers?: string[];
+  /** The confirmation was declined. */
+  cancelled?: boolean;
 }
 
 /** One step at a time on the sim keeps domain ids and logs deterministic, at no cost (it is CPU-bound). */
@@ -49,6 +58,7 @@ export async function converge(s: Session, o: ConvergeOptions): Promise<Converge
   try {
     const recorded = s.readState();
     const driverName = s.driverName(recorded);
+    const saved = o.saved?.(recorded);
     const state = recorded ?? s.emptyState(driverName);
     let driver: Driver | undefined;
     if (state.pending) {
@@ -57,9 +67,11 @@ export async function converge(s: Session, o: ConvergeOptions): Promise<Converge
       state.driverData = driver.snapshot();
       s.store.write(state);
     }
-    const p = s.plan(state, { destroy: o.destroy, driver: driverName });
+    const p = saved ?? s.plan(state, { destroy: o.destroy, driver: driverName, targets: o.targets });
     o.planned?.(p, driverName);
     if (p.changes.length === 0) return { code: 0, plan: p, driver: driverName };
+    const why = approvalReason(p, o.destroy);
+    if (why && o.confirm && !(await o.confirm(p, why))) return { code: 1, plan: p, driver: driverName, cancelled: true };
     if (o.signal.aborted) return { code: 130, plan: p, driver: driverName };
     driver ??= await s.driver(driverName, state);
     state.driver = driverName;
@@ -67,7 +79,7 @@ export async function converge(s: Session, o: ConvergeOptions): Promise<Converge
     if (result.failed) return { code: 1, plan: p, driver: driverName, result };
     if (result.interrupted) return { code: 130, plan: p, driver: driverName, result };
     let leftovers: string[] | undefined;
-    if (o.destroy) {
+    if (o.destroy && !p.targets?.length) { // a targeted destroy leaves the rest of the cell
       leftovers = (await driver.purge?.()) ?? [];
       await s.close(); // drivers flush before their files go
       rmSync(s.store.dir, { recursive: true, force: true });

@@ -23,6 +23,8 @@ export async function migrate(s: Session, guest: string, to: string): Promise<Mi
     const from = rec.attrs.host;
     const outputs = await driver.migrate(guest, to);
     rec.attrs = { ...rec.attrs, host: to };
+    // The guest now depends on its new host: destroy takes it down before that host.
+    rec.deps = rec.deps.map((d) => (d === addr.host(from) ? addr.host(to) : d));
     rec.outputs = { ...(rec.outputs ?? {}), ...(outputs ?? {}) };
     state.driverData = driver.snapshot();
     s.store.write(state);

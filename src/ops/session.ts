@@ -1,4 +1,5 @@
 // Everything a command needs about one cell: spec, catalog, findings, state store, secrets, driver.
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { loadCatalog } from '../catalog/load.js';
 import type { Catalog } from '../catalog/types.js';
@@ -11,6 +12,7 @@ import type { Driver, DriverContext } from '../drivers/driver.js';
 import { capabilitiesOf, DRIVER_NAMES, isDriverName, openDriver, type DriverName } from '../drivers/index.js';
 import { desiredResources, splitManaged } from '../plan/desired.js';
 import { diff } from '../plan/diff.js';
+import { targetPlan } from '../plan/target.js';
 import type { Plan } from '../plan/types.js';
 import { acquireLock, type Lock } from '../state/lock.js';
 import { SecretStore } from '../state/secrets.js';
@@ -54,17 +56,20 @@ export class Session {
   }
 
   emptyState(driver: DriverName): CellState {
-    return { version: 1, cell: this.spec.cell, file: this.spec.file, driver, serial: 0, resources: {} };
+    return { version: 1, cell: this.spec.cell, file: this.spec.file, driver, serial: 0, lineage: randomUUID(), resources: {} };
   }
 
-  /** Plan against recorded state, for the resources the driver realizes; `destroy` plans towards nothing. */
-  plan(state: CellState | undefined, opts: { destroy?: boolean; driver?: DriverName } = {}): Plan {
+  /**
+   * Plan against recorded state, for the resources the driver realizes; `destroy` plans towards
+   * nothing; `targets` keeps those resources and what they need (--target).
+   */
+  plan(state: CellState | undefined, opts: { destroy?: boolean; driver?: DriverName; targets?: string[] } = {}): Plan {
     const driver = opts.driver ?? this.driverName(state);
     const caps = capabilitiesOf(driver, { connect: this.opts.connect });
     const { managed, unmanaged } = splitManaged(opts.destroy ? [] : desiredResources(this.spec, this.catalog), caps.realizes);
     const p = diff(this.spec, managed, state, this.findings);
     if (unmanaged.length) p.unmanaged = { driver, ...(caps.unmanagedReason ? { reason: caps.unmanagedReason } : {}), addresses: unmanaged };
-    return p;
+    return opts.targets?.length ? targetPlan(p, opts.targets, state?.resources ?? {}, Boolean(opts.destroy)) : p;
   }
 
   /** The driver to use: --driver, else the one that applied the recorded state, else sim. */

@@ -1,18 +1,21 @@
-// smoke: apply into a throwaway state, run every check of the cell, tear down. Returns what ran;
-// the command decides how to show it (text, --json, --junit).
+// smoke: apply into a throwaway state, run every check of the cell, tear down. Returns a report in
+// which the checks stand apart from what surrounds them: the cell file's load, the compat verdict
+// (errors refuse the cell, warnings are only warnings), apply and teardown. The command decides how
+// to show it (text, --json, --junit).
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { Finding } from '../compat/types.js';
+import { UserError, type Diagnostic } from '../diagnostics.js';
 import type { CheckResult, Driver } from '../drivers/driver.js';
 import type { ExecuteHooks } from '../engine/execute.js';
 import { addr, nameIn } from '../plan/addrs.js';
-import { renderFinding } from '../render/findings.js';
-import type { CheckRun, SmokeStep } from '../render/junit.js';
 import { Masker } from '../render/mask.js';
 import { SecretStore } from '../state/secrets.js';
+import type { CellState } from '../state/types.js';
 import { executePlan } from './apply.js';
-import { deriveChecks } from './checks.js';
+import { deriveChecks, type PlannedCheck } from './checks.js';
 import { Session } from './session.js';
 
 export interface SmokeOptions {
@@ -23,25 +26,63 @@ export interface SmokeOptions {
   signal: AbortSignal;
   hooks?: ExecuteHooks;
   log?: (line: string) => void; // progress lines (also the drivers')
-  /** Each check as it finishes. */
+  /** The compat verdict, once the cell file is read (before anything is applied). */
+  checked?: (refused: Finding[], warnings: Finding[]) => void;
+  /** Each check as it finishes (or is skipped). */
   ran?: (run: CheckRun) => void;
+  /** Awaited after apply and after teardown: a progress view finishes drawing before what comes next. */
+  settled?: () => Promise<void>;
+}
+
+export interface CheckRun { check: PlannedCheck; result: CheckResult; seconds: number }
+
+/** Apply or teardown: how it went, how long it took, how many resources it handled. */
+export interface PhaseRun {
+  status: 'pass' | 'fail';
+  message: string;
+  detail?: string;
+  seconds: number;
+  resources: number;
+  /** The resource whose step failed. */
+  failedAt?: string;
 }
 
 export interface SmokeReport {
   cell: string;
-  runs: CheckRun[];
+  file: string;
+  driver?: string;
+  started: Date;
+  hostname: string;
+  seconds: number;
+  /** The cell file could not be read: nothing else ran. */
+  loadError?: Diagnostic[];
+  /** Compat errors: the cell is refused unless `compatSkipped`. */
+  refused: Finding[];
+  compatSkipped: boolean;
+  warnings: Finding[];
+  apply?: PhaseRun;
+  checks: CheckRun[];
+  teardown?: PhaseRun;
   interrupted: boolean;
 }
 
-async function timed(check: SmokeStep, run: () => Promise<CheckResult>): Promise<CheckRun> {
+/** How a report ends: what CI should make of it. */
+export function smokeOutcome(r: SmokeReport): 'passed' | 'failed' | 'refused' | 'error' | 'interrupted' {
+  if (r.interrupted) return 'interrupted';
+  if (r.loadError) return 'error';
+  if (r.refused.length && !r.compatSkipped) return 'refused';
+  const failed = r.apply?.status === 'fail' || r.teardown?.status === 'fail' || r.checks.some((c) => c.result.status === 'fail');
+  return failed ? 'failed' : 'passed';
+}
+
+async function timed<T>(run: () => Promise<T>): Promise<{ value?: T; error?: Error; seconds: number }> {
   const t0 = performance.now();
-  let result: CheckResult;
   try {
-    result = await run();
+    const value = await run();
+    return { value, seconds: (performance.now() - t0) / 1000 };
   } catch (e) {
-    result = { status: 'fail', message: (e as Error).message };
+    return { error: e as Error, seconds: (performance.now() - t0) / 1000 };
   }
-  return { check, result, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** The guest a resource lives on, for console excerpts in failures. */
@@ -52,59 +93,111 @@ function guestOf(address: string, attrs: object | undefined): string | undefined
 
 export async function smoke(file: string, o: SmokeOptions): Promise<SmokeReport> {
   const root = mkdtempSync(join(tmpdir(), 'cellctl-smoke-'));
-  const log = o.log ?? (() => undefined);
-  const runs: CheckRun[] = [];
-  const record = (r: CheckRun) => {
-    runs.push(r);
-    o.ran?.(r);
+  const t0 = performance.now();
+  const report: SmokeReport = {
+    cell: file, file, started: new Date(), hostname: hostname() || 'localhost', seconds: 0,
+    refused: [], compatSkipped: Boolean(o.skipCompat), warnings: [], checks: [], interrupted: false,
   };
   let s: Session | undefined;
   try {
-    s = Session.load(file, { stateDir: root, driver: o.driver, connect: o.connect, log: o.log });
-    for (const f of s.errors) {
-      record({ check: { id: `compat.${f.code}.${f.subject}`, kind: 'compat', name: `compat ${f.code} (${f.subject})` },
-        result: { status: o.skipCompat ? 'skip' : 'fail', message: renderFinding(f), detail: f.fix }, seconds: 0 });
+    try {
+      s = Session.load(file, { stateDir: root, driver: o.driver, connect: o.connect, log: o.log });
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      report.loadError = e.diagnostics;
+      return report;
     }
-    if (s.errors.length === 0 || o.skipCompat) await applyCheckTeardown(s, o, log, record);
+    report.cell = s.spec.cell;
+    report.file = s.spec.file;
+    report.refused = s.errors;
+    report.warnings = s.findings.filter((f) => f.severity === 'warning');
+    o.checked?.(report.refused, report.warnings);
+    await applyCheckTeardown(s, o, report);
   } finally {
     const masker = new Masker(s ? new SecretStore(s.store.secretsFile).all() : []);
-    for (const r of runs) {
-      r.result = { ...r.result, message: masker.mask(r.result.message), ...(r.result.detail ? { detail: masker.mask(r.result.detail) } : {}) };
-    }
+    const mask = <T extends { message: string; detail?: string }>(r: T): T => ({ ...r, message: masker.mask(r.message), ...(r.detail ? { detail: masker.mask(r.detail) } : {}) });
+    for (const r of report.checks) r.result = mask(r.result);
+    if (report.apply) report.apply = mask(report.apply);
+    if (report.teardown) report.teardown = mask(report.teardown);
     await s?.close();
     rmSync(root, { recursive: true, force: true });
+    report.interrupted = o.signal.aborted;
+    report.seconds = (performance.now() - t0) / 1000;
   }
-  return { cell: s?.spec.cell ?? file, runs, interrupted: o.signal.aborted };
+  return report;
 }
 
-async function applyCheckTeardown(s: Session, o: SmokeOptions, log: (l: string) => void, record: (r: CheckRun) => void): Promise<void> {
+async function applyCheckTeardown(s: Session, o: SmokeOptions, report: SmokeReport): Promise<void> {
+  const log = o.log ?? (() => undefined);
   const driverName = s.driverName(undefined);
+  report.driver = driverName;
   const state = s.emptyState(driverName);
   const p = s.plan(state, { driver: driverName });
+  const checks = deriveChecks(s.spec.cell, s.spec.realm, p.desired);
+  const record = (run: CheckRun) => {
+    report.checks.push(run);
+    o.ran?.(run);
+  };
+  const skipAll = (why: string) => {
+    for (const check of checks) record({ check, result: { status: 'skip', message: why }, seconds: 0 });
+  };
+  if (report.refused.length && !o.skipCompat) {
+    skipAll(`not run: the cell is refused by ${report.refused.length} compat error(s)`);
+    return;
+  }
   log(`Smoke test of cell ${s.spec.cell} on driver ${driverName}: applying ${p.changes.length} resources...`);
   if (p.unmanaged) log(`Not managed by ${p.unmanaged.driver}: ${p.unmanaged.addresses.length} resources${p.unmanaged.reason ? ` (${p.unmanaged.reason})` : ''}.`);
   const d: Driver = await s.driver(driverName, state);
-  const exec = { concurrency: o.concurrency, signal: o.signal, hooks: o.hooks };
-  record(await timed({ id: 'apply', kind: 'apply', name: `apply cell ${s.spec.cell}` }, async () => {
-    const res = await executePlan(s, d, state, p, exec);
-    if (res.interrupted) return { status: 'fail', message: `interrupted after ${res.done} resources; tearing down` };
-    if (!res.failed) return { status: 'pass', message: `${res.done} resources applied` };
-    const failed = res.failed;
+  const up = await timed(() => executePlan(s, d, state, p, { concurrency: o.concurrency, signal: o.signal, hooks: o.hooks }));
+  const applied = up.value;
+  if (!applied) report.apply = { status: 'fail', message: up.error!.message, seconds: up.seconds, resources: 0 };
+  else if (applied.failed) {
+    const failed = applied.failed;
     const guest = guestOf(failed.address, p.desired.find((r) => r.address === failed.address)?.attrs);
     const detail = guest && state.resources[addr.guest(guest)] ? await d.console(guest).catch(() => undefined) : undefined;
-    return { status: 'fail', message: `${failed.address}: ${failed.message}`, detail: detail ?? failed.message };
-  }));
-  if (!o.signal.aborted) {
-    for (const c of deriveChecks(s.spec.cell, s.spec.realm, p.desired)) record(await timed(c, () => d.check(c)));
-    // Compat warnings are the seed's caveats: reported with the checks.
-    for (const f of s.findings.filter((x) => x.severity === 'warning')) {
-      record({ check: { id: `caveat.${f.code}.${f.subject}`, kind: 'caveat', name: `caveat ${f.code} (${f.subject})` },
-        result: { status: 'pass', message: f.message, ...(f.fix ? { detail: `fix: ${f.fix}` } : {}) }, seconds: 0 });
-    }
-  }
+    report.apply = { status: 'fail', message: `${failed.address}: ${failed.message}`, detail: detail ?? failed.message, seconds: up.seconds, resources: applied.done, failedAt: failed.address };
+  } else if (applied.interrupted) {
+    report.apply = { status: 'fail', message: `interrupted after ${applied.done} resources; tearing down`, seconds: up.seconds, resources: applied.done };
+  } else report.apply = { status: 'pass', message: `${applied.done} resources applied`, seconds: up.seconds, resources: applied.done };
+  await o.settled?.();
+
+  if (o.signal.aborted) skipAll('not run: interrupted');
+  else await runChecks(checks, d, state, report.apply, record);
+
   const teardown = s.plan(state, { destroy: true, driver: driverName });
-  const down = await executePlan(s, d, state, teardown, { concurrency: o.concurrency, hooks: o.hooks });
-  await d.purge?.(); // a throwaway cell: leave nothing behind, even after a failed teardown
-  record({ check: { id: 'teardown', kind: 'apply', name: 'tear down' },
-    result: down.failed ? { status: 'fail', message: `${down.failed.address}: ${down.failed.message}` } : { status: 'pass', message: `${down.done} resources destroyed` }, seconds: 0 });
+  const down = await timed(async () => {
+    const r = await executePlan(s, d, state, teardown, { concurrency: o.concurrency, hooks: o.hooks });
+    await d.purge?.(); // a throwaway cell: leave nothing behind, even after a failed teardown
+    return r;
+  });
+  await o.settled?.();
+  const res = down.value;
+  report.teardown = !res
+    ? { status: 'fail', message: down.error!.message, seconds: down.seconds, resources: 0 }
+    : res.failed
+      ? { status: 'fail', message: `${res.failed.address}: ${res.failed.message}`, seconds: down.seconds, resources: res.done }
+      : { status: 'pass', message: `${res.done} resources destroyed`, seconds: down.seconds, resources: res.done };
+}
+
+/** Each check in order; one whose resources were not applied, or whose prerequisite did not pass, is skipped. */
+async function runChecks(checks: PlannedCheck[], d: Driver, state: CellState, apply: PhaseRun, record: (r: CheckRun) => void): Promise<void> {
+  const status = new Map<string, CheckResult['status']>();
+  const names = new Map(checks.map((c) => [c.id, c.name]));
+  for (const check of checks) {
+    const missing = check.resources.filter((r) => !state.resources[r]);
+    const blocked = check.needs.filter((n) => status.get(n) !== 'pass');
+    let run: CheckRun;
+    if (missing.length) {
+      const why = apply.failedAt ? ` (apply stopped at ${apply.failedAt})` : apply.status === 'fail' ? ' (apply stopped)' : '';
+      run = { check, result: { status: 'skip', message: `not run: ${missing.join(', ')} ${missing.length === 1 ? 'was' : 'were'} not applied${why}` }, seconds: 0 };
+    } else if (blocked.length) {
+      const first = blocked[0];
+      run = { check, result: { status: 'skip', message: `not run: needs '${names.get(first)}', which ${status.get(first) === 'fail' ? 'failed' : 'was skipped'}` }, seconds: 0 };
+    } else {
+      const t = await timed(() => d.check(check));
+      run = { check, result: t.value ?? { status: 'fail', message: t.error!.message }, seconds: t.seconds };
+    }
+    status.set(check.id, run.result.status);
+    record(run);
+  }
 }

@@ -25,4 +25,8 @@ export interface Plan {
   /** Resources of the cell the driver does not realize: shown, never recorded as created. */
   unmanaged?: { driver: string; reason?: string; addresses: string[] };
   summary: { add: number; change: number; destroy: number };
+  /** --target: the addresses asked for; the plan holds them and what they need. */
+  targets?: string[];
+  /** Addresses whose changes --target left out. */
+  untargeted?: string[];
 }

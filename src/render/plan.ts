@@ -1,19 +1,14 @@
 // Plans for people (terraform-style) and for machines (--json, a documented, stable shape).
 import type { Attrs, Json } from '../plan/resources.js';
+import { SENSITIVE_ATTRS } from '../plan/sensitive.js';
 import { renderFinding } from './findings.js';
+import { wrapText } from './wrap.js';
 import type { Change, Plan } from '../plan/types.js';
 
 const SYMBOL: Record<Change['action'], string> = { create: '+', update: '~', replace: '-/+', delete: '-' };
 const VERB: Record<Change['action'], string> = {
   create: 'will be created', update: 'will be updated in place', replace: 'must be replaced', delete: 'will be destroyed',
 };
-// Attributes whose values are secret are never recorded; say so where people expect them.
-const SENSITIVE_NOTE: Partial<Record<Change['type'], string>> = {
-  principal: 'password = (sensitive value)',
-  kdc: 'master_password = (sensitive value)',
-  'service-key': 'keys = (sensitive value)',
-};
-
 function show(v: Json | undefined): string {
   return v === undefined ? '(none)' : typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v).replace(/,/g, ', ');
 }
@@ -25,8 +20,7 @@ function attrLines(c: Change): string[] {
   } else if (c.action === 'update' || c.action === 'replace') {
     for (const k of c.changed) lines.push(`      ~ ${k}: ${show(c.before?.[k])} -> ${show(c.after?.[k])}`);
   }
-  const note = SENSITIVE_NOTE[c.type];
-  if (note && c.action === 'create') lines.push(`      + ${note}`);
+  if (c.action === 'create') for (const k of SENSITIVE_ATTRS[c.type] ?? []) lines.push(`      + ${k} = (sensitive value)`);
   return lines;
 }
 
@@ -35,8 +29,11 @@ export function renderSummary(p: Plan): string {
   return `Plan: ${p.summary.add} to add, ${p.summary.change} to change, ${p.summary.destroy} to destroy.`;
 }
 
-/** The human plan. `detail` prints every attribute of created resources (the default for small plans). */
-export function renderPlan(p: Plan, detail = p.changes.length <= 200): string {
+/**
+ * The human plan. `detail` prints every attribute of created resources (the default for small
+ * plans); findings are wrapped at `width` (a terminal's) when given.
+ */
+export function renderPlan(p: Plan, detail = p.changes.length <= 200, width?: number): string {
   const out: string[] = [];
   if (p.changes.length > 0) {
     out.push(`cellctl will perform the following actions on cell ${p.cell}:`, '');
@@ -52,8 +49,8 @@ export function renderPlan(p: Plan, detail = p.changes.length <= 200): string {
     }
     if (!detail) out.push('');
   }
-  out.push(...unmanagedLines(p));
-  for (const f of p.findings) out.push(renderFinding(f));
+  out.push(...unmanagedLines(p), ...targetLines(p));
+  for (const f of p.findings) out.push(wrapText(renderFinding(f), width));
   if (p.findings.length > 0) out.push('');
   out.push(renderSummary(p));
   return out.join('\n');
@@ -67,17 +64,54 @@ export function unmanagedLines(p: Plan): string[] {
   return [`Not managed by ${u.driver} (${u.addresses.length} resources${u.reason ? `; ${u.reason}` : ''}): ${shown}`, ''];
 }
 
-/** --json: { format_version, cell, file, summary, actions[], unmanaged, findings[], errors } — documented in README. */
-export function planJson(p: Plan): object {
+/** --target in effect: said, like terraform, so nobody takes a partial plan for the whole. */
+export function targetLines(p: Plan): string[] {
+  if (!p.targets?.length) return [];
+  return [
+    `Warning: resource targeting is in effect (--target ${p.targets.join(', ')}): ${p.untargeted?.length ?? 0} other change(s) are left out of this plan.`,
+    'Use it for exceptional cases (recovering from a mistake, working around a limitation), not routinely.',
+    '',
+  ];
+}
+
+const ACTIONS: Record<Change['action'], string[]> = { create: ['create'], update: ['update'], replace: ['delete', 'create'], delete: ['delete'] };
+
+function sensitive(type: Change['type'], present: boolean): Record<string, boolean> {
+  return present ? Object.fromEntries((SENSITIVE_ATTRS[type] ?? []).map((k) => [k, true])) : {};
+}
+
+/**
+ * --json (format_version 2, documented in README): every resource with terraform's change shape
+ * (`actions` array, before/after, after_sensitive), changes first in execution order, then no-ops.
+ */
+export function planJson(p: Plan, state?: { serial: number; lineage?: string } | null): object {
+  const changed = new Set([...p.changes.map((c) => c.address), ...(p.untargeted ?? [])]);
+  const nameOf = (address: string, type: string) => address.slice(type.length + 1);
   return {
-    format_version: '1',
+    format_version: '2',
     cell: p.cell,
     file: p.file,
+    state: state ? { serial: state.serial, lineage: state.lineage ?? null } : null,
     summary: { ...p.summary, unchanged: p.unchanged },
-    actions: p.changes.map((c) => ({
-      address: c.address, type: c.type, action: c.action, reason: c.reason ?? null,
-      changed: c.changed, before: c.before ?? null, after: c.after ?? null,
-    })),
+    targets: p.targets ?? null,
+    untargeted: p.untargeted ?? [],
+    resource_changes: [
+      ...p.changes.map((c) => ({
+        address: c.address, type: c.type, name: nameOf(c.address, c.type), dependencies: c.deps,
+        change: {
+          actions: ACTIONS[c.action], before: c.before ?? null, after: c.after ?? null,
+          before_sensitive: sensitive(c.type, c.before !== undefined), after_sensitive: sensitive(c.type, c.after !== undefined),
+          changed: c.changed, reason: c.reason ?? null,
+        },
+      })),
+      ...p.desired.filter((r) => !changed.has(r.address)).map((r) => ({
+        address: r.address, type: r.type, name: r.name, dependencies: r.deps,
+        change: {
+          actions: ['no-op'], before: r.attrs, after: r.attrs,
+          before_sensitive: sensitive(r.type, true), after_sensitive: sensitive(r.type, true), changed: [], reason: null,
+        },
+      })),
+    ],
     unmanaged: p.unmanaged ?? null,
     findings: p.findings.map((f) => ({ ...f, pos: f.pos ?? null, fix: f.fix ?? null })),
     errors: p.findings.filter((f) => f.severity === 'error').length,

@@ -12,6 +12,7 @@ export interface CellState {
   file: string; // cell file it came from
   driver: string; // driver that applied it: sim, netns, libvirt
   serial: number; // bumped on every write
+  lineage?: string; // random id given when the state is created: a saved plan is refused by another state
   resources: Record<string, ResourceState>;
   driverData?: unknown; // the driver's own world (the sim hypervisor), saved with the resources
   pending?: Record<string, PendingStep>; // steps started but not finished when the state was saved

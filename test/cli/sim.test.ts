@@ -57,10 +57,14 @@ describe('tproa.net on the simulated hypervisor', () => {
 
     const again = await cellctl(['apply', t.file, ...sd]);
     expect(again.code).toBe(0);
-    expect(again.out).toContain('No changes.');
+    expect(again.out.match(/No changes\./g)).toHaveLength(1); // said once
     expect((await cellctl(['plan', t.file, ...sd, '--detailed-exitcode'])).code).toBe(0);
 
-    const destroy = await cellctl(['destroy', t.file, ...sd]);
+    const refused = await cellctl(['destroy', t.file, ...sd]);
+    expect(refused.code).toBe(1); // stdin is not a terminal: no one to say yes
+    expect(refused.err).toContain('refusing to destroy without a yes: the plan destroys 15 resources');
+    expect(refused.err).toContain('--auto-approve');
+    const destroy = await cellctl(['destroy', t.file, ...sd, '--auto-approve']);
     expect(destroy.code).toBe(0);
     expect(destroy.out).toMatch(/Destroy complete! Resources: 0 added, 0 changed, \d+ destroyed\./);
     expect((await cellctl(['plan', t.file, ...sd, '--detailed-exitcode'])).code).toBe(2);
@@ -74,8 +78,8 @@ describe('tproa.net on the simulated hypervisor', () => {
     writeFileSync(u.file, text.replace('    memory: 256', '    memory: 200\n    maxmem: 256'));
     // maxmem now written out equals the old implicit one, so only memory changes.
     const plan = await cellctl(['plan', u.file, ...s, '--json']);
-    const actions = JSON.parse(plan.out).actions;
-    expect(actions).toEqual([expect.objectContaining({ address: 'guest.service-m1', action: 'update', changed: ['memory'] })]);
+    const changes = JSON.parse(plan.out).resource_changes.filter((c: any) => c.change.actions[0] !== 'no-op');
+    expect(changes).toEqual([expect.objectContaining({ address: 'guest.service-m1', change: expect.objectContaining({ actions: ['update'], changed: ['memory'] }) })]);
     const apply = await cellctl(['apply', u.file, ...s]);
     expect(apply.out).toContain('~ guest.service-m1: updated');
     expect(apply.out).toContain('Resources: 0 added, 1 changed, 0 destroyed.');
@@ -83,7 +87,10 @@ describe('tproa.net on the simulated hypervisor', () => {
     expect(status.out).toMatch(/service-m1\s+kraken\s+\S+\s+200/);
 
     writeFileSync(u.file, readFileSync(u.file, 'utf8').replace(/    - \{ name: root.cell.*\n/, ''));
-    const shrink = await cellctl(['apply', u.file, ...s]);
+    const asks = await cellctl(['apply', u.file, ...s]);
+    expect(asks.code).toBe(1); // a plan that destroys needs a yes
+    expect(asks.err).toContain('the plan destroys 1 resource,');
+    const shrink = await cellctl(['apply', u.file, ...s, '--auto-approve']);
     expect(shrink.out).toContain('- volume.root.cell: destroyed');
     expect(shrink.out).toContain('Resources: 0 added, 0 changed, 1 destroyed.');
   });
@@ -91,12 +98,17 @@ describe('tproa.net on the simulated hypervisor', () => {
   it('smoke passes and writes JUnit', async () => {
     const junit = join(t.dir, 'out.xml');
     const r = await cellctl(['smoke', t.file, '--junit', junit]);
-    expect(r.out).toMatch(/Smoke tproa.net: \d+ passed, 0 failed/);
+    expect(r.out).toMatch(/Smoke tproa.net: 15 passed, 0 failed, 0 skipped; 1 warning\(s\)\./);
     expect(r.code).toBe(0);
     const xml = readFileSync(junit, 'utf8');
-    expect(xml).toMatch(/<testsuite name="cellctl smoke tproa.net" tests="\d+" failures="0"/);
+    expect(xml).toMatch(/<testsuite name="cellctl.smoke.tproa.net.checks" [^>]* tests="15" failures="0" errors="0" skipped="0"/);
     expect(xml).toContain('kinit kula@TPROA.NET from service-m1');
-    expect(xml).toContain('caveat arla-panic-reports');
+    // The Arla caveat is a warning: a property and a line of output, not a passing testcase.
+    expect(xml).toContain('<property name="warning.arla-panic-reports"');
+    expect(xml).not.toMatch(/<testcase name="[^"]*arla-panic-reports/);
+    // Apply and teardown stand apart from the checks, with their real times.
+    expect(xml).toMatch(/<testsuite name="cellctl.smoke.tproa.net.lifecycle" [^>]* tests="2" failures="0"/);
+    expect(xml).toMatch(/<testcase name="teardown" classname="cellctl.smoke.tproa.net.lifecycle" time="(?!0\.000)\d+\.\d{3}"/);
   });
 });
 
@@ -112,6 +124,7 @@ describe('determinism', () => {
       const state = JSON.parse(readFileSync(join(dir, 'state', 'det.test', 'state.json'), 'utf8'));
       delete state.file;
       delete state.serial; // how often state was saved on the way
+      delete state.lineage; // the state's identity: random, as terraform's
       runs.push({ state: normalise(state), console: (await cellctl(['console', file, ...sd])).out });
     }
     expect(differences(runs[1], runs[0])).toEqual([]);
@@ -144,6 +157,32 @@ describe('awesmoe.org: the unknown symbol hustle', () => {
     expect(xml).toContain('openafs: module license &apos;http://www.openafs.org/dl/license10.html&apos; taints kernel.');
     expect(xml).toContain('openafs: Unknown symbol force_evtchn_callback');
     expect(xml).toContain('openafs: Unknown symbol xen_features');
+    // One root cause, one failure: the apply; the checks that need what it did not apply are skipped.
+    expect(xml).toMatch(/<testsuite name="cellctl.smoke.awesmoe.org.lifecycle" [^>]* tests="2" failures="1"/);
+    expect(xml).toMatch(/<testsuite name="cellctl.smoke.awesmoe.org.checks" [^>]* tests="13" failures="0" errors="0" skipped="12"/);
+    expect(xml).toMatch(/<testsuite name="cellctl.smoke.awesmoe.org.compat" [^>]* tests="1" failures="0" errors="0" skipped="1"/);
+    expect(r.out).toContain('Smoke awesmoe.org: 1 passed, 0 failed, 12 skipped. Apply failed.');
+    expect(r.out).toContain('SKIP  AFS client module loaded on shea: not run: module.shea.openafs was not applied (apply stopped at module.shea.openafs)');
+  });
+
+  it('smoke of a refused cell still writes the JUnit file, and so does a cell that cannot be read', async () => {
+    const t = scratch('awesmoe.yaml');
+    const junit = join(t.dir, 'refused.xml');
+    const r = await cellctl(['smoke', t.file, '--junit', junit]);
+    expect(r.code).toBe(1);
+    const xml = readFileSync(junit, 'utf8');
+    expect(xml).toMatch(/<testsuite name="cellctl.smoke.awesmoe.org.compat" [^>]* tests="1" failures="1"/);
+    expect(xml).toContain('type="module-gpl-only-symbol"');
+    expect(xml).toMatch(/<testsuite name="cellctl.smoke.awesmoe.org.checks" [^>]* skipped="13"/);
+    expect(xml).not.toContain('lifecycle'); // nothing was applied
+
+    const bad = join(t.dir, 'bad.yaml');
+    writeFileSync(bad, 'cell: x.test\nhosts: {}\nguests: {}\nkerberos: { sofware: heimdal-0.72 }\n');
+    const badXml = join(t.dir, 'bad.xml');
+    const b = await cellctl(['smoke', bad, '--junit', badXml]);
+    expect(b.code).toBe(1);
+    expect(b.err).toMatch(/bad\.yaml:4:\d+: unknown key 'sofware'/);
+    expect(readFileSync(badXml, 'utf8')).toMatch(/<testsuite name="cellctl.smoke.[^"]*bad.yaml.load" [^>]* tests="1" failures="1"/);
   });
 
   it('the fixed cell on Xen 3.0.3 passes smoke', async () => {

@@ -168,8 +168,8 @@ describe('semantic problems', () => {
   test('a volume on a guest that is not a fileserver', () => {
     const t = readFileSync('cells/tproa.yaml', 'utf8').replace('fileservers: { service-m1: [/vicepa] }', 'fileservers: {}');
     expect(text(t)).toEqual([
-      "42:34 volume 'root.afs' is on 'service-m1', which is not an AFS fileserver | add it to afs.fileservers, or use a fileserver",
-      "43:34 volume 'root.cell' is on 'service-m1', which is not an AFS fileserver | add it to afs.fileservers, or use a fileserver",
+      "43:34 volume 'root.afs' is on 'service-m1', which is not an AFS fileserver | add it to afs.fileservers, or use a fileserver",
+      "44:34 volume 'root.cell' is on 'service-m1', which is not an AFS fileserver | add it to afs.fileservers, or use a fileserver",
     ]);
   });
 

@@ -109,8 +109,8 @@ describe('text encodings', () => {
     const a = parseCell(lf, 't.yaml', catalog);
     const b = parseCell('\ufeff' + lf.replace(/\n/g, '\r\n'), 't.yaml', catalog);
     expect(b.guests).toEqual(a.guests);
-    expect(b.posOf(['afs', 'volumes', 1, 'partition'])).toEqual({ file: 't.yaml', line: 43, col: 57 });
-    expect(a.posOf(['afs', 'volumes', 1, 'partition'])).toEqual({ file: 't.yaml', line: 43, col: 57 });
+    expect(b.posOf(['afs', 'volumes', 1, 'partition'])).toEqual({ file: 't.yaml', line: 44, col: 57 });
+    expect(a.posOf(['afs', 'volumes', 1, 'partition'])).toEqual({ file: 't.yaml', line: 44, col: 57 });
   });
 });
 
@@ -119,19 +119,19 @@ describe('posOf', () => {
   const f = 'cells/tproa.yaml';
 
   test('maps paths to the line and column of the value', () => {
-    expect(spec.posOf(['guests', 'service-m1', 'memory'])).toEqual({ file: f, line: 21, col: 13 });
-    expect(spec.posOf(['guests', 'service-m1', 'vifs', 0, 'bridge'])).toEqual({ file: f, line: 23, col: 45 });
-    expect(spec.posOf(['guests', 'service-m1', 'disks', 1])).toEqual({ file: f, line: 26, col: 9 });
-    expect(spec.posOf(['afs', 'volumes', 1, 'name'])).toEqual({ file: f, line: 43, col: 15 });
-    expect(spec.posOf(['afs', 'fileservers', 'service-m1'])).toEqual({ file: f, line: 39, col: 30 });
-    expect(spec.posOf(['hosts', 'kraken', 'devices', '2'])).toEqual({ file: f, line: 14, col: 37 });
+    expect(spec.posOf(['guests', 'service-m1', 'memory'])).toEqual({ file: f, line: 22, col: 13 });
+    expect(spec.posOf(['guests', 'service-m1', 'vifs', 0, 'bridge'])).toEqual({ file: f, line: 24, col: 45 });
+    expect(spec.posOf(['guests', 'service-m1', 'disks', 1])).toEqual({ file: f, line: 27, col: 9 });
+    expect(spec.posOf(['afs', 'volumes', 1, 'name'])).toEqual({ file: f, line: 44, col: 15 });
+    expect(spec.posOf(['afs', 'fileservers', 'service-m1'])).toEqual({ file: f, line: 40, col: 30 });
+    expect(spec.posOf(['hosts', 'kraken', 'devices', '2'])).toEqual({ file: f, line: 15, col: 37 });
   });
 
   test('a missing key falls back to the nearest ancestor that exists', () => {
     expect(spec.posOf(['guests', 'service-m1', 'maxmem'])).toEqual(spec.posOf(['guests', 'service-m1']));
-    expect(spec.posOf(['guests', 'service-m1'])).toEqual({ file: f, line: 18, col: 5 });
-    expect(spec.posOf(['guests', 'nobody', 'memory'])).toEqual({ file: f, line: 17, col: 3 });
-    expect(spec.posOf(['guests', 'service-m1', 'vifs', 7, 'mac'])).toEqual({ file: f, line: 23, col: 7 });
+    expect(spec.posOf(['guests', 'service-m1'])).toEqual({ file: f, line: 19, col: 5 });
+    expect(spec.posOf(['guests', 'nobody', 'memory'])).toEqual({ file: f, line: 18, col: 3 });
+    expect(spec.posOf(['guests', 'service-m1', 'vifs', 7, 'mac'])).toEqual({ file: f, line: 24, col: 7 });
   });
 
   test('follows aliases and merge keys to where the value is written', () => {

@@ -78,11 +78,28 @@ describe('diff', () => {
     expect(p.summary.destroy).toBe(3);
   });
 
-  it('gives a stable JSON shape', () => {
-    const j = planJson(diff(spec, desired(), undefined, [{ code: 'x', severity: 'warning', subject: 'guest.other', message: 'm' }])) as Record<string, unknown>;
-    expect(Object.keys(j)).toEqual(['format_version', 'cell', 'file', 'summary', 'actions', 'unmanaged', 'findings', 'errors']);
-    expect((j.actions as unknown[])[0]).toMatchObject({ address: 'host.kraken', action: 'create', reason: null });
+  it('gives a stable JSON shape (format_version 2: actions arrays, before/after, sensitivity, dependencies)', () => {
+    const j = planJson(diff(spec, desired(), undefined, [{ code: 'x', severity: 'warning', subject: 'guest.other', message: 'm' }]), null) as Record<string, any>;
+    expect(Object.keys(j)).toEqual(['format_version', 'cell', 'file', 'state', 'summary', 'targets', 'untargeted', 'resource_changes', 'unmanaged', 'findings', 'errors']);
+    expect(j.format_version).toBe('2');
+    expect(j.resource_changes[0]).toMatchObject({ address: 'host.kraken', type: 'host', name: 'kraken', dependencies: [], change: { actions: ['create'], before: null, reason: null } });
+    const principal = j.resource_changes.find((c: any) => c.type === 'principal');
+    expect(principal.change.after_sensitive).toEqual({ password: true });
+    expect(principal.change.after).not.toHaveProperty('password');
+    expect(principal.dependencies).toContain('kdc.service-m1');
     expect(j.errors).toBe(0);
+  });
+
+  it('marks a replacement as delete then create, and unchanged resources as no-op', () => {
+    const state = stateOf(desired());
+    const next = desired().map((r) => (r.type === 'guest' ? { ...r, attrs: { ...r.attrs, kernel: 'other' } } : r)) as Resource[];
+    const j = planJson(diff(spec, next, state, []), { serial: 7, lineage: 'abc' }) as Record<string, any>;
+    expect(j.state).toEqual({ serial: 7, lineage: 'abc' });
+    const byAddr = Object.fromEntries(j.resource_changes.map((c: any) => [c.address, c.change]));
+    expect(byAddr['guest.service-m1'].actions).toEqual(['delete', 'create']);
+    expect(byAddr['guest.service-m1'].reason).toBe('kernel change needs a reboot');
+    expect(byAddr['host.kraken'].actions).toEqual(['no-op']);
+    expect(byAddr['host.kraken'].before).toEqual(byAddr['host.kraken'].after);
   });
 });
 

@@ -67,7 +67,7 @@ describe('secrets', () => {
     expect(leaks({ 'state.json': state }, secrets)).toEqual([]);
     expectPrivate(stateDir);
     // destroy too (it prints the plan of what goes)
-    expect(await run(outputs, 'destroy', ['destroy', file, ...sd])).toBe(0);
+    expect(await run(outputs, 'destroy', ['destroy', file, ...sd, '--auto-approve'])).toBe(0);
     expect(leaks(outputs, secrets)).toEqual([]);
   }, 60_000);
 

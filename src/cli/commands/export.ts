@@ -6,11 +6,12 @@ import { openSession, type Command } from '../command.js';
 import { out } from '../output.js';
 
 export const exportCmd: Command = async (args, flags) => {
-  const s = openSession(args, flags);
+  const s = openSession(args[0], flags);
   const format = flags.format ?? 'xl';
   if (format !== 'xl' && format !== 'libvirt') throw new UserError(`--format ${format}: expected xl or libvirt`);
-  if (!flags.out) throw new UserError('missing --out DIR');
+  if (!flags.out) throw new UserError([{ message: 'missing --out DIR', hint: 'the directory to write the files to' }]);
   const written = exportCell(desiredResources(s.spec, s.catalog), format, flags.out, { cell: s.spec.cell });
-  for (const f of written) out(f);
+  if (flags.json) out(JSON.stringify({ cell: s.spec.cell, format, files: written }, null, 2));
+  else for (const f of written) out(f);
   return 0;
 };

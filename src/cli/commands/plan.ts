@@ -1,20 +1,27 @@
+// plan: the terraform-style preview, --json, --out FILE for `apply FILE`, --detailed-exitcode.
+import { savePlan } from '../../ops/saved-plan.js';
 import { planJson, renderPlan } from '../../render/plan.js';
 import { openSession, type Command } from '../command.js';
-import { err, out } from '../output.js';
+import { err, out, terminalWidth } from '../output.js';
 
 export const plan: Command = async (args, flags) => {
-  const s = openSession(args, flags);
+  const s = openSession(args[0], flags);
   const state = s.readState();
   const driver = s.driverName(state);
-  const p = s.plan(state, { driver });
-  if (flags.json) out(JSON.stringify(planJson(p), null, 2));
+  const destroy = Boolean(flags.destroy);
+  const p = s.plan(state, { driver, destroy, ...(flags.target ? { targets: flags.target } : {}) });
+  if (flags.json) out(JSON.stringify(planJson(p, state), null, 2));
   else {
-    out(renderPlan(p));
+    out(renderPlan(p, undefined, terminalWidth()));
     if (driver !== 'sim') for (const l of s.standIns()) out(`Note (--driver ${driver}): ${l}.`);
   }
-  if (s.errors.length) {
-    if (!flags.json) err(`Error: ${s.errors.length} compat error(s): apply would refuse this cell.`);
+  if (s.errors.length && !destroy) {
+    if (!flags.json) err(`Error: ${s.errors.length} compat error(s): apply would refuse this cell${flags.out ? `; no plan was saved to ${flags.out}` : ''}.`);
     return 1;
+  }
+  if (flags.out) {
+    savePlan(flags.out, s, p, { state, driver, destroy, ...(flags.connect ? { connect: flags.connect } : {}) });
+    if (!flags.json) out(`\nSaved the plan to ${flags.out}. To perform exactly these actions, run:\n    cellctl apply ${flags.out}`);
   }
   return flags['detailed-exitcode'] && p.changes.length > 0 ? 2 : 0;
 };

@@ -4,7 +4,7 @@ import { openSession, type Command } from '../command.js';
 import { out } from '../output.js';
 
 export const statusCmd: Command = async (args, flags) => {
-  const s = openSession(args, flags);
+  const s = openSession(args[0], flags);
   const r = await status(s);
   if (!r) {
     out(flags.json ? JSON.stringify({ cell: s.spec.cell, applied: false }) : `Cell ${s.spec.cell}: nothing applied (no state in ${s.store.dir}).`);
@@ -16,7 +16,11 @@ export const statusCmd: Command = async (args, flags) => {
 };
 
 export const consoleCmd: Command = async (args, flags) => {
-  const all = await consoles(openSession(args, flags), args[1]);
+  const all = await consoles(openSession(args[0], flags), args[1]);
+  if (flags.json) {
+    out(JSON.stringify(all, null, 2));
+    return 0;
+  }
   for (const c of all) {
     if (all.length > 1) out(`==> ${c.guest} <==`);
     out(c.text);

@@ -1,6 +1,7 @@
 // Progress as plain lines, one per finished step: CI logs, pipes, --quiet off a terminal.
-import type { ExecuteHooks, Step } from '../../engine/execute.js';
+import type { Step } from '../../engine/execute.js';
 import type { Attrs } from '../../plan/resources.js';
+import type { View } from '../command.js';
 
 const PAST = { create: 'created', update: 'updated', replace: 'replaced', delete: 'destroyed' } as const;
 
@@ -19,9 +20,10 @@ export function outputSummary(outputs: Attrs | void): string {
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
-export function plainView(print: (line: string) => void): ExecuteHooks {
+export function plainView(print: (line: string) => void): View {
   return {
     done: (s, outputs) => print(`${stepTitle(s)}: ${s.phase === 'delete' ? 'destroyed' : PAST[s.action]}${outputSummary(outputs)}`),
     failed: (s, message) => print(`${stepTitle(s)}: FAILED: ${message}`),
+    log: (line) => print(`  ${line}`),
   };
 }

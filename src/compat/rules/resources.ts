@@ -1,7 +1,41 @@
 // Physical resources a host hands out: memory, bridges, block devices, MAC addresses.
 import type { GuestSpec } from '../../config/types.js';
-import type { Finding } from '../types.js';
+import type { CodeDoc, Finding } from '../types.js';
 import { dom0Memory, type Rule } from './util.js';
+
+/** The codes this file reports, for `cellctl explain` and docs/finding-codes.md. */
+export const CODES: readonly CodeDoc[] = [
+  {
+    code: 'host-memory-exceeded', severity: 'error', title: "the guests and dom0 need more memory than the host has",
+    explanation: "Xen gives each domain its memory when it is created and does not overcommit: the sum of the guests' memory plus what dom0 keeps must fit in the host's RAM, or the last xm create fails with an out-of-memory error.",
+    fix: 'Give the guests less memory, lower dom0_memory, move a guest to another host, or raise the host\'s memory.',
+  },
+  {
+    code: 'duplicate-mac', severity: 'error', title: 'two vifs have the same MAC address',
+    explanation: 'Two interfaces with one MAC on a bridge both answer for it: the bridge learns whichever spoke last and traffic goes to the wrong guest, intermittently.',
+    fix: 'Give every vif its own MAC, in Xen\'s prefix 00:16:3e.',
+  },
+  {
+    code: 'mac-not-xen-oui', severity: 'warning', title: "a MAC address outside Xen's prefix 00:16:3e",
+    explanation: "Xen's OUI 00:16:3e (XenSource) is reserved for virtual interfaces; other addresses may belong to real hardware on the same network. A warning: the cell works, but it may clash.",
+    fix: 'Use a MAC of the form 00:16:3e:xx:xx:xx.',
+  },
+  {
+    code: 'bridge-missing', severity: 'error', title: "a vif names a bridge the host does not have",
+    explanation: "xm create attaches each vif to a bridge in dom0; a bridge that does not exist fails the whole domain ('Device 0 (vif) could not be connected. Could not find bridge device').",
+    fix: "Add the bridge to the host's bridges, or connect the vif to one the host has.",
+  },
+  {
+    code: 'device-missing', severity: 'error', title: 'a phy: disk names a device the host does not have',
+    explanation: "A phy: disk hands a dom0 block device to the guest; xend refuses a device that dom0 does not have ('Device ... (vbd) could not be connected').",
+    fix: "List the device in the host's devices, or use a file: disk image instead.",
+  },
+  {
+    code: 'device-shared', severity: 'error', title: 'a block device is given to two guests, one of them writable',
+    explanation: "xend refuses to attach a block device that is already attached writable, or writable when it is in use ('Device ... is mounted in a guest domain, and so cannot be mounted now'): two kernels writing one filesystem corrupt it.",
+    fix: 'Give each guest its own device, or attach the shared one read-only (,r) everywhere.',
+  },
+];
 
 // Xen's own OUI (XenSource); xm picks random MACs from it.
 const XEN_OUI = '00:16:3e';

@@ -2,8 +2,27 @@
 import { guestKernelKind } from '../../kmod/resolve.js';
 import type { Catalog, KernelKind, Role, SoftwareEntry } from '../../catalog/types.js';
 import type { CellSpec, Path } from '../../config/types.js';
-import type { Finding } from '../types.js';
+import type { CodeDoc, Finding } from '../types.js';
 import type { Rule } from './util.js';
+
+/** The codes this file reports, for `cellctl explain` and docs/finding-codes.md (known issues are catalog data). */
+export const CODES: readonly CodeDoc[] = [
+  {
+    code: 'software-unsupported-os', severity: 'error', title: 'the software does not run on the guest\'s OS (or has no client module for its kernel)',
+    explanation: "Each Kerberos and AFS release runs on some platforms only; an AFS client also needs a kernel module built for the guest's kind of kernel (OpenAFS 1.4 has Linux and Solaris client modules but none for NetBSD, where Arla's nnpfs is used).",
+    fix: 'Use software that runs there (the finding names it), or run the role on a guest with a supported OS.',
+  },
+  {
+    code: 'software-role-unsupported', severity: 'error', title: 'the software cannot serve that role',
+    explanation: 'Heimdal and MIT krb5 are KDCs, OpenAFS provides database servers, fileservers and a client, Arla only a client. A KDC named as AFS server software (or the reverse) cannot work.',
+    fix: 'Name software that provides the role (`cellctl catalog software` lists the roles of each).',
+  },
+  {
+    code: 'afs-db-quorum', severity: 'warning', title: 'an even number of AFS database servers',
+    explanation: "Ubik elects a sync site by majority, with the lowest-addressed server breaking ties: with 2 servers, losing the lowest-addressed one loses quorum and the databases go read-only, so the second adds no write availability; 2n servers tolerate no more failures than 2n-1.",
+    fix: 'Use an odd number of database servers (1 for a throwaway test cell, 3 to test elections).',
+  },
+];
 
 /** One piece of software serving one role on one guest, with the plan address and spec node it comes from. */
 interface Assignment {

@@ -1,8 +1,37 @@
 // What a Xen release can host: dom0 OS, paravirtualised guest OS and kernel interface, hvm.
 import { guestKernel } from '../../kmod/resolve.js';
-import type { Finding } from '../types.js';
+import type { CodeDoc, Finding } from '../types.js';
 import { compareVersions } from '../../catalog/versions.js';
 import { kernelXen, osFamilyNames, placedGuests, type Rule, xenInterfaceFits } from './util.js';
+
+/** The codes this file reports, for `cellctl explain` and docs/finding-codes.md. */
+export const CODES: readonly CodeDoc[] = [
+  {
+    code: 'dom0-os-unsupported', severity: 'error', title: "the host's OS cannot run dom0 under its Xen release",
+    explanation: "Each Xen release boots only the dom0 kernels ported to it: Xen 3 hosts run Linux 2.6 or NetBSD 4.0_BETA/-current, Xen 2 also Linux 2.4 and NetBSD 2.0. A host whose OS is not among them never gets a control domain, so nothing on it can start.",
+    fix: "Install a dom0 OS the host's Xen release supports, or run a Xen release that supports the OS (`cellctl catalog xen` lists both).",
+  },
+  {
+    code: 'guest-os-unsupported', severity: 'error', title: 'the guest OS cannot run paravirtualised on the host\'s Xen',
+    explanation: "A paravirtualised (pv) guest runs a kernel ported to the Xen interface. Xen 3 runs Linux 2.6, NetBSD 3.1/4.0 and Solaris 10 as pv guests; Xen 2 also Linux 2.4, FreeBSD 5, NetBSD 2.0 and Plan 9. Other OSes have no pv kernel for that release.",
+    fix: 'Put the guest on a host whose Xen runs that OS, pick a guest OS the release supports, or run it unmodified (type: hvm) on a CPU with vmx or svm.',
+  },
+  {
+    code: 'hvm-needs-vmx-svm', severity: 'error', title: 'an hvm guest needs Intel VT-x or AMD-V and Xen 3',
+    explanation: "Unmodified (hvm) guests need hardware virtualisation: Intel VT-x (vmx) or AMD-V (svm, 'Pacifica') on the host's CPU, enabled in the BIOS, and a Xen release with hvm support (3.0 and later). xm create answers 'HVM guest support is unavailable' otherwise.",
+    fix: "Add vmx or svm to the host's cpu_features if its CPU has them, run Xen 3 on it, or run the guest paravirtualised (type: pv) with a domU kernel.",
+  },
+  {
+    code: 'kernel-xen-mismatch', severity: 'error', title: 'the guest kernel was built for another Xen interface',
+    explanation: "A pv kernel is built against one Xen interface version. The domain builder refuses a kernel built for another major version ('xc_dom: Will only load images built for Xen v3.0'), and a kernel built for a newer 3.0.x interface than the host runs calls hypercalls the hypervisor does not have.",
+    fix: "Use a domU kernel built for the host's Xen release or an older one of the same major version, or upgrade the host's Xen (`cellctl catalog kernels` shows what each kernel was built for).",
+  },
+  {
+    code: 'kernel-os-mismatch', severity: 'error', title: "the guest kernel is not one of the guest OS's kernels",
+    explanation: 'A Linux kernel does not boot a NetBSD userland, and a kernel built for one release of an OS is not the kernel of another. The catalog records which OSes each kernel is meant for.',
+    fix: "Use a kernel meant for the guest's OS (the finding lists them), or change the guest's os to the one the kernel belongs to.",
+  },
+];
 
 export const dom0OsUnsupported: Rule = (spec, catalog) => {
   const out: Finding[] = [];
