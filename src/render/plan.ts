@@ -31,7 +31,10 @@ function attrLines(c: Change): string[] {
 }
 
 export function renderSummary(p: Plan): string {
-  if (p.changes.length === 0) return 'No changes. The cell matches the recorded state.';
+  if (p.changes.length === 0) {
+    if (p.unknown?.length) return `No changes found; ${p.unknown.length} recorded resource(s) could not be read back (see above), so the cell may differ.`;
+    return p.refreshed ? 'No changes. The live cell matches the file.' : 'No changes. The cell matches the recorded state.';
+  }
   return `Plan: ${p.summary.add} to add, ${p.summary.change} to change, ${p.summary.destroy} to destroy.`;
 }
 
@@ -41,18 +44,19 @@ export function renderPlan(p: Plan, detail = p.changes.length <= 200): string {
   if (p.changes.length > 0) {
     out.push(`cellctl will perform the following actions on cell ${p.cell}:`, '');
     for (const c of p.changes) {
+      const why = (c.action === 'delete' && c.moot) || c.reason; // a moot delete: what it goes with
       if (detail) {
-        out.push(`  # ${c.address} ${VERB[c.action]}${c.reason ? ` (${c.reason})` : ''}`);
+        out.push(`  # ${c.address} ${VERB[c.action]}${why ? ` (${why})` : ''}`);
         out.push(`  ${SYMBOL[c.action]} ${c.address}`, ...attrLines(c), '');
       } else {
-        // Compact: one line each; what changes (and why a replacement) still shown.
-        out.push(`  ${SYMBOL[c.action].padStart(3)} ${c.address}${c.reason ? `  # ${c.reason}` : ''}`);
+        // Compact: one line each; what changes (and why a replacement, or what refresh found) still shown.
+        out.push(`  ${SYMBOL[c.action].padStart(3)} ${c.address}${why ? `  # ${why}` : ''}`);
         if (c.action !== 'create') out.push(...attrLines(c));
       }
     }
     if (!detail) out.push('');
   }
-  out.push(...unmanagedLines(p));
+  out.push(...unmanagedLines(p), ...unknownLines(p));
   for (const f of p.findings) out.push(renderFinding(f));
   if (p.findings.length > 0) out.push('');
   out.push(renderSummary(p));
@@ -67,7 +71,13 @@ export function unmanagedLines(p: Plan): string[] {
   return [`Not managed by ${u.driver} (${u.addresses.length} resources${u.reason ? `; ${u.reason}` : ''}): ${shown}`, ''];
 }
 
-/** --json: { format_version, cell, file, summary, actions[], unmanaged, findings[], errors } — documented in README. */
+/** Recorded resources the driver could not read back: said, so "No changes" is not taken for "all is well". */
+export function unknownLines(p: Plan): string[] {
+  if (!p.unknown?.length) return [];
+  return [`Cannot tell whether these still run (left as they are):`, ...p.unknown.map((u) => `  ? ${u.address}  # ${u.reason}`), ''];
+}
+
+/** --json: { format_version, cell, file, summary, actions[], unmanaged, unknown, findings[], errors } — documented in README. */
 export function planJson(p: Plan): object {
   return {
     format_version: '1',
@@ -75,10 +85,11 @@ export function planJson(p: Plan): object {
     file: p.file,
     summary: { ...p.summary, unchanged: p.unchanged },
     actions: p.changes.map((c) => ({
-      address: c.address, type: c.type, action: c.action, reason: c.reason ?? null,
+      address: c.address, type: c.type, action: c.action, reason: c.reason ?? null, drift: c.drift ?? false, moot: c.moot ?? null,
       changed: c.changed, before: c.before ?? null, after: c.after ?? null,
     })),
     unmanaged: p.unmanaged ?? null,
+    unknown: p.unknown ?? [],
     findings: p.findings.map((f) => ({ ...f, pos: f.pos ?? null, fix: f.fix ?? null })),
     errors: p.findings.filter((f) => f.severity === 'error').length,
   };

@@ -80,8 +80,8 @@ describe('diff', () => {
 
   it('gives a stable JSON shape', () => {
     const j = planJson(diff(spec, desired(), undefined, [{ code: 'x', severity: 'warning', subject: 'guest.other', message: 'm' }])) as Record<string, unknown>;
-    expect(Object.keys(j)).toEqual(['format_version', 'cell', 'file', 'summary', 'actions', 'unmanaged', 'findings', 'errors']);
-    expect((j.actions as unknown[])[0]).toMatchObject({ address: 'host.kraken', action: 'create', reason: null });
+    expect(Object.keys(j)).toEqual(['format_version', 'cell', 'file', 'summary', 'actions', 'unmanaged', 'unknown', 'findings', 'errors']);
+    expect((j.actions as unknown[])[0]).toMatchObject({ address: 'host.kraken', action: 'create', reason: null, drift: false, moot: null });
     expect(j.errors).toBe(0);
   });
 });
