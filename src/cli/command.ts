@@ -10,7 +10,7 @@ import { plainView } from './views/plain.js';
 export interface Flags {
   json?: boolean; 'detailed-exitcode'?: boolean; 'state-dir'?: string; driver?: string; connect?: string;
   'skip-compat'?: boolean; junit?: string; to?: string; format?: string; out?: string; symvers?: string;
-  config?: string; quiet?: boolean; concurrency?: string;
+  config?: string; quiet?: boolean; concurrency?: string; refresh?: string; force?: boolean;
 }
 
 export type Command = (args: string[], flags: Flags) => Promise<number>;
@@ -31,10 +31,20 @@ export function concurrencyFlag(flags: Flags): number | undefined {
   return Number(v);
 }
 
+/** --refresh=false skips reading the live cell back (as terraform's -refresh=false); default true. */
+export function refreshFlag(flags: Flags): boolean {
+  const v = flags.refresh;
+  if (v === undefined || v === 'true') return true;
+  if (v === 'false') return false;
+  throw new UserError(`--refresh ${v}: expected true or false`);
+}
+
 export function openSession(args: string[], flags: Flags): Session {
   return Session.load(requireArg(args, 0, 'cell file (cellctl <command> CELL.yaml)'), {
     stateDir: flags['state-dir'], driver: flags.driver, connect: flags.connect,
     log: flags.quiet ? undefined : (l) => out(`  ${l}`),
+    warn: (l) => err(`Warning: ${l}`),
+    ...(flags.force ? { force: true } : {}),
   });
 }
 

@@ -11,7 +11,7 @@ const USAGE = `usage: cellctl <command> [options]
   plan CELL.yaml                  show what apply would change (--json, --detailed-exitcode)
   apply CELL.yaml                 bring the cell up (--driver sim|netns|libvirt, --skip-compat)
   destroy CELL.yaml               tear everything down, dependents first
-  status CELL.yaml                hosts, domains, services, drift
+  status CELL.yaml                hosts, domains, services, drift (--detailed-exitcode: 2 on drift)
   console CELL.yaml [GUEST]       a guest's boot console and kernel log (like xm create -c)
   smoke CELL.yaml                 apply into a throwaway state, run the checks, tear down (--junit FILE)
   migrate CELL.yaml GUEST --to HOST   live-migrate a guest
@@ -19,7 +19,10 @@ const USAGE = `usage: cellctl <command> [options]
   check-module MODULE.ko --symvers Module.symvers [--config .config]
 
 options: --state-dir DIR (env CELLCTL_STATE_DIR; default .cellctl/ beside the file)
-         --driver NAME  --connect URI  --json  --quiet`;
+         --driver NAME  --connect URI  --json  --quiet
+         --refresh=false  plan/apply/status without reading the live cell back first
+         --force          destroy: remove everything recorded or found, go on past failures;
+                          any command: use a state written from another cell file`;
 
 function parseFlags(argv: string[]) {
   return parseArgs({
@@ -31,6 +34,7 @@ function parseFlags(argv: string[]) {
         junit: { type: 'string' }, to: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' },
         symvers: { type: 'string' }, config: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' }, concurrency: { type: 'string' },
+        refresh: { type: 'string' }, force: { type: 'boolean' },
       },
     });
 }

@@ -1,8 +1,17 @@
 // Printing: stdout for results, stderr for errors; one screen at most for bad input.
 import { UserError, formatDiagnostic } from '../diagnostics.js';
 
-export const out = (s: string) => process.stdout.write(s + '\n');
-export const err = (s: string) => process.stderr.write(s + '\n');
+// A reader that went away (`cellctl plan ... | head`) ends the output, not the command: no EPIPE stack.
+const closed = { stdout: false, stderr: false };
+for (const name of ['stdout', 'stderr'] as const) {
+  process[name].on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    closed[name] = true;
+  });
+}
+
+export const out = (s: string) => void (closed.stdout || process.stdout.write(s + '\n'));
+export const err = (s: string) => void (closed.stderr || process.stderr.write(s + '\n'));
 
 const MAX_ERROR_LINES = 20;
 

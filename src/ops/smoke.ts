@@ -1,8 +1,8 @@
 // smoke: apply into a throwaway state, run every check of the cell, tear down. Returns what ran;
 // the command decides how to show it (text, --json, --junit).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { CheckResult, Driver } from '../drivers/driver.js';
 import type { ExecuteHooks } from '../engine/execute.js';
@@ -16,6 +16,8 @@ import { deriveChecks } from './checks.js';
 import { Session } from './session.js';
 
 export interface SmokeOptions {
+  /** Where the throwaway state goes (a fresh directory inside it, removed afterwards); default: the system's temp dir. */
+  stateDir?: string;
   driver?: string;
   connect?: string;
   skipCompat?: boolean;
@@ -51,8 +53,11 @@ function guestOf(address: string, attrs: object | undefined): string | undefined
 }
 
 export async function smoke(file: string, o: SmokeOptions): Promise<SmokeReport> {
-  const root = mkdtempSync(join(tmpdir(), 'cellctl-smoke-'));
   const log = o.log ?? (() => undefined);
+  const base = o.stateDir ? resolve(o.stateDir) : tmpdir();
+  mkdirSync(base, { recursive: true, mode: 0o700 });
+  const root = mkdtempSync(join(base, 'cellctl-smoke-'));
+  if (o.stateDir) log(`Throwaway state in ${root} (removed afterwards)`);
   const runs: CheckRun[] = [];
   const record = (r: CheckRun) => {
     runs.push(r);

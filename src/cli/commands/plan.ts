@@ -1,12 +1,11 @@
+import { planNow } from '../../ops/refresh.js';
 import { planJson, renderPlan } from '../../render/plan.js';
-import { openSession, type Command } from '../command.js';
+import { openSession, refreshFlag, type Command } from '../command.js';
 import { err, out } from '../output.js';
 
 export const plan: Command = async (args, flags) => {
   const s = openSession(args, flags);
-  const state = s.readState();
-  const driver = s.driverName(state);
-  const p = s.plan(state, { driver });
+  const { plan: p, driver } = await planNow(s, { refresh: refreshFlag(flags) });
   if (flags.json) out(JSON.stringify(planJson(p), null, 2));
   else {
     out(renderPlan(p));

@@ -14,7 +14,9 @@ export const smokeCmd: Command = (args, flags) => withInterrupt(async (signal) =
   const quiet = flags.quiet || flags.json;
   const log = quiet ? undefined : (l: string) => out(l);
   const concurrency = concurrencyFlag(flags);
+  const stateDir = flags['state-dir'] ?? process.env.CELLCTL_STATE_DIR;
   const report = await smoke(file, {
+    ...(stateDir ? { stateDir } : {}),
     driver: flags.driver, connect: flags.connect, skipCompat: flags['skip-compat'], signal,
     ...(concurrency ? { concurrency } : {}),
     hooks: await progressView({ ...flags, quiet }),
