@@ -132,6 +132,6 @@ function markMoot(changes: Change[], recorded: Record<string, ResourceState>): v
   for (const c of changes) {
     if ((c.action !== 'delete' && c.action !== 'replace') || !recorded[c.address]) continue;
     const on = livesOn(recorded[c.address], all);
-    if (on?.length && on.every((g) => going.has(addr.guest(g)))) c.moot = `goes with ${[...new Set(on)].map((g) => addr.guest(g)).join(', ')}`;
+    if (on?.length && on.every((g) => going.has(addr.guest(g)))) c.moot = `goes with ${[...new Set(on)].sort().map((g) => addr.guest(g)).join(', ')}`;
   }
 }
