@@ -107,12 +107,17 @@ export async function admin(r: Runner, L: Layout, guest: string, cmd: string, ar
 // "invalid RPC (RX) operation" (RXGEN_OPCODE): seen from pts right after a ptserver restart.
 const UBIK_TRANSIENT = /no quorum elected|not synchronization site|UNOQUORUM|UNOTSYNC|Possible communication failure|server or network not responding|invalid RPC \(RX\) operation/i;
 
+/** An answer worth retrying for a while: the databases are electing, or a server just restarted. */
+export function ubikTransient(out: string): boolean {
+  return UBIK_TRANSIENT.test(out);
+}
+
 export async function mustAdmin(r: Runner, L: Layout, guest: string, cmd: string, args: string[], ok?: RegExp) {
   const t0 = Date.now();
   for (;;) {
     const res = await admin(r, L, guest, cmd, args);
     if (res.code === 0 || (ok?.test(res.out))) return res;
-    if (!UBIK_TRANSIENT.test(res.out) || Date.now() - t0 > 60_000) throw new Error(`${cmd} ${args.join(' ')} on ${guest} failed: ${lastLines(res.out, 4)}`);
+    if (!ubikTransient(res.out) || Date.now() - t0 > 60_000) throw new Error(`${cmd} ${args.join(' ')} on ${guest} failed: ${lastLines(res.out, 4)}`);
     await delay(250);
   }
 }
