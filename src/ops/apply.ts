@@ -82,7 +82,8 @@ export async function converge(s: Session, o: ConvergeOptions): Promise<Converge
     const base = { plan: p, driver: driverName, ...(recovery ? { recovery } : {}) };
     if (p.changes.length === 0) {
       if (s.adopted && !o.destroy) s.store.write(state);
-      if (!o.destroy || !recorded) return { code: 0, ...base };
+      // No state at all: nothing recorded, but --force still sweeps what the driver finds of the cell.
+      if (!o.destroy || (!recorded && !force)) return { code: 0, ...base };
       return { code: 0, ...base, ...(await finishDestroy(s, driver, state)) };
     }
     if (o.signal.aborted) return { code: 130, ...base };

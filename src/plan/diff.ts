@@ -128,10 +128,12 @@ export function diff(spec: { cell: string; file: string }, desired: Resource[], 
 function markMoot(changes: Change[], recorded: Record<string, ResourceState>): void {
   const going = new Set(changes.filter((c) => c.type === 'guest' && (c.action === 'delete' || c.action === 'replace')).map((c) => c.address));
   if (going.size === 0) return;
-  const all = Object.values(recorded);
+  const cache: Partial<Record<'kdc' | 'afs-db', string[]>> = {};
+  const guestsOf = (type: 'kdc' | 'afs-db') =>
+    (cache[type] ??= Object.values(recorded).filter((x) => x.type === type).map((x) => String((x.attrs as { guest?: unknown }).guest)));
   for (const c of changes) {
     if ((c.action !== 'delete' && c.action !== 'replace') || !recorded[c.address]) continue;
-    const on = livesOn(recorded[c.address], all);
+    const on = livesOn(recorded[c.address], guestsOf);
     if (on?.length && on.every((g) => going.has(addr.guest(g)))) c.moot = `goes with ${[...new Set(on)].sort().map((g) => addr.guest(g)).join(', ')}`;
   }
 }

@@ -66,10 +66,10 @@ export function replaceReason(type: ResourceType, changed: string[], before: Att
 /**
  * The guests a resource lives on: it is gone once all of them are (a KDC with its guest, a principal
  * with every KDC of its realm, a volume with its fileserver and the VLDB's servers). Undefined for
- * what lives on no guest (hosts, guests). `recorded` is every resource of the cell as recorded.
+ * what lives on no guest (hosts, guests). `guestsOf(type)`: the guests of the cell's recorded
+ * resources of a type (the KDCs, the database servers).
  */
-export function livesOn(r: { type: ResourceType; attrs: object }, recorded: Iterable<{ type: ResourceType; attrs: object }>): string[] | undefined {
-  const guestsOf = (type: ResourceType) => [...recorded].filter((x) => x.type === type).map((x) => String(attrsOf(x).guest));
+export function livesOn(r: { type: ResourceType; attrs: object }, guestsOf: (type: 'kdc' | 'afs-db') => string[]): string[] | undefined {
   const a = attrsOf(r);
   switch (r.type) {
     case 'host':
