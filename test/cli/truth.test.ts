@@ -1,11 +1,11 @@
 // What cellctl says is true (issue #11), through the compiled CLI on the sim (and libvirt's test
 // driver where virsh is installed): refresh and drift, repair, damaged state and secrets, modes,
 // a state from another file, no password-derived data in state, EPIPE, smoke --state-dir, teardown.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCell } from '../../bench/gen.js';
 import { virshAvailable } from '../../src/drivers/libvirt/virsh.js';
 import type { SimDriver, XmOp } from '../../src/drivers/sim/index.js';
@@ -20,8 +20,13 @@ async function cellctl(args: string[], env: Record<string, string> = {}) {
 }
 
 interface Scratch { dir: string; file: string; state: string; sd: string[] }
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 function scratch(cell = 'tproa.yaml'): Scratch {
   const dir = mkdtempSync(join(tmpdir(), 'cellctl-truth-'));
+  made.push(dir);
   const file = join(dir, cell);
   copyFileSync(join(CELLS, cell), file);
   const state = join(dir, 'state');
@@ -219,6 +224,7 @@ describe('state and secrets that cannot be trusted are refused, never misread or
 describe('output and flags', () => {
   it('`| head` ends the output quietly: no EPIPE stack', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cellctl-epipe-'));
+    made.push(dir);
     const file = join(dir, 'big.yaml');
     writeFileSync(file, generateCell(400, { cell: 'epipe.test' })); // --json far beyond a pipe's 64 KiB
     const r = await execa('sh', ['-c', `"${process.execPath}" "${CLI}" plan "${file}" --state-dir "${join(dir, 's')}" --json | head -c 100 >/dev/null; echo "cellctl exit $?"`], { reject: false, env: { CI: 'true' } });

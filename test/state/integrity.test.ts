@@ -1,16 +1,24 @@
 // state.json and secrets.json carry their length and checksum: a truncated, torn, edited or
 // wrong-shaped file is refused naming the file and what to do, never misread and never overwritten;
 // secrets never appear in the refusal; modes wider than 0600/0700 are corrected and said.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { seal, unseal } from '../../src/state/sealed.js';
 import { SecretStore, scrubbedEnv } from '../../src/state/secrets.js';
 import { StateStore } from '../../src/state/store.js';
 import type { CellState } from '../../src/state/types.js';
 
-const dir = () => mkdtempSync(join(tmpdir(), 'cellctl-integrity-'));
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+const dir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'cellctl-integrity-'));
+  made.push(d);
+  return d;
+};
 
 function bigState(): CellState {
   const resources: CellState['resources'] = {};
