@@ -30,11 +30,18 @@ export function concurrencyFlag(flags: Flags): number | undefined {
   return Number(v);
 }
 
+/** --refresh=false skips reading the live cell back (as terraform's -refresh=false); default true. */
+export function refreshFlag(flags: Flags): boolean {
+  return flags.refresh !== 'false';
+}
+
 /** The cell's Session; the drivers' log lines go to `log` (the view's), else plain lines unless --quiet. */
 export function openSession(file: string, flags: Flags, log?: (line: string) => void): Session {
   return Session.load(file, {
     stateDir: flags['state-dir'], driver: flags.driver, connect: flags.connect,
     log: log ?? (flags.quiet || flags.json ? undefined : (l) => out(`  ${l}`)),
+    warn: (l) => err(`Warning: ${l}`),
+    ...(flags.force ? { force: true } : {}),
   });
 }
 

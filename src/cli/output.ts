@@ -3,15 +3,17 @@ import { UserError, formatDiagnostic } from '../diagnostics.js';
 import { errorDiagnostics } from '../render/diagnostics.js';
 import { ui } from '../render/events.js';
 
-// A reader that goes away (`cellctl ... | head`) must not kill a run half way: the work goes on,
-// the state is saved, and what is left to print is dropped.
-let stdoutGone = false;
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code !== 'EPIPE') throw e;
-  stdoutGone = true;
-});
-export const out = (s: string) => void (stdoutGone || process.stdout.write(s + '\n'));
-export const err = (s: string) => void process.stderr.write(s + '\n');
+// A reader that goes away (`cellctl plan ... | head`) must not kill a run half way: the work goes on,
+// the state is saved, and what is left to print is dropped (no EPIPE stack).
+const closed = { stdout: false, stderr: false };
+for (const name of ['stdout', 'stderr'] as const) {
+  process[name].on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    closed[name] = true;
+  });
+}
+export const out = (s: string) => void (closed.stdout || process.stdout.write(s + '\n'));
+export const err = (s: string) => void (closed.stderr || process.stderr.write(s + '\n'));
 
 const MAX_ERROR_LINES = 20;
 

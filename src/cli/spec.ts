@@ -38,6 +38,14 @@ export const FLAGS = {
   'skip-compat': { type: 'boolean', description: 'go ahead although compat rules refuse the cell (to reproduce a failure on purpose)' },
   concurrency: { type: 'string', value: 'N', complete: 'none', description: 'steps run at once, 1 to 64 (default: 1 on sim, 4 on real drivers)' },
   'auto-approve': { type: 'boolean', description: 'do not ask before destroying or replacing resources' },
+  refresh: {
+    type: 'string', value: 'true|false', choices: ['true', 'false'],
+    description: 'read what really runs first, so drift shows as changes (default true; --refresh=false skips it, as terraform)',
+  },
+  force: {
+    type: 'boolean',
+    description: 'destroy: go on past failures and remove everything recorded or found, saying what could not be confirmed; any command: take over a state written from another cell file',
+  },
   target: {
     type: 'string', value: 'ADDR', multiple: true, complete: 'none',
     description: 'only this resource and what it needs (repeatable), e.g. guest.shea',
@@ -97,7 +105,7 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   {
     name: 'plan', args: [CELL], summary: 'show what apply would change',
     description: 'Compares the cell file with the recorded state and shows, terraform-style, what apply would do: + create, ~ update in place, -/+ replace (with the reason), - destroy; then the compat findings.',
-    flags: [...OUTPUT, 'detailed-exitcode', { flag: 'out', value: 'FILE', description: 'save the plan to FILE; `cellctl apply FILE` then does exactly it' }, 'target', 'destroy', ...DRIVE, ...STATE],
+    flags: [...OUTPUT, 'detailed-exitcode', 'refresh', { flag: 'out', value: 'FILE', description: 'save the plan to FILE; `cellctl apply FILE` then does exactly it' }, 'target', 'destroy', ...DRIVE, ...STATE, 'force'],
     examples: [
       { command: 'plan cells/tproa.yaml', what: 'preview' },
       { command: 'plan cells/tproa.yaml --out tproa.plan', what: 'save the plan for apply' },
@@ -108,7 +116,7 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   {
     name: 'apply', args: [{ name: 'CELL.yaml|PLANFILE', complete: 'file' }], summary: 'bring the cell up (or apply a saved plan)',
     description: 'Plans, then creates, updates and replaces resources in dependency order, saving state as it goes. Asks for `yes` first when the plan destroys or replaces anything. Given a file saved by `plan --out`, applies exactly that plan, refused if the state changed since.',
-    flags: ['auto-approve', 'target', 'skip-compat', 'concurrency', ...OUTPUT, ...DRIVE, ...STATE],
+    flags: ['auto-approve', 'target', 'skip-compat', 'refresh', 'concurrency', ...OUTPUT, ...DRIVE, ...STATE, 'force'],
     examples: [
       { command: 'apply cells/tproa.yaml', what: 'boot the cell on the simulated hypervisor' },
       { command: 'apply tproa.plan', what: 'apply a saved plan' },
@@ -118,14 +126,19 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   {
     name: 'destroy', args: [CELL], summary: 'tear the cell down, dependents first',
     description: 'Destroys every resource of the cell (or the targets and what depends on them), dependents first; asks for `yes` unless --auto-approve.',
-    flags: ['auto-approve', 'target', 'concurrency', ...OUTPUT, ...DRIVE, ...STATE],
-    examples: [{ command: 'destroy cells/tproa.yaml', what: 'everything, after typing yes' }, { command: 'destroy cells/tproa.yaml --auto-approve', what: 'in a script' }],
+    flags: ['auto-approve', 'target', 'concurrency', 'force', ...OUTPUT, ...DRIVE, ...STATE],
+    examples: [
+      { command: 'destroy cells/tproa.yaml', what: 'everything, after typing yes' },
+      { command: 'destroy cells/tproa.yaml --auto-approve', what: 'in a script' },
+      { command: 'destroy cells/tproa.yaml --force --auto-approve', what: 'after a failure: remove whatever is found, say what could not be confirmed' },
+    ],
   },
   {
     name: 'status', args: [CELL], summary: "hosts' memory, domains, services, drift",
-    description: 'What the driver has running for the cell: hosts with their memory, domains, services with their pids, and what apply would change.',
-    flags: [...OUTPUT, ...DRIVE, ...STATE],
-    examples: [{ command: 'status cells/tproa.yaml', what: 'what runs' }],
+    description: 'What the driver has running for the cell, read back now: hosts with their memory, domains, services with their pids, and what apply would change (drift).',
+    flags: [...OUTPUT, 'detailed-exitcode', 'refresh', ...DRIVE, ...STATE, 'force'],
+    examples: [{ command: 'status cells/tproa.yaml', what: 'what runs' }, { command: 'status cells/tproa.yaml --detailed-exitcode', what: 'exit 2 when what runs has drifted' }],
+    exits: [{ code: 2, meaning: 'with --detailed-exitcode: drift (apply would change something)' }],
   },
   {
     name: 'console', args: [CELL, { name: 'GUEST', optional: true, complete: 'none' }], summary: "a guest's boot console and kernel log",
@@ -136,7 +149,7 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   {
     name: 'smoke', args: [CELL], summary: 'throwaway apply, end-to-end checks, teardown',
     description: "Applies the cell into a temporary state, runs the cell's checks end to end (kinit, tokens, a file written and read in /afs, volumes listed...), tears it down. A check whose prerequisite failed is skipped, not failed; compat warnings are reported as warnings. Exits 1 on any failure.",
-    flags: ['junit', 'skip-compat', 'concurrency', ...OUTPUT, ...DRIVE],
+    flags: ['junit', 'skip-compat', 'concurrency', ...OUTPUT, ...DRIVE, { flag: 'state-dir', value: 'DIR', description: 'make the throwaway state inside DIR (removed afterwards); default: the system temp dir' }],
     examples: [
       { command: 'smoke cells/tproa.yaml --junit out.xml', what: 'for CI' },
       { command: 'smoke cells/awesmoe.yaml --skip-compat', what: 'reproduce the unknown-symbol failure' },

@@ -1,6 +1,7 @@
 // The one driver interface. Drivers never read YAML: they get typed resources with plain attrs.
 import type { Catalog } from '../catalog/types.js';
 import type { Attrs, Resource, ResourceType } from '../plan/resources.js';
+import type { Observed } from '../plan/types.js';
 import type { SecretStore } from '../state/secrets.js';
 import type { ResourceState } from '../state/types.js';
 
@@ -61,9 +62,14 @@ export interface DriverStatus {
   services: ServiceStatus[];
 }
 
+export type { Observed } from '../plan/types.js';
+export const PRESENT: Observed = { state: 'present' };
+
 export interface Driver {
   readonly name: DriverName;
   readonly capabilities: Capabilities;
+  /** What is really there of a recorded resource; never changes anything. */
+  read(prior: AppliedResource): Promise<Observed>;
   create(r: Resource): Promise<Attrs | void>; // returns outputs to record
   update(prior: AppliedResource, r: Resource): Promise<Attrs | void>;
   delete(prior: AppliedResource): Promise<void>;

@@ -14,6 +14,8 @@ export interface Step {
   address: string;
   phase: 'delete' | 'create';
   action: Change['action'];
+  /** A delete with no driver call of its own: what it goes with ("goes with guest.x"). */
+  moot?: string;
 }
 
 /** What the executor tells its listeners; every hook is optional. */
@@ -35,11 +37,15 @@ export interface ExecuteOptions {
   save: (state: CellState) => void; // persists state + driver world atomically
   signal?: AbortSignal; // Ctrl-C: start nothing new, finish what runs, save
   hooks?: ExecuteHooks;
+  /** destroy --force: a failed step stops nothing; every step is tried (failures are all reported). */
+  keepGoing?: boolean;
 }
 
 export interface ExecuteResult {
   done: number;
-  failed?: { address: string; message: string };
+  failed?: { address: string; message: string }; // the first failure
+  /** Every failure, when keepGoing let the run go on after the first. */
+  failures?: { address: string; message: string }[];
   interrupted: boolean;
 }
 
@@ -63,9 +69,11 @@ export function planSteps(plan: Plan, state: CellState): { deletes: Step[]; crea
   const createSet = new Set(creating.map((c) => c.address));
   const waits = new Map<string, string[]>();
   const actionOf = new Map(plan.changes.map((c) => [c.address, c.action]));
-  const deletes = deleteOrder.map((address) => {
+  const mootOf = new Map(plan.changes.filter((c) => c.moot).map((c) => [c.address, c.moot!]));
+  const deletes = deleteOrder.map((address): Step => {
     waits.set(`delete:${address}`, (blockers.get(address) ?? []).map((b) => `delete:${b}`));
-    return { address, phase: 'delete' as const, action: actionOf.get(address)! };
+    const moot = mootOf.get(address);
+    return { address, phase: 'delete' as const, action: actionOf.get(address)!, ...(moot ? { moot } : {}) };
   });
   const creates = creating.map((c) => {
     waits.set(`create:${c.address}`, c.deps.filter((d) => createSet.has(d)).map((d) => `create:${d}`));
@@ -75,11 +83,16 @@ export function planSteps(plan: Plan, state: CellState): { deletes: Step[]; crea
 }
 
 export async function execute(plan: Plan, driver: Driver, state: CellState, opts: ExecuteOptions): Promise<ExecuteResult> {
+  if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) {
+    throw new Error(`execute: concurrency must be a whole number of at least 1, got ${opts.concurrency}`);
+  }
   const hooks = opts.hooks ?? {};
   const desired = new Map<string, Resource>(plan.desired.map((r) => [r.address, r]));
   const result: ExecuteResult = { done: 0, interrupted: false };
-  const pending: NonNullable<CellState['pending']> = {};
+  // Steps a recovery could not undo stay pending until a step on the same address settles them.
+  const pending: NonNullable<CellState['pending']> = state.pending ?? {};
   state.pending = pending;
+  let settled = 0; // steps that ran, failed or were skipped: every step must be one of these
   const policy = new SavePolicy();
   let started = 0;
 
@@ -88,9 +101,10 @@ export async function execute(plan: Plan, driver: Driver, state: CellState, opts
     policy.measure(() => opts.save(state));
     hooks.saved?.(state.serial);
   };
-  const stopped = () => opts.signal?.aborted || result.failed !== undefined;
+  const stopped = () => opts.signal?.aborted || (result.failed !== undefined && !opts.keepGoing);
 
   const runStep = async (s: Step): Promise<void> => {
+    settled++;
     if (++started % YIELD_EVERY_STEPS === 0) await new Promise(setImmediate);
     if (stopped()) return void hooks.skipped?.(s, opts.signal?.aborted ? 'interrupted' : 'stopped after a failure');
     hooks.started?.(s);
@@ -99,7 +113,7 @@ export async function execute(plan: Plan, driver: Driver, state: CellState, opts
       if (s.phase === 'delete') {
         const prior = state.resources[s.address]!;
         pending[s.address] = { action: 'delete', resource: prior };
-        await driver.delete(asApplied(s.address, prior));
+        if (!s.moot) await driver.delete(asApplied(s.address, prior));
         delete state.resources[s.address];
       } else {
         const r = desired.get(s.address)!;
@@ -119,8 +133,9 @@ export async function execute(plan: Plan, driver: Driver, state: CellState, opts
       const message = (e as Error).message;
       if (result.failed === undefined) {
         result.failed = { address: s.address, message };
-        hooks.stopping?.('failed');
+        if (!opts.keepGoing) hooks.stopping?.('failed');
       }
+      if (opts.keepGoing) (result.failures ??= []).push({ address: s.address, message });
       hooks.failed?.(s, message);
     }
   };
@@ -149,6 +164,9 @@ export async function execute(plan: Plan, driver: Driver, state: CellState, opts
   try {
     await runPhase(deletes, waits);
     await runPhase(creates, waits);
+    if (settled !== deletes.length + creates.length) {
+      throw new Error(`execute: ${deletes.length + creates.length - settled} of ${deletes.length + creates.length} steps never ran`);
+    }
     // Dependencies can change without the resource changing (a volume list shrinks): keep them current.
     for (const [address, r] of desired) {
       const rec = state.resources[address];

@@ -1,6 +1,7 @@
 // The end-to-end checks of a cell, derived from the plan's resources (what was asked for is what is
-// checked). Each names the resources it exercises and the checks it needs first: smoke skips a check
-// whose resources were not applied or whose prerequisite failed, so one root cause is one failure.
+// checked). Each id and name says what the check proves; the drivers exercise exactly that, with
+// nothing cached. Each names the resources it exercises and the checks it needs first: smoke skips a
+// check whose resources were not applied or whose prerequisite failed, so one root cause is one failure.
 import type { Check } from '../drivers/driver.js';
 import { addr } from '../plan/addrs.js';
 import { adminPrincipals } from '../plan/desired.js';
@@ -32,30 +33,31 @@ export function deriveChecks(cell: string, realm: string, resources: Resource[])
 
   for (const g of guests) add({ id: `guest-running.${g}`, kind: 'guest-running', name: `guest ${g} is running`, guest: g, params: { guest: g } }, [addr.guest(g)], []);
   for (const k of kdcs) {
-    add({ id: `kdc-answers.${k.guest}`, kind: 'kdc-answers', name: `KDC on ${k.guest} answers for ${realm}`, guest: k.guest, params: { realm } }, [addr.kdc(k.guest)], [running(k.guest)]);
+    add({ id: `kdc-answers.${k.guest}`, kind: 'kdc-answers', name: `KDC on ${k.guest} answers an AS-REQ for ${realm}`, guest: k.guest, params: { realm } }, [addr.kdc(k.guest)], [running(k.guest)]);
   }
   const kdcAnswers = kdcs.map((k) => `kdc-answers.${k.guest}`);
   // kinit from every client guest (or from the KDC when the cell has no AFS client).
   const kinitFrom = clients.length ? clients.map((c) => c.guest) : kdcs.slice(0, 1).map((k) => k.guest);
   for (const g of kinitFrom) {
     for (const p of principals) {
-      add({ id: `kinit.${p}@${g}`, kind: 'kinit', name: `kinit ${p}@${realm} from ${g}`, guest: g, params: { principal: p } }, [addr.principal(p)], [running(g), ...kdcAnswers]);
+      add({ id: `kinit.${p}@${g}`, kind: 'kinit', name: `kinit ${p}@${realm} from ${g} gets a TGT`, guest: g, params: { principal: p } }, [addr.principal(p)], [running(g), ...kdcAnswers]);
     }
   }
   if (dbservers.length) {
-    add({ id: 'afs-quorum', kind: 'afs-quorum', name: `AFS database quorum (${dbservers.join(', ')})`, guest: dbservers[0], params: { dbservers } },
+    add({ id: 'afs-quorum', kind: 'afs-quorum', name: `ubik quorum with one sync site among ${dbservers.join(', ')}`, guest: dbservers[0], params: { dbservers } },
       dbservers.map(addr.afsDb), dbservers.map(running));
   }
+  const bos = (s: string) => `bos-instances-answer.${s}`;
   for (const s of new Set([...dbservers, ...fileservers])) {
-    add({ id: `bos-status.${s}`, kind: 'bos-status', name: `bos status ${s}: all instances running`, guest: s, params: {} },
+    add({ id: bos(s), kind: 'bos-status', name: `bos instances on ${s} run (bos status) and each answers an RPC`, guest: s, params: {} },
       [...(dbservers.includes(s) ? [addr.afsDb(s)] : []), ...(fileservers.includes(s) ? [addr.afsFs(s)] : [])], [running(s)]);
   }
   for (const v of of('volume')) {
-    add({ id: `volume-listed.${v.volume}`, kind: 'volume-listed', name: `volume ${v.volume} on ${v.server} ${v.partition}`, guest: v.server, params: { volume: v.volume, server: v.server, partition: v.partition } },
-      [addr.volume(v.volume)], ['afs-quorum', `bos-status.${v.server}`]);
+    add({ id: `volume-listed.${v.volume}`, kind: 'volume-listed', name: `volume ${v.volume} on-line on ${v.server} ${v.partition} and in the VLDB`, guest: v.server, params: { volume: v.volume, server: v.server, partition: v.partition } },
+      [addr.volume(v.volume)], ['afs-quorum', bos(v.server)]);
   }
   for (const u of of('pts-user')) {
-    add({ id: `pts-user.${u.user}`, kind: 'pts-user', name: `pts examine ${u.user}`, guest: dbservers[0], params: { user: u.user } }, [addr.ptsUser(u.principal)], ['afs-quorum']);
+    add({ id: `pts-user.${u.user}`, kind: 'pts-user', name: `the ptserver has user ${u.user} (pts examine)`, guest: dbservers[0], params: { user: u.user } }, [addr.ptsUser(u.principal)], ['afs-quorum']);
   }
   const tokenPrincipal = principals[0];
   // A fresh root.cell is writable by system:administrators only: write as an administrator.
@@ -67,15 +69,16 @@ export function deriveChecks(cell: string, realm: string, resources: Resource[])
     const mod = resources.find((r) => r.type === 'module' && r.attrs.guest === g && r.attrs.module === c.module);
     add({ id: `client-module.${g}`, kind: 'client-module', name: `AFS client module loaded on ${g}`, guest: g, params: { module: c.module } },
       [mod?.address ?? client], [running(g)]);
-    add({ id: `afs-resolves.${g}`, kind: 'afs-resolves', name: `/afs/${cell} resolves on ${g}`, guest: g, params: { path: `/afs/${cell}` } },
+    add({ id: `afs-resolves.${g}`, kind: 'afs-resolves', name: `/afs/${cell} on ${g} resolves to root.cell and its fileserver answers`, guest: g, params: { path: `/afs/${cell}` } },
       [client], [`client-module.${g}`, 'afs-quorum', ...rootVolumes]);
-    add({ id: `client-anon-refused.${g}`, kind: 'client-anon-refused', name: `anonymous write refused on ${g}`, guest: g, params: { path: `/afs/${cell}/anonymous-write-test` } },
+    add({ id: `anon-write-refused-by-fileserver.${g}`, kind: 'client-anon-refused', name: `the fileserver refuses an anonymous write in /afs/${cell} from ${g}`, guest: g, params: { path: `/afs/${cell}/anonymous-write-test` } },
       [client], [`afs-resolves.${g}`]);
     if (tokenPrincipal) {
-      add({ id: `client-tokens.${g}`, kind: 'client-tokens', name: `tokens for ${tokenPrincipal} on ${g}`, guest: g, params: { principal: tokenPrincipal } },
+      const token = `token-accepted-by-fileserver.${g}`;
+      add({ id: token, kind: 'client-tokens', name: `a fileserver accepts ${tokenPrincipal}'s token from ${g} (authenticated call)`, guest: g, params: { principal: tokenPrincipal } },
         [client, addr.principal(tokenPrincipal), addr.serviceKey(cell)], [`client-module.${g}`, `kinit.${tokenPrincipal}@${g}`, 'afs-quorum']);
-      add({ id: `client-file-rw.${g}`, kind: 'client-file-rw', name: `write and read a file in /afs/${cell} from ${g} as ${writer}`, guest: g, params: { principal: writer, path: `/afs/${cell}/cellctl-smoke-${g}.txt` } },
-        [client, addr.principal(writer)], [`client-tokens.${g}`, `afs-resolves.${g}`, `kinit.${writer}@${g}`]);
+      add({ id: `client-file-rw.${g}`, kind: 'client-file-rw', name: `write a file in /afs/${cell} from ${g} as ${writer} and read it back from the fileserver`, guest: g, params: { principal: writer, path: `/afs/${cell}/cellctl-smoke-${g}.txt` } },
+        [client, addr.principal(writer)], [token, `afs-resolves.${g}`, `kinit.${writer}@${g}`]);
     }
   }
   return checks;

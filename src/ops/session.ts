@@ -11,7 +11,7 @@ import { UserError } from '../diagnostics.js';
 import type { Driver, DriverContext } from '../drivers/driver.js';
 import { capabilitiesOf, DRIVER_NAMES, isDriverName, openDriver, type DriverName } from '../drivers/index.js';
 import { desiredResources, splitManaged } from '../plan/desired.js';
-import { diff } from '../plan/diff.js';
+import { diff, type Refreshed } from '../plan/diff.js';
 import { targetPlan } from '../plan/target.js';
 import type { Plan } from '../plan/types.js';
 import { acquireLock, type Lock } from '../state/lock.js';
@@ -24,10 +24,16 @@ export interface SessionOptions {
   driver?: string;
   connect?: string;
   log?: (line: string) => void;
+  /** Said on stderr whatever --quiet says: modes corrected, a state from another file used with --force. */
+  warn?: (line: string) => void;
+  /** --force: use a state written from another cell file (destroy: and remove everything found). */
+  force?: boolean;
 }
 
 export class Session {
   readonly store: StateStore;
+  /** The state read was written from another cell file and taken with --force: apply records it as this file's. */
+  adopted = false;
   private lock?: Lock;
   private openDrivers: Driver[] = [];
 
@@ -38,6 +44,15 @@ export class Session {
     private readonly opts: SessionOptions,
   ) {
     this.store = new StateStore(stateRoot(spec.file, opts.stateDir), spec.cell);
+    this.store.warn = this.warn;
+  }
+
+  get warn(): (line: string) => void {
+    return this.opts.warn ?? (() => undefined);
+  }
+
+  get force(): boolean {
+    return this.opts.force === true;
   }
 
   /** Load and check the cell file (throws UserError with positions on bad input). */
@@ -51,8 +66,26 @@ export class Session {
     return this.findings.filter((f) => f.severity === 'error');
   }
 
+  /** The recorded state; a state written from another cell file (same cell name) is refused unless --force. */
   readState(): CellState | undefined {
-    return this.store.read();
+    const state = this.store.read();
+    if (state && state.file !== this.spec.file && (Object.keys(state.resources).length > 0 || state.pending)) {
+      if (!this.force) {
+        throw new UserError(
+          `${this.store.stateFile} was written from ${state.file}, not ${this.spec.file} (both describe cell ${this.spec.cell}); ` +
+          'use --state-dir to keep the two apart, or --force to take this state as the one of this file',
+        );
+      }
+      this.warn(`using the state of ${state.file} for ${this.spec.file} (--force)`);
+      state.file = this.spec.file;
+      this.adopted = true;
+    }
+    return state;
+  }
+
+  /** The secret store, read and checked now: a damaged one stops a command before any step. */
+  secrets(): SecretStore {
+    return new SecretStore(this.store.secretsFile, this.warn);
   }
 
   emptyState(driver: DriverName): CellState {
@@ -61,13 +94,14 @@ export class Session {
 
   /**
    * Plan against recorded state, for the resources the driver realizes; `destroy` plans towards
-   * nothing; `targets` keeps those resources and what they need (--target).
+   * nothing; `targets` keeps those resources and what they need (--target); `refreshed`: what the
+   * driver found (see refresh()), so drift shows as changes.
    */
-  plan(state: CellState | undefined, opts: { destroy?: boolean; driver?: DriverName; targets?: string[] } = {}): Plan {
+  plan(state: CellState | undefined, opts: { destroy?: boolean; driver?: DriverName; targets?: string[]; refreshed?: Refreshed } = {}): Plan {
     const driver = opts.driver ?? this.driverName(state);
     const caps = capabilitiesOf(driver, { connect: this.opts.connect });
     const { managed, unmanaged } = splitManaged(opts.destroy ? [] : desiredResources(this.spec, this.catalog), caps.realizes);
-    const p = diff(this.spec, managed, state, this.findings);
+    const p = diff(this.spec, managed, state, this.findings, opts.refreshed);
     if (unmanaged.length) p.unmanaged = { driver, ...(caps.unmanagedReason ? { reason: caps.unmanagedReason } : {}), addresses: unmanaged };
     return opts.targets?.length ? targetPlan(p, opts.targets, state?.resources ?? {}, Boolean(opts.destroy)) : p;
   }
@@ -106,7 +140,7 @@ export class Session {
       realm: this.spec.realm,
       stateDir: join(this.store.dir, name),
       catalog: this.catalog,
-      secrets: new SecretStore(this.store.secretsFile),
+      secrets: this.secrets(),
       world: state.driverData,
       checkpoint: (world) => {
         if (o.readOnly) return;

@@ -2,9 +2,9 @@
 // which the checks stand apart from what surrounds them: the cell file's load, the compat verdict
 // (errors refuse the cell, warnings are only warnings), apply and teardown. The command decides how
 // to show it (text, --json, --junit).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Finding } from '../compat/types.js';
 import { UserError, type Diagnostic } from '../diagnostics.js';
@@ -26,6 +26,8 @@ export interface SmokeOptions {
   signal: AbortSignal;
   hooks?: ExecuteHooks;
   log?: (line: string) => void; // progress lines (also the drivers')
+  /** Where the throwaway state goes (a fresh directory inside it, removed afterwards); default: the system's temp dir. */
+  stateDir?: string;
   /** The compat verdict, once the cell file is read (before anything is applied). */
   checked?: (refused: Finding[], warnings: Finding[]) => void;
   /** Each check as it finishes (or is skipped). */
@@ -92,7 +94,10 @@ function guestOf(address: string, attrs: object | undefined): string | undefined
 }
 
 export async function smoke(file: string, o: SmokeOptions): Promise<SmokeReport> {
-  const root = mkdtempSync(join(tmpdir(), 'cellctl-smoke-'));
+  const base = o.stateDir ? resolve(o.stateDir) : tmpdir();
+  mkdirSync(base, { recursive: true, mode: 0o700 });
+  const root = mkdtempSync(join(base, 'cellctl-smoke-'));
+  if (o.stateDir) o.log?.(`Throwaway state in ${root} (removed afterwards)`);
   const t0 = performance.now();
   const report: SmokeReport = {
     cell: file, file, started: new Date(), hostname: hostname() || 'localhost', seconds: 0,

@@ -4,6 +4,7 @@ import type { DriverStatus } from '../drivers/driver.js';
 import type { DriverName } from '../drivers/index.js';
 import { addr } from '../plan/addrs.js';
 import type { Plan } from '../plan/types.js';
+import { readOnlyDriver, refresh } from './refresh.js';
 import type { Session } from './session.js';
 
 export interface StatusReport {
@@ -15,14 +16,18 @@ export interface StatusReport {
   drift: Plan; // what apply would change
 }
 
-/** undefined when nothing is applied. */
-export async function status(s: Session): Promise<StatusReport | undefined> {
+/** undefined when nothing is applied. The drift is refreshed (what really runs) unless `refresh` is false. */
+export async function status(s: Session, o: { refresh?: boolean } = {}): Promise<StatusReport | undefined> {
   try {
     const state = s.readState();
     if (!state || Object.keys(state.resources).length === 0) return undefined;
     const name = s.driverName(state);
-    const driver = await s.driver(name, state, { readOnly: true });
-    return { cell: s.spec.cell, realm: s.spec.realm, driver: name, serial: state.serial, status: await driver.status(), drift: s.plan(state, { driver: name }) };
+    const driver = await readOnlyDriver(s, name, state);
+    const refreshed = o.refresh === false ? undefined : await refresh(state, driver);
+    return {
+      cell: s.spec.cell, realm: s.spec.realm, driver: name, serial: state.serial, status: await driver.status(),
+      drift: s.plan(state, { driver: name, ...(refreshed ? { refreshed } : {}) }),
+    };
   } finally {
     await s.close();
   }

@@ -1,5 +1,5 @@
 // Which attribute changes a running resource can take in place, and why the others need a replacement.
-import type { Attrs, ResourceType } from './resources.js';
+import { attrsOf, type Attrs, type ResourceType } from './resources.js';
 
 type Rule = (before: Attrs, after: Attrs) => string | undefined; // undefined: in place; else the reason to replace
 
@@ -61,4 +61,28 @@ export function replaceReason(type: ResourceType, changed: string[], before: Att
     }
   }
   return undefined;
+}
+
+/**
+ * The guests a resource lives on: it is gone once all of them are (a KDC with its guest, a principal
+ * with every KDC of its realm, a volume with its fileserver and the VLDB's servers). Undefined for
+ * what lives on no guest (hosts, guests). `guestsOf(type)`: the guests of the cell's recorded
+ * resources of a type (the KDCs, the database servers).
+ */
+export function livesOn(r: { type: ResourceType; attrs: object }, guestsOf: (type: 'kdc' | 'afs-db') => string[]): string[] | undefined {
+  const a = attrsOf(r);
+  switch (r.type) {
+    case 'host':
+    case 'guest':
+      return undefined;
+    case 'volume':
+      return [String(a.server), ...guestsOf('afs-db')];
+    case 'principal':
+    case 'service-key':
+      return guestsOf('kdc');
+    case 'pts-user':
+      return guestsOf('afs-db');
+    default:
+      return typeof a.guest === 'string' ? [a.guest] : undefined;
+  }
 }

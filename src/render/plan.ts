@@ -25,9 +25,15 @@ function attrLines(c: Change): string[] {
 }
 
 export function renderSummary(p: Plan): string {
-  if (p.changes.length === 0) return 'No changes. The cell matches the recorded state.';
+  if (p.changes.length === 0) {
+    if (p.unknown?.length) return `No changes found; ${p.unknown.length} recorded resource(s) could not be read back (see above), so the cell may differ.`;
+    return p.refreshed ? 'No changes. The live cell matches the file.' : 'No changes. The cell matches the recorded state.';
+  }
   return `Plan: ${p.summary.add} to add, ${p.summary.change} to change, ${p.summary.destroy} to destroy.`;
 }
+
+/** What a change line explains: why a replacement, what refresh found, or what a moot delete goes with. */
+const why = (c: Change): string | undefined => (c.action === 'delete' && c.moot) || c.reason;
 
 /**
  * The human plan. `detail` prints every attribute of created resources (the default for small
@@ -39,17 +45,17 @@ export function renderPlan(p: Plan, detail = p.changes.length <= 200, width?: nu
     out.push(`cellctl will perform the following actions on cell ${p.cell}:`, '');
     for (const c of p.changes) {
       if (detail) {
-        out.push(`  # ${c.address} ${VERB[c.action]}${c.reason ? ` (${c.reason})` : ''}`);
+        out.push(`  # ${c.address} ${VERB[c.action]}${why(c) ? ` (${why(c)})` : ''}`);
         out.push(`  ${SYMBOL[c.action]} ${c.address}`, ...attrLines(c), '');
       } else {
         // Compact: one line each; what changes (and why a replacement) still shown.
-        out.push(`  ${SYMBOL[c.action].padStart(3)} ${c.address}${c.reason ? `  # ${c.reason}` : ''}`);
+        out.push(`  ${SYMBOL[c.action].padStart(3)} ${c.address}${why(c) ? `  # ${why(c)}` : ''}`);
         if (c.action !== 'create') out.push(...attrLines(c));
       }
     }
     if (!detail) out.push('');
   }
-  out.push(...unmanagedLines(p), ...targetLines(p));
+  out.push(...unmanagedLines(p), ...unknownLines(p), ...targetLines(p));
   for (const f of p.findings) out.push(wrapText(renderFinding(f), width));
   if (p.findings.length > 0) out.push('');
   out.push(renderSummary(p));
@@ -62,6 +68,12 @@ export function unmanagedLines(p: Plan): string[] {
   if (!u) return [];
   const shown = u.addresses.slice(0, 8).join(', ') + (u.addresses.length > 8 ? `, ... (${u.addresses.length - 8} more)` : '');
   return [`Not managed by ${u.driver} (${u.addresses.length} resources${u.reason ? `; ${u.reason}` : ''}): ${shown}`, ''];
+}
+
+/** Recorded resources the driver could not read back: said, so "No changes" is not taken for "all is well". */
+export function unknownLines(p: Plan): string[] {
+  if (!p.unknown?.length) return [];
+  return ['Cannot tell whether these still run (left as they are):', ...p.unknown.map((u) => `  ? ${u.address}  # ${u.reason}`), ''];
 }
 
 /** --target in effect: said, like terraform, so nobody takes a partial plan for the whole. */
@@ -101,7 +113,7 @@ export function planJson(p: Plan, state?: { serial: number; lineage?: string } |
         change: {
           actions: ACTIONS[c.action], before: c.before ?? null, after: c.after ?? null,
           before_sensitive: sensitive(c.type, c.before !== undefined), after_sensitive: sensitive(c.type, c.after !== undefined),
-          changed: c.changed, reason: c.reason ?? null,
+          changed: c.changed, reason: c.reason ?? null, drift: c.drift ?? false, moot: c.moot ?? null,
         },
       })),
       ...p.desired.filter((r) => !changed.has(r.address)).map((r) => ({
@@ -113,6 +125,7 @@ export function planJson(p: Plan, state?: { serial: number; lineage?: string } |
       })),
     ],
     unmanaged: p.unmanaged ?? null,
+    unknown: p.unknown ?? [],
     findings: p.findings.map((f) => ({ ...f, pos: f.pos ?? null, fix: f.fix ?? null })),
     errors: p.findings.filter((f) => f.severity === 'error').length,
   };

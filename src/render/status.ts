@@ -25,18 +25,24 @@ function driverLines(st: DriverStatus): string[] {
 
 export function renderStatus(r: StatusReport): string[] {
   const lines = [`Cell ${r.cell} (realm ${r.realm}), driver ${r.driver}, state serial ${r.serial}`, ...driverLines(r.status)];
-  if (r.drift.changes.length === 0) lines.push('Drift: none; the file matches the recorded state.');
+  const against = r.drift.refreshed ? 'the live cell' : 'the recorded state (not refreshed)';
+  const unknown = r.drift.unknown ?? [];
+  if (r.drift.changes.length === 0 && unknown.length) lines.push(`Drift: unknown for ${unknown.length} resource(s) (below); none found in the rest.`);
+  else if (r.drift.changes.length === 0) lines.push(`Drift: none; the file matches ${against}.`);
   else {
-    lines.push('Drift between the file and the recorded state:');
+    lines.push(`Drift between the file and ${against}:`);
     for (const c of r.drift.changes) lines.push(`  ${c.action} ${c.address}${c.changed.length ? ` (${c.changed.join(', ')})` : ''}${c.reason ? `: ${c.reason}` : ''}`);
     lines.push(`  ${renderSummary(r.drift)}`);
   }
+  for (const u of unknown) lines.push(`Cannot tell: ${u.address}: ${u.reason}`);
   return lines;
 }
 
 export function statusJson(r: StatusReport): object {
   return {
     cell: r.cell, driver: r.driver, serial: r.serial, ...r.status,
-    drift: r.drift.changes.map((c) => ({ address: c.address, action: c.action, changed: c.changed, reason: c.reason ?? null })),
+    drift: r.drift.changes.map((c) => ({ address: c.address, action: c.action, changed: c.changed, reason: c.reason ?? null, found: c.drift ?? false })),
+    refreshed: r.drift.refreshed ?? false,
+    unknown: r.drift.unknown ?? [],
   };
 }

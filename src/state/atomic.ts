@@ -4,7 +4,7 @@ import { dirname, basename, join } from 'node:path';
 
 export function writeFileAtomic(file: string, data: string, mode = 0o644): void {
   const dir = dirname(file);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 }); // state directories hold secrets: private from the start
   const tmp = join(dir, `.${basename(file)}.${process.pid}.tmp`);
   const fd = openSync(tmp, 'w', mode);
   try {

@@ -62,7 +62,7 @@ function breakStale(file: string): void {
 }
 
 export function acquireLock(file: string, command: string): Lock {
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 }); // the cell directory also holds secrets
   const me: Holder = { pid: process.pid, host: hostname(), command, started: new Date().toISOString() };
   for (let attempt = 0; attempt < 3; attempt++) {
     if (tryCreate(file, me)) {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { plainView } from '../../src/cli/views/plain.js';
 import { capabilitiesOf } from '../../src/drivers/capabilities.js';
 import { execute } from '../../src/engine/execute.js';
-import type { AppliedResource, Driver } from '../../src/drivers/driver.js';
+import { PRESENT, type AppliedResource, type Driver, type Observed } from '../../src/drivers/driver.js';
 import { diff } from '../../src/plan/diff.js';
 import type { Resource } from '../../src/plan/resources.js';
 import type { CellState } from '../../src/state/types.js';
@@ -28,6 +28,7 @@ class RecordingDriver implements Driver {
     if (what === this.failOn) throw new Error(`boom at ${what}`);
     this.calls.push(what);
   }
+  async read(): Promise<Observed> { return PRESENT; }
   async create(r: Resource) { await this.op(`create ${r.address}`); return { ok: true }; }
   async update(p: AppliedResource, r: Resource) { await this.op(`update ${r.address}`); }
   async delete(p: AppliedResource) { await this.op(`delete ${p.address}`); }

@@ -80,13 +80,14 @@ describe('diff', () => {
 
   it('gives a stable JSON shape (format_version 2: actions arrays, before/after, sensitivity, dependencies)', () => {
     const j = planJson(diff(spec, desired(), undefined, [{ code: 'x', severity: 'warning', subject: 'guest.other', message: 'm' }]), null) as Record<string, any>;
-    expect(Object.keys(j)).toEqual(['format_version', 'cell', 'file', 'state', 'summary', 'targets', 'untargeted', 'resource_changes', 'unmanaged', 'findings', 'errors']);
+    expect(Object.keys(j)).toEqual(['format_version', 'cell', 'file', 'state', 'summary', 'targets', 'untargeted', 'resource_changes', 'unmanaged', 'unknown', 'findings', 'errors']);
     expect(j.format_version).toBe('2');
     expect(j.resource_changes[0]).toMatchObject({ address: 'host.kraken', type: 'host', name: 'kraken', dependencies: [], change: { actions: ['create'], before: null, reason: null } });
     const principal = j.resource_changes.find((c: any) => c.type === 'principal');
     expect(principal.change.after_sensitive).toEqual({ password: true });
     expect(principal.change.after).not.toHaveProperty('password');
     expect(principal.dependencies).toContain('kdc.service-m1');
+    expect(j.resource_changes[0].change).toMatchObject({ drift: false, moot: null });
     expect(j.errors).toBe(0);
   });
 

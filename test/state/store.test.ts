@@ -75,6 +75,6 @@ describe('state store', () => {
     writeFileSync(store.stateFile, JSON.stringify({ driverData: { w: 1 }, ...base }));
     expect(store.read()!.driverData).toEqual({ w: 1 });
     writeFileSync(store.stateFile, '{"version":1,"resour');
-    expect(() => store.read()).toThrow(/state file is not readable/);
+    expect(() => store.read()).toThrow(/state\.json: the state file is damaged: it is not valid JSON/);
   });
 });

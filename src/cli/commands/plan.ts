@@ -1,15 +1,14 @@
 // plan: the terraform-style preview, --json, --out FILE for `apply FILE`, --detailed-exitcode.
+import { planNow } from '../../ops/refresh.js';
 import { savePlan } from '../../ops/saved-plan.js';
 import { planJson, renderPlan } from '../../render/plan.js';
-import { openSession, type Command } from '../command.js';
+import { openSession, refreshFlag, type Command } from '../command.js';
 import { err, out, terminalWidth } from '../output.js';
 
 export const plan: Command = async (args, flags) => {
   const s = openSession(args[0], flags);
-  const state = s.readState();
-  const driver = s.driverName(state);
   const destroy = Boolean(flags.destroy);
-  const p = s.plan(state, { driver, destroy, ...(flags.target ? { targets: flags.target } : {}) });
+  const { plan: p, driver, state } = await planNow(s, { refresh: refreshFlag(flags), destroy, ...(flags.target ? { targets: flags.target } : {}) });
   if (flags.json) out(JSON.stringify(planJson(p, state), null, 2));
   else {
     out(renderPlan(p, undefined, terminalWidth()));

@@ -52,7 +52,9 @@ export const smokeCmd: Command = (args, flags) => withInterrupt(async (signal) =
   const width = terminalWidth();
   const ignoreCompat = Boolean(flags['skip-compat']);
   const view = await progressView({ ...flags, quiet, json: false });
+  const stateDir = flags['state-dir'] ?? process.env.CELLCTL_STATE_DIR;
   const report = await smoke(args[0], {
+    ...(stateDir ? { stateDir } : {}),
     driver: flags.driver, connect: flags.connect, skipCompat: flags['skip-compat'], signal,
     ...(concurrency ? { concurrency } : {}),
     hooks: view,

@@ -22,7 +22,7 @@ export function outputSummary(outputs: Attrs | void): string {
 
 export function plainView(print: (line: string) => void): View {
   return {
-    done: (s, outputs) => print(`${stepTitle(s)}: ${s.phase === 'delete' ? 'destroyed' : PAST[s.action]}${outputSummary(outputs)}`),
+    done: (s, outputs) => print(`${stepTitle(s)}: ${s.moot ? `no step of its own: ${s.moot}` : s.phase === 'delete' ? 'destroyed' : PAST[s.action]}${outputSummary(outputs)}`),
     failed: (s, message) => print(`${stepTitle(s)}: FAILED: ${message}`),
     log: (line) => print(`  ${line}`),
   };

@@ -7,8 +7,8 @@ import { UserError } from '../../diagnostics.js';
 import { renderLibvirt } from '../../export/libvirt.js';
 import type { Attrs, GuestAttrs, HostAttrs, Resource } from '../../plan/resources.js';
 import { capabilitiesOf } from '../capabilities.js';
-import type {
-  AppliedResource, CheckResult, Check, DomainStatus, Driver, DriverContext, DriverStatus,
+import {
+  PRESENT, type AppliedResource, type CheckResult, type Check, type DomainStatus, type Driver, type DriverContext, type DriverStatus, type Observed,
 } from '../driver.js';
 import { parseDominfo, parseDomainXml, parseNameList, parseNodeMemoryMiB } from './parse.js';
 import { VirshError, VirshSession, virshOnce } from './virsh.js';
@@ -23,6 +23,12 @@ const MIGRATE_TIMEOUT_MS = 600_000;
 /** test:// connections keep their domains only while the connection is open. */
 function isTestUri(uri: string): boolean {
   return /^test(\+\w+)?:\/\//.test(uri);
+}
+
+/** Why a recorded domain cannot be seen on a test:// connection: it is per connection, so per cellctl process. */
+function testUriForgets(uri: string, guest: string): string {
+  return `libvirt's test driver (${uri}) keeps domains only while the connection that made them is open, ` +
+    `so this cellctl run cannot see domain ${guest} made by an earlier one (nor tell whether it still runs)`;
 }
 
 /** What the driver keeps with the state: where each host and guest lives. */
@@ -86,6 +92,44 @@ class LibvirtDriver implements Driver {
     return { uri: this.opts.connect ?? known.uri, host: known.host };
   }
 
+  // ---- refresh -----------------------------------------------------------------------
+
+  /** Hosts: the connection answers. Guests: the domain and its state, as libvirt reports it. */
+  async read(prior: AppliedResource): Promise<Observed> {
+    if (prior.type === 'host') {
+      let uri: string;
+      try {
+        uri = this.hostUri(prior.name, this.hostAttrs(prior.name) ?? prior.attrs);
+        await this.virsh(uri, ['uri']);
+      } catch (e) {
+        return { state: 'unknown', reason: (e as Error).message };
+      }
+      return PRESENT;
+    }
+    if (prior.type !== 'guest') return PRESENT; // not realized by this driver
+    let uri: string;
+    let state: string | null;
+    try {
+      uri = this.guestUri(prior.name).uri;
+      state = await this.domstate(uri, prior.name);
+    } catch (e) {
+      return { state: 'unknown', reason: (e as Error).message };
+    }
+    if (state === null) {
+      if (isTestUri(uri)) return { state: 'unknown', reason: testUriForgets(uri, prior.name) };
+      return { state: 'absent', reason: `libvirt at ${uri} has no domain ${prior.name}` };
+    }
+    switch (state) {
+      case 'running':
+      case 'idle': // xen: blocked on I/O, running
+        return PRESENT;
+      case 'paused': return { state: 'degraded', reason: 'domain paused: will be resumed', repair: 'update' };
+      case 'shut off': return { state: 'degraded', reason: 'domain shut off: will be started', repair: 'update' };
+      case 'crashed': return { state: 'degraded', reason: 'domain crashed', repair: 'replace' };
+      default: return { state: 'degraded', reason: `domain ${state}: will be re-made`, repair: 'replace' };
+    }
+  }
+
   // ---- resources ---------------------------------------------------------------------
 
   async create(r: Resource): Promise<Attrs | void> {
@@ -112,6 +156,15 @@ class LibvirtDriver implements Driver {
       return this.startGuest(r.name, g);
     }
     await this.define(uri, r.name, g);
+    // What refresh found stopped is brought back first.
+    if (state === 'paused') {
+      await this.virsh(uri, ['resume', r.name]);
+      this.ctx.log(`guest ${r.name}: domain resumed`);
+    } else if (state === 'shut off') {
+      await this.virsh(uri, ['start', r.name]);
+      this.ctx.log(`guest ${r.name}: domain started`);
+      return this.outputs(uri, r.name, g.host);
+    }
     if (state === 'running' && g.memory !== before.memory && g.memory <= before.maxmem) {
       // A balloon change the running domain can take now; everything else waits for a reboot.
       await this.virsh(uri, ['setmem', r.name, String(g.memory * 1024), '--live']);
@@ -217,6 +270,9 @@ class LibvirtDriver implements Driver {
 
   async console(guest: string): Promise<string> {
     const { uri } = this.guestUri(guest);
+    if ((await this.domstate(uri, guest)) === null) {
+      throw new UserError(isTestUri(uri) ? testUriForgets(uri, guest) : `libvirt at ${uri} has no domain ${guest}: it was removed outside cellctl (cellctl plan shows it, apply makes it again)`);
+    }
     const info = await this.virsh(uri, ['dominfo', guest]);
     const xml = await this.virsh(uri, ['dumpxml', guest]);
     const note = isTestUri(uri)

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { alive, delay, lastLines, type Runner, until } from './exec.js';
 import type { Layout } from './layout.js';
-import { killAll, netnsExists, nsLink, pidsWithNs } from './namespaces.js';
+import { scrubbedEnv } from '../../state/secrets.js';
+import { daemonMarks, killAll, netnsExists, nsLink, pidsWithNs } from './namespaces.js';
 
 const ENCTYPE_NUMBERS: Record<string, number> = { 'aes256-cts-hmac-sha1-96': 18, 'aes128-cts-hmac-sha1-96': 17 };
 
@@ -103,14 +104,20 @@ export async function admin(r: Runner, L: Layout, guest: string, cmd: string, ar
 }
 
 /** Ubik answers these for a while after an election (reads already work, writes not yet): retried, bounded. */
-const UBIK_TRANSIENT = /no quorum elected|not synchronization site|UNOQUORUM|UNOTSYNC|Possible communication failure|server or network not responding/i;
+// "invalid RPC (RX) operation" (RXGEN_OPCODE): seen from pts right after a ptserver restart.
+const UBIK_TRANSIENT = /no quorum elected|not synchronization site|UNOQUORUM|UNOTSYNC|Possible communication failure|server or network not responding|invalid RPC \(RX\) operation/i;
+
+/** An answer worth retrying for a while: the databases are electing, or a server just restarted. */
+export function ubikTransient(out: string): boolean {
+  return UBIK_TRANSIENT.test(out);
+}
 
 export async function mustAdmin(r: Runner, L: Layout, guest: string, cmd: string, args: string[], ok?: RegExp) {
   const t0 = Date.now();
   for (;;) {
     const res = await admin(r, L, guest, cmd, args);
     if (res.code === 0 || (ok?.test(res.out))) return res;
-    if (!UBIK_TRANSIENT.test(res.out) || Date.now() - t0 > 60_000) throw new Error(`${cmd} ${args.join(' ')} on ${guest} failed: ${lastLines(res.out, 4)}`);
+    if (!ubikTransient(res.out) || Date.now() - t0 > 60_000) throw new Error(`${cmd} ${args.join(' ')} on ${guest} failed: ${lastLines(res.out, 4)}`);
     await delay(250);
   }
 }
@@ -138,7 +145,8 @@ export async function ensureBosserver(r: Runner, L: Layout, guest: string, parti
     await setKeys(r, L, guest);
     // -nofork: the pid execa sees is bosserver's own (ip, unshare and the script all exec).
     const child = execa('ip', enterArgs(L, guest, partitions, ['bosserver', '-nofork', '-pidfiles']), {
-      detached: true, stdio: 'ignore', reject: false, env: { CELLCTL_LOG: L.afsPath(guest, '/var/log/openafs/bosserver.stdio.log'), CELLCTL_NETNS: L.prefix },
+      detached: true, stdio: 'ignore', reject: false, extendEnv: false,
+      env: { ...scrubbedEnv(), CELLCTL_LOG: L.afsPath(guest, '/var/log/openafs/bosserver.stdio.log'), ...daemonMarks(L, guest) },
     });
     child.catch(() => undefined);
     child.unref();

@@ -5,7 +5,8 @@ import { rmSync } from 'node:fs';
 import type { CheckResult, Check } from '../driver.js';
 import { lastLines, type Runner } from './exec.js';
 import type { Layout } from './layout.js';
-import { writeKrb5Conf, kdcPid } from './kerberos.js';
+import { kdcAnswers, kdcPid } from './kerberos.js';
+import { probeInstance } from './health.js';
 import { admin, bosPid } from './afs-servers.js';
 import { dbGuest } from './afs-db.js';
 import { clientPid, getToken, helperMissing, inClient, kinit, TOKEN_NOTE, uafs } from './client.js';
@@ -17,6 +18,8 @@ export interface CheckCtx {
   L: Layout;
   password(principal: string): string;
 }
+
+const CLIENT_MS = 30_000; // a fileserver that does not answer within this is down for the check
 
 const pass = (message: string, detail?: string): CheckResult => ({ status: 'pass', message, ...(detail ? { detail } : {}) });
 const fail = (message: string, detail?: string): CheckResult => ({ status: 'fail', message, ...(detail ? { detail } : {}) });
@@ -50,11 +53,8 @@ async function dispatch(x: CheckCtx, c: Check): Promise<CheckResult> {
       const kdc = str(guest, 'guest');
       if (!kdcPid(L, kdc)) return fail(`krb5kdc is not running on ${kdc}`);
       // A real AS exchange against this KDC only: an unknown client must be refused by the KDC itself.
-      const conf = writeKrb5Conf(L, [kdc]);
-      const probe = `cellctl-probe-${randomBytes(3).toString('hex')}`;
-      const res = await r.inNetns(L.guest(kdc).ns, 'kinit', [`${probe}@${L.realm}`], { env: { KRB5_CONFIG: conf, KRB5CCNAME: 'MEMORY:probe' }, input: 'x\n', timeoutMs: 15_000 });
-      rmSync(conf, { force: true });
-      if (/not found in Kerberos database/.test(res.out)) return pass(`KDC ${L.ipOf(kdc)} answers for ${L.realm} (AS-REQ for an unknown principal: "client not found")`, res.out);
+      const res = await kdcAnswers(r, L, kdc);
+      if (res.ok) return pass(`KDC ${L.ipOf(kdc)} answers for ${L.realm} (AS-REQ for an unknown principal: "client not found")`, res.out);
       return fail(`KDC on ${kdc} did not answer an AS-REQ`, res.out);
     }
     case 'kinit': {
@@ -83,17 +83,8 @@ async function dispatch(x: CheckCtx, c: Check): Promise<CheckResult> {
       const ex = await admin(r, L, dbGuest(L), 'pts', ['examine', u]);
       return ex.code === 0 ? pass(`pts: ${ex.stdout.split('\n')[0]}`, ex.stdout) : fail(`pts examine ${u} failed`, ex.out);
     }
-    case 'bos-status': {
-      const s = str(guest, 'guest');
-      if (!bosPid(L, s)) return fail(`no bosserver on ${s}`);
-      const st = await admin(r, L, s, 'bos', ['status', L.ipOf(s), '-long']);
-      const inst = [...st.stdout.matchAll(/^Instance (\S+), \(type is \S+\) (.*)$/gm)];
-      if (st.code !== 0 || !inst.length) return fail(`bos status ${s} failed`, st.out);
-      const bad = inst.filter((m) => !/currently running normally/.test(m[2] ?? ''));
-      return bad.length
-        ? fail(`on ${s}: ${bad.map((m) => `${m[1]} ${m[2]}`).join('; ')}`, st.stdout)
-        : pass(`on ${s}: ${inst.map((m) => m[1]).join(', ')} running normally`, st.stdout);
-    }
+    case 'bos-status':
+      return bosInstances(x, str(guest, 'guest'));
     case 'client-module': {
       const mod = c.params.module;
       return skip(`userspace cache manager afsd.fuse, no kernel module${mod ? `: ${String(mod)} is not loaded (the netns driver boots no guest kernel)` : ''}`);
@@ -157,27 +148,78 @@ async function probeQuorum(x: CheckCtx, src: string, dbservers: string[]): Promi
   return { problems, detail: lines.join('\n') };
 }
 
-/** /afs/<cell> through afsd.fuse: a real VLDB lookup of root.cell and a fileserver call. */
-async function resolves(x: CheckCtx, guest: string, path: string): Promise<CheckResult> {
-  if (!clientPid(x.L, guest)) return fail(`afsd.fuse is not running on ${guest}`);
-  const res = await inClient(x.r, x.L, guest, 'ls', ['-la', path + '/'], { timeoutMs: 30_000 });
-  if (res.code === 0) return pass(`${path} lists through afsd.fuse`, res.out);
-  // EACCES comes from the fileserver's ACL check: the volume was found and its server answered.
-  if (/Permission denied/.test(res.out)) return pass(`${path} resolves through the VLDB to root.cell; the fileserver refuses anonymous listing (ACL enforced)`, res.out);
-  return fail(`${path} does not resolve through afsd.fuse`, res.out);
+/**
+ * bos status says what bosserver believes; each instance then answers an RPC of its own (ubik's
+ * debug call to ptserver and vlserver, Rx to the file and volume servers): a frozen or hung server
+ * fails here even while bosserver still reports it "running normally".
+ */
+async function bosInstances(x: CheckCtx, s: string): Promise<CheckResult> {
+  const { r, L } = x;
+  if (!bosPid(L, s)) return fail(`no bosserver on ${s}`);
+  const st = await admin(r, L, s, 'bos', ['status', L.ipOf(s), '-long']);
+  const inst = [...st.stdout.matchAll(/^Instance (\S+), \(type is \S+\) (.*)$/gm)];
+  if (st.code !== 0 || !inst.length) return fail(`bos status ${s} failed`, st.out);
+  const bad = inst.filter((m) => !/currently running normally/.test(m[2] ?? ''));
+  if (bad.length) return fail(`on ${s}: ${bad.map((m) => `${m[1]} ${m[2]}`).join('; ')}`, st.stdout);
+  const probes = (await Promise.all(inst.map((m) => probeInstance(r, L, s, m[1]!)))).flat();
+  const detail = [st.stdout, ...probes.map((p) => `${p.cmd} ${L.ipOf(s)} ${p.port} (${p.process}): ${p.ok ? 'answers' : `no answer: ${lastLines(p.out, 2)}`}`)].join('\n');
+  const silent = probes.filter((p) => !p.ok);
+  if (silent.length) return fail(`on ${s}: bos says running, but ${silent.map((p) => `${p.process} (port ${p.port})`).join(', ')} does not answer`, detail);
+  return pass(`on ${s}: ${inst.map((m) => m[1]).join(', ')} running, and ${probes.map((p) => p.process).join(', ')} answer`, detail);
 }
 
-async function anonRefused(x: CheckCtx, guest: string, path: string): Promise<CheckResult> {
+/** Needs the libuafs client (a fresh cache manager per run): the only way here to ask a fileserver with nothing cached. */
+function freshClientMissing(what: string): CheckResult | undefined {
+  const missing = helperMissing();
+  return missing ? skip(`${what} needs a cache manager with nothing cached (the libuafs helper); not available here: ${missing}`) : undefined;
+}
+
+/**
+ * /afs/<cell> on the client: afsd.fuse lists it (the mount works), and a fresh libuafs client with an
+ * empty cache looks root.cell up in the VLDB and gets its root directory's status from the
+ * fileserver (afsd.fuse alone could answer from its cache with the fileserver down).
+ */
+async function resolves(x: CheckCtx, guest: string, path: string): Promise<CheckResult> {
+  const why = freshClientMissing(`checking that ${path} reaches its fileserver`);
+  if (why) return why;
   if (!clientPid(x.L, guest)) return fail(`afsd.fuse is not running on ${guest}`);
-  const res = await inClient(x.r, x.L, guest, 'sh', ['-c', 'echo cellctl-anonymous > "$1"', 'sh', path], { timeoutMs: 30_000 });
+  // EACCES comes from the fileserver's ACL check: the volume was found and its server answered.
+  const st = await uafs(x.r, x.L, guest, undefined, ['stat', `${path}/.`]);
+  if (st.code !== 0 && !/Permission denied/.test(st.out)) return fail(`${path}: ${noAnswer(st.out) ?? 'the fileserver of root.cell does not answer a fresh client'}`, st.out);
+  const ls = await inClient(x.r, x.L, guest, 'ls', ['-la', path + '/'], { timeoutMs: CLIENT_MS });
+  if (ls.code !== 0 && !/Permission denied/.test(ls.out)) return fail(`${path} does not resolve through afsd.fuse (a fresh client reached its fileserver)`, `${st.out}\n${ls.out}`);
+  return pass(`${path} resolves through the VLDB to root.cell, and its fileserver answers a fresh client (FetchStatus)`, `${ls.out}\n${st.out}`);
+}
+
+/** An anonymous store from a fresh client (nothing cached, so no access rights the cache manager could refuse on its own). */
+async function anonRefused(x: CheckCtx, guest: string, path: string): Promise<CheckResult> {
+  const why = freshClientMissing('an anonymous write that reaches the fileserver');
+  if (why) return why;
+  if (!clientPid(x.L, guest)) return fail(`afsd.fuse is not running on ${guest}`);
+  const res = await uafs(x.r, x.L, guest, undefined, ['write', path], 'cellctl-anonymous\n');
   if (res.code === 0) {
-    await inClient(x.r, x.L, guest, 'rm', ['-f', path]);
-    return fail(`anonymous write to ${path} was accepted`);
+    const admin = await adminToken(x, guest);
+    if (admin.ok) await uafs(x.r, x.L, guest, admin.file, ['unlink', path]);
+    if (admin.file) rmSync(admin.file, { force: true });
+    return fail(`anonymous write to ${path} was accepted by the fileserver`);
   }
   if (/Permission denied/.test(res.out)) return pass(`anonymous write to ${path} refused by the fileserver (EACCES)`, res.out);
-  return fail(`anonymous write to ${path} failed, but not as a refusal`, res.out);
+  return fail(`anonymous write to ${path} failed, but not as a refusal${noAnswer(res.out) ? `: ${noAnswer(res.out)}` : ''}`, res.out);
 }
 
+/** A token for the cell's first administrator (to grant rights, or clean up). */
+async function adminToken(x: CheckCtx, guest: string): Promise<{ ok: boolean; file?: string; name?: string; message: string; detail: string }> {
+  const adminUser = Object.entries(x.L.reg.ptsUsers).find(([, u]) => u.admin);
+  if (!adminUser) return { ok: false, message: 'the cell has no administrator', detail: '' };
+  const t = await getToken(x.r, x.L, guest, adminUser[1].principal, x.password(adminUser[1].principal));
+  return { ...t, name: adminUser[0] };
+}
+
+/**
+ * The token is proved by a server accepting it: an authenticated FetchStatus at the fileserver of
+ * root.cell. A fileserver that cannot decrypt the ticket (say, after `kadmin cpw -randkey afs/<cell>`)
+ * refuses it with an rxkad error, and the cache manager discards the token.
+ */
 async function tokens(x: CheckCtx, guest: string, principal: string): Promise<CheckResult> {
   const missing = helperMissing();
   if (missing) return skip(`${TOKEN_NOTE}; not available here: ${missing}`);
@@ -185,18 +227,40 @@ async function tokens(x: CheckCtx, guest: string, principal: string): Promise<Ch
   const t = await getToken(x.r, x.L, guest, principal, x.password(principal));
   if (!t.ok) return fail(t.message, t.detail);
   try {
-    const held = await uafs(x.r, x.L, guest, t.file, ['tokens']);
+    const at = `/afs/${x.L.cell}/.`;
+    const held = await uafs(x.r, x.L, guest, t.file, ['tokens', at]);
+    const refused = rxkadRefusal(held.out);
+    if (refused) return fail(`the fileserver refused ${principal}'s token: ${refused}`, held.out);
     const m = /AFS ID (-?\d+) tokens for afs@(\S+) kvno (\d+)/.exec(held.stdout);
-    if (held.code !== 0 || !m) return fail(`the cache manager did not accept the token for ${principal}`, held.out);
+    if (held.code !== 0 || !m) return fail(`${principal}'s token: ${noAnswer(held.out) ?? 'not kept after a call to the fileserver'}`, held.out);
     const user = names.ptsUser(principal);
     const ex = await admin(x.r, x.L, dbGuest(x.L), 'pts', ['examine', user]);
     const id = /id: (-?\d+)/.exec(ex.stdout)?.[1];
     if (id !== m[1]) return fail(`token AFS ID ${m[1]} does not match pts id ${id ?? '?'} of ${user}`, held.stdout);
-    return pass(`${principal}: rxkad token for afs@${m[2]} (AFS ID ${m[1]}, kvno ${m[3]}) from aklog, held by a libuafs cache manager`, `${TOKEN_NOTE}.\n${held.stdout}`);
+    return pass(`${principal}: the fileserver accepted the rxkad token from aklog (AFS ID ${m[1]}, an authenticated FetchStatus of ${at})`, `${TOKEN_NOTE}.\n${held.stdout}`);
   } finally {
     if (t.file) rmSync(t.file, { force: true });
   }
 }
+
+/** A check's helper killed for taking too long: the server it called did not answer. */
+function noAnswer(out: string): string | undefined {
+  const m = /\(timed out after (\d+) ms\)/.exec(out);
+  return m ? `the fileserver did not answer within ${Number(m[1]) / 1000} s` : undefined;
+}
+
+/** "rxkad error 19270408 (RXKADUNKNOWNKEY: ...)" when the cache manager discarded a token a server refused. */
+function rxkadRefusal(out: string): string | undefined {
+  const code = /rxkad error=(-?\d+)/.exec(out)?.[1];
+  return code ? `rxkad error ${code}${RXKAD[code] ? ` (${RXKAD[code]})` : ''}` : undefined;
+}
+
+/** rxkad's error codes a refused token shows (rxkad.h). */
+const RXKAD: Record<string, string> = {
+  '19270405': 'RXKADNOAUTH: no authentication', '19270406': 'RXKADBADKEY: the ticket was sealed with another key',
+  '19270407': 'RXKADBADTICKET: the ticket is bad', '19270408': 'RXKADUNKNOWNKEY: the server has no key of the ticket\'s version',
+  '19270409': 'RXKADEXPIRED: the ticket has expired',
+};
 
 async function fileRw(x: CheckCtx, guest: string, principal: string, path: string): Promise<CheckResult> {
   const missing = helperMissing();
@@ -209,25 +273,23 @@ async function fileRw(x: CheckCtx, guest: string, principal: string, path: strin
   try {
     const content = `cellctl ${principal} ${new Date().toISOString()} ${randomBytes(4).toString('hex')}\n`;
     let w = await uafs(x.r, x.L, guest, t.file, ['write', path], content);
+    const refused = rxkadRefusal(w.out);
+    if (refused) return fail(`the fileserver refused ${principal}'s token: ${refused}`, w.out);
     if (w.code !== 0 && /Permission denied/.test(w.out)) {
       // A non-admin user has no rights on a fresh root.cell: an administrator grants them, as one would by hand.
       const dir = path.replace(/\/[^/]+$/, '');
-      const adminUser = Object.entries(x.L.reg.ptsUsers).find(([, u]) => u.admin);
-      if (!adminUser) return fail(`${principal} may not write in ${dir} and the cell has no administrator to grant it`, w.out);
-      const at = await getToken(x.r, x.L, guest, adminUser[1].principal, x.password(adminUser[1].principal));
-      if (!at.ok) return fail(`administrator token: ${at.message}`, at.detail);
-      files.push(at.file!);
+      const at = await adminToken(x, guest);
+      if (at.file) files.push(at.file);
+      if (!at.ok) return fail(`${principal} may not write in ${dir}, and no administrator could grant it: ${at.message}`, `${w.out}\n${at.detail}`);
       const user = names.ptsUser(principal);
       const set = await uafs(x.r, x.L, guest, at.file, ['setacl', dir, user, '63']); // rlidwk
-      if (set.code !== 0) return fail(`${adminUser[0]} could not grant ${user} rlidwk on ${dir}`, set.out);
-      notes.push(`${adminUser[0]} granted ${user} rlidwk on ${dir}`);
+      if (set.code !== 0) return fail(`${at.name} could not grant ${user} rlidwk on ${dir}`, set.out);
+      notes.push(`${at.name} granted ${user} rlidwk on ${dir}`);
       w = await uafs(x.r, x.L, guest, t.file, ['write', path], content);
     }
-    if (w.code !== 0) return fail(`authenticated write of ${path} as ${principal} failed`, w.out);
+    if (w.code !== 0) return fail(`authenticated write of ${path} as ${principal} failed${noAnswer(w.out) ? `: ${noAnswer(w.out)}` : ''}`, w.out);
     const rd = await uafs(x.r, x.L, guest, t.file, ['read', path]);
     if (rd.code !== 0 || rd.stdout.trim() !== content.trim()) return fail(`read-back of ${path} differs or failed`, rd.out);
-    // No anonymous libuafs run here: an anonymous client keeps its callbacks after exit, and the
-    // fileserver then waits on the dead client at the next change of the directory.
     await uafs(x.r, x.L, guest, t.file, ['unlink', path]);
     return pass(`${principal} wrote and read back ${path} with an rxkad token${notes.length ? ` (${notes.join('; ')})` : ''}`, `${TOKEN_NOTE}.`);
   } finally {

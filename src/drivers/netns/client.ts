@@ -8,7 +8,8 @@ import type { AfsClientAttrs } from '../../plan/resources.js';
 import { alive, lastLines, type Runner, until } from './exec.js';
 import { shortHash, type Layout } from './layout.js';
 import { ensureAfsTree, enterArgs, writeCellServDB } from './afs-servers.js';
-import { killPids } from './namespaces.js';
+import { scrubbedEnv } from '../../state/secrets.js';
+import { daemonMarks, killPids } from './namespaces.js';
 import { TOKCAP_C, UAFS_C } from './helpers-c.js';
 
 export const TOKEN_NOTE =
@@ -20,7 +21,7 @@ export function clientPid(L: Layout, guest: string): number | undefined {
   return pid && alive(pid) ? pid : undefined;
 }
 
-function afsMounted(pid: number): boolean {
+export function afsMounted(pid: number): boolean {
   try {
     return readFileSync(`/proc/${pid}/mounts`, 'utf8').split('\n').some((l) => l.split(' ')[1] === '/afs' && l.includes('fuse'));
   } catch {
@@ -38,7 +39,8 @@ export async function createClient(L: Layout, a: AfsClientAttrs, standIn?: strin
     // -f (a FUSE option): stay in the foreground so the pid we get is afsd.fuse's own.
     const child = execa('ip', enterArgs(L, a.guest, [], ['afsd.fuse', '-dynroot', '-fakestat', '-memcache', '-blocks', '65536',
       '-confdir', '/etc/openafs', '-mountdir', '/afs', '-f']), {
-      detached: true, stdio: 'ignore', reject: false, env: { CELLCTL_LOG: L.afsPath(a.guest, '/var/log/openafs/afsd.fuse.log'), CELLCTL_NETNS: L.prefix },
+      detached: true, stdio: 'ignore', reject: false, extendEnv: false,
+      env: { ...scrubbedEnv(), CELLCTL_LOG: L.afsPath(a.guest, '/var/log/openafs/afsd.fuse.log'), ...daemonMarks(L, a.guest) },
     });
     child.catch(() => undefined);
     child.unref();

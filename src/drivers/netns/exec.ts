@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import type { Masker } from '../../render/mask.js';
+import { scrubbedEnv } from '../../state/secrets.js';
 
 export interface RunOptions {
   input?: string; // fed on stdin (passwords go here, never on a command line)
@@ -24,8 +25,9 @@ export class Runner {
   async run(cmd: string, args: string[], o: RunOptions = {}): Promise<RunResult> {
     const r = await execa(cmd, args, {
       input: o.input ?? '',
-      env: { ...process.env, ...(o.env ?? {}) },
-      extendEnv: true,
+      // Passwords given in the environment reach no tool and no daemon (they are only ever fed on stdin).
+      env: { ...scrubbedEnv(), ...(o.env ?? {}) },
+      extendEnv: false,
       reject: false,
       timeout: o.timeoutMs ?? 30_000,
       cwd: o.cwd,

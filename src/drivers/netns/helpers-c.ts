@@ -52,6 +52,7 @@ export const UAFS_C = `/* cellctl-uafs: one authenticated file operation through
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* libuafs API (afs_usrops.h is not shipped by libopenafs-dev) */
@@ -65,6 +66,7 @@ int uafs_write(int fd, char *buf, int len);
 int uafs_read(int fd, char *buf, int len);
 int uafs_close(int fd);
 int uafs_unlink(char *path);
+int uafs_stat(char *path, struct stat *st);
 int call_syscall(long syscall, long afscall, long p1, long p2, long p3, long p4);
 
 struct vioc { char *in, *out; short in_size, out_size; };
@@ -72,6 +74,7 @@ struct vioc { char *in, *out; short in_size, out_size; };
 #define VIOCSETAL _IOW('V', 1, struct vioc)
 #define VIOCGETAL _IOW('V', 2, struct vioc)
 #define VIOCGETTOK _IOW('V', 8, struct vioc)
+#define VIOCFLUSHCB _IOW('V', 25, struct vioc)
 
 static int pioctl_(char *path, unsigned cmd, struct vioc *v) {
   return call_syscall(AFSCALL_PIOCTL, (long)path, cmd, (long)v, 1, 0);
@@ -93,6 +96,17 @@ static int load_token(const char *file) {
 static int run(int argc, char **argv);
 static int started;
 static volatile int final_rc;
+static char touched[2][1024]; /* the path an operation used and its directory */
+
+/* Give the fileserver back the callbacks this short-lived client took: a refused anonymous
+ * store otherwise leaves one on the directory, and the next change there waits on this dead client. */
+static void flush_callbacks(void) {
+  for (int k = 0; k < 2; k++) {
+    if (!touched[k][0]) continue;
+    struct vioc v = { NULL, NULL, 0, 0 };
+    pioctl_(touched[k], VIOCFLUSHCB, &v);
+  }
+}
 
 /* The operation's result is decided; a shutdown that hangs (seen under load) must not turn it into a time-out. */
 static void give_up(int sig) { (void)sig; _exit(final_rc); }
@@ -106,15 +120,21 @@ int main(int argc, char **argv) {
   final_rc = rc;
   signal(SIGALRM, give_up);
   alarm(10);
-  if (started) uafs_Shutdown();
+  if (started) { flush_callbacks(); uafs_Shutdown(); }
   return rc;
 }
 
 static int run(int argc, char **argv) {
   const char *tok = NULL; int i = 1;
   if (argc > 2 && strcmp(argv[1], "-t") == 0) { tok = argv[2]; i = 3; }
-  if (argc - i < 1) { fprintf(stderr, "usage: cellctl-uafs [-t tokenfile] tokens | write P | read P | getacl D | setacl D NAME RIGHTS\\n"); return 2; }
+  if (argc - i < 1) { fprintf(stderr, "usage: cellctl-uafs [-t tokenfile] tokens [P] | stat P | write P | read P | unlink P | getacl D | setacl D NAME RIGHTS\\n"); return 2; }
   char *op = argv[i], *a1 = argc > i + 1 ? argv[i + 1] : NULL;
+  if (a1) {
+    snprintf(touched[0], sizeof touched[0], "%s", a1);
+    snprintf(touched[1], sizeof touched[1], "%s", a1);
+    char *slash = strrchr(touched[1], '/');
+    if (slash && slash != touched[1]) *slash = 0; else touched[1][0] = 0;
+  }
   char *afsd[] = { "cellctl-uafs", "-dynroot", "-fakestat", "-memcache", "-blocks", "4096", "-confdir", "/etc/openafs", "-nosettime", NULL };
   uafs_SetRxPort(0); /* afsd.fuse may hold 7001 in this namespace */
   int keep = dup(1); dup2(2, 1); /* libuafs start-up chatter goes to stderr, stdout stays ours */
@@ -124,7 +144,20 @@ static int run(int argc, char **argv) {
   started = 1;
   fflush(stdout); dup2(keep, 1); close(keep);
   if (tok && load_token(tok)) return 1;
+  if (strcmp(op, "stat") == 0 && a1) {
+    /* FetchStatus from the fileserver: this client is new, so nothing can come from a cache. */
+    struct stat st;
+    if (uafs_stat(a1, &st)) { fprintf(stderr, "stat %s: %s\\n", a1, strerror(errno)); return 1; }
+    printf("%s: mode %o size %ld\\n", a1, (unsigned)st.st_mode, (long)st.st_size);
+    return 0;
+  }
   if (strcmp(op, "tokens") == 0) {
+    /* With a path: first an authenticated FetchStatus there. A fileserver that cannot decrypt the
+     * ticket refuses the call (rxkad), and the cache manager discards the token: VIOCGETTOK fails. */
+    if (a1) {
+      struct stat st;
+      if (uafs_stat(a1, &st)) fprintf(stderr, "stat %s: %s\\n", a1, strerror(errno));
+    }
     /* VIOCGETTOK index 0: ticketLen, ticket, clearTokenLen, ClearToken{kvno,key[8],viceid,begin,end}, primary, cell */
     static char out[16384]; int32_t idx = 0; struct vioc v = { (char *)&idx, out, sizeof idx, sizeof out };
     int rc = pioctl_(NULL, VIOCGETTOK, &v);

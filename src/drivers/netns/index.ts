@@ -17,6 +17,7 @@ import { createAfsDb, createPtsUser, deleteAfsDb, deletePtsUser, startDbServer, 
 import { createAfsFs, createPartition, createVolume, deleteAfsFs, deletePartition, deleteVolume } from './afs-fs.js';
 import { clientPid, createClient, deleteClient, helperMissing } from './client.js';
 import { runCheck } from './checks.js';
+import { readNetns, unstick } from './health.js';
 
 export interface NetnsDriver extends Driver {
   /** Fault injection: stop a db server's ptserver and vlserver (as if it failed); start them again. */
@@ -187,13 +188,16 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     name: 'netns',
     capabilities: capabilitiesOf('netns'),
     prefix: L.prefix,
+    read: (prior) => readNetns(r, L, prior),
     create,
     async update(prior: AppliedResource, res: Resource) {
-      // Every create converges on what exists; a changed guest gets its vifs re-made.
+      // Every create converges on what exists (it starts what is not running); a changed guest gets
+      // its vifs re-made, and a daemon that lives but does not answer is ended first.
       if (res.type === 'guest' && prior.type === 'guest' && JSON.stringify(prior.attrs.vifs) !== JSON.stringify(res.attrs.vifs)) {
         const g = L.reg.guests[res.name];
         if (g) for (const v of g.veths) await r.run('ip', ['-n', L.reg.hosts[g.host]!.ns, 'link', 'del', v]);
       }
+      await safe(res.address, () => unstick(r, L, res));
       return create(res);
     },
     delete: del,

@@ -1,12 +1,13 @@
 // The realm: Debian's MIT krb5kdc in the KDC guest's network namespace, configured only through
 // KRB5_CONFIG / KRB5_KDC_PROFILE files in the guest's directory (no fixed paths, no root-ns ports).
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Catalog } from '../../catalog/types.js';
 import type { KdcAttrs, PrincipalAttrs, ServiceKeyAttrs } from '../../plan/resources.js';
 import { alive, type Runner, until } from './exec.js';
 import type { Layout } from './layout.js';
-import { killPids } from './namespaces.js';
+import { daemonMarks, killPids } from './namespaces.js';
 
 export interface KrbEnv { KRB5_CONFIG: string; KRB5_KDC_PROFILE?: string; KRB5CCNAME?: string }
 
@@ -80,6 +81,21 @@ export function kdcPid(L: Layout, guest: string): number | undefined {
   return alive(pid) ? pid : undefined;
 }
 
+/**
+ * A real AS exchange against this KDC only, from its own namespace: an unknown client must be refused
+ * by the KDC itself ("client not found"). What proves a krb5kdc answers, not just that its pid lives.
+ */
+export async function kdcAnswers(r: Runner, L: Layout, guest: string, timeoutMs = 15_000): Promise<{ ok: boolean; out: string }> {
+  const conf = writeKrb5Conf(L, [guest]);
+  const probe = `cellctl-probe-${randomBytes(3).toString('hex')}`;
+  try {
+    const res = await r.inNetns(L.guest(guest).ns, 'kinit', [`${probe}@${L.realm}`], { env: { KRB5_CONFIG: conf, KRB5CCNAME: 'MEMORY:probe' }, input: 'x\n', timeoutMs });
+    return { ok: /not found in Kerberos database/.test(res.out), out: res.out };
+  } finally {
+    rmSync(conf, { force: true });
+  }
+}
+
 /** kadmin.local against the master's database (local file access: no kadmind needed). */
 export async function kadmin(r: Runner, L: Layout, query: string, input?: string) {
   const m = masterOf(L);
@@ -116,7 +132,7 @@ async function createKdcNow(r: Runner, L: Layout, catalog: Catalog, a: KdcAttrs,
     propagation = 'kdb5_util dump on the master, kdb5_util load on the replica (kpropd is not installed)';
   }
   if (!kdcPid(L, a.guest)) {
-    await r.must('ip', ['netns', 'exec', g.ns, 'krb5kdc', '-r', a.realm, '-P', join(d, 'krb5kdc.pid')], { env: { ...env, CELLCTL_NETNS: L.prefix } });
+    await r.must('ip', ['netns', 'exec', g.ns, 'krb5kdc', '-r', a.realm, '-P', join(d, 'krb5kdc.pid')], { env: { ...env, ...daemonMarks(L, a.guest) } });
     await until(`krb5kdc pid file on ${a.guest}`, 5000, async () => kdcPid(L, a.guest) !== undefined, 25);
   }
   return {

@@ -94,7 +94,23 @@ export function pidsWithNs(kind: 'mnt' | 'net', link: string): number[] {
 
 /** Live processes started by this driver for the cell (every daemon carries CELLCTL_NETNS=<prefix>). */
 export function pidsWithMarker(prefix: string): number[] {
-  const mark = `CELLCTL_NETNS=${prefix}`;
+  return pidsWithEnv(`CELLCTL_NETNS=${prefix}`);
+}
+
+/**
+ * The environment that marks a guest's daemons: the cell's prefix and the guest's namespace name, so
+ * they are found (and ended) even after their namespace lost its name (`ip netns del` leaves them running).
+ */
+export function daemonMarks(L: Layout, guest: string): Record<string, string> {
+  return { CELLCTL_NETNS: L.prefix, CELLCTL_GUEST: L.guest(guest).ns };
+}
+
+/** Live daemons of one guest, wherever their namespace went. */
+export function pidsOfGuest(ns: string): number[] {
+  return pidsWithEnv(`CELLCTL_GUEST=${ns}`);
+}
+
+function pidsWithEnv(mark: string): number[] {
   return allPids().filter((p) => {
     try {
       return readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(mark) && !isZombie(p);
@@ -117,6 +133,9 @@ async function linkExists(r: Runner, ns: string, dev: string): Promise<boolean> 
 
 export async function createHost(r: Runner, L: Layout, name: string, a: HostAttrs): Promise<Record<string, string>> {
   const ns = L.hostNs(name);
+  // Write-ahead: recorded before the namespace exists, so a kill right after `ip netns add` leaves it findable.
+  L.reg.hosts[name] = { ns, bridges: L.reg.hosts[name]?.bridges ?? {}, memory: a.memory, dom0: a.dom0_memory };
+  L.save();
   if (!netnsExists(ns)) await r.must('ip', ['netns', 'add', ns]);
   await r.must('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
   const bridges: Record<string, string> = {};
@@ -184,6 +203,10 @@ export async function createGuest(r: Runner, L: Layout, name: string, a: GuestAt
   const host = L.reg.hosts[a.host];
   if (!host || !netnsExists(host.ns)) throw new Error(`host ${a.host} is not up (create host.${a.host} first)`);
   const ns = L.guestNs(name);
+  const prev = L.reg.guests[name];
+  // Write-ahead, as for hosts: the record (with what a crashed run had assigned) goes first.
+  L.reg.guests[name] = { ns, host: a.host, ip: prev?.ip ?? '', ips: prev?.ips ?? [], veths: prev?.veths ?? [], bridges: prev?.bridges ?? [], memory: a.memory, dir: L.guestDir(name) };
+  L.save();
   if (!netnsExists(ns)) await r.must('ip', ['netns', 'add', ns]);
   await r.must('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
   const ips: string[] = [];
@@ -191,7 +214,7 @@ export async function createGuest(r: Runner, L: Layout, name: string, a: GuestAt
   const bridges: string[] = [];
   for (const [i, vif] of a.vifs.entries()) {
     const bridgeIdx = Math.max(0, Object.keys(host.bridges).indexOf(vif.bridge));
-    const ip = vif.ip ?? L.reg.guests[name]?.ips[i] ?? assignIp(L, name, bridgeIdx);
+    const ip = vif.ip ?? prev?.ips[i] ?? assignIp(L, name, bridgeIdx);
     const hostEnd = vethHostName(name, i);
     const eth = `eth${i}`;
     // Converge: a half-made pair from a crashed run is removed and made again.
@@ -223,14 +246,18 @@ export async function createGuest(r: Runner, L: Layout, name: string, a: GuestAt
   return rec;
 }
 
+/** A guest's power-off: every daemon of it ends (also ones whose namespace lost its name), the namespace and its files go. */
 export async function deleteGuest(r: Runner, L: Layout, name: string): Promise<void> {
-  const g = L.reg.guests[name];
-  await removeNetns(r, g?.ns ?? L.guestNs(name)); // the veth pair dies with the guest's end
+  const ns = L.reg.guests[name]?.ns ?? L.guestNs(name);
+  await killAll(() => [...new Set([...pidsInNetns(ns), ...pidsOfGuest(ns)])]);
+  if (netnsExists(ns)) await r.must('ip', ['netns', 'del', ns]); // the veth pair dies with the guest's end
   rmSync(L.guestDir(name), { recursive: true, force: true });
   delete L.reg.guests[name];
   delete L.reg.clients[name];
   delete L.reg.kdcs[name];
   delete L.reg.afsFs[name];
+  delete L.reg.bos[name];
+  for (const [m, rec] of Object.entries(L.reg.modules)) if (rec.guest === name) delete L.reg.modules[m];
   L.reg.afsDb = L.reg.afsDb.filter((d) => d !== name);
   L.save();
 }

@@ -93,6 +93,29 @@ export function aklog(w: World, env: KrbEnv, guest: string, principal: string): 
   return { ok: true, value: token };
 }
 
+/**
+ * aklog, then an authenticated FetchStatus of /afs/<cell> at the fileserver holding root.cell: a token
+ * is proved by a server accepting it. One sealed with a key the server lacks (the service key changed
+ * since the servers installed theirs) is refused with an rxkad error and discarded, as a real client does.
+ */
+export function tokenAccepted(w: World, env: KrbEnv, guest: string, principal: string): Outcome<{ token: SimToken; server: string }> {
+  const t = aklog(w, env, guest, principal);
+  if (!t.ok) return t;
+  const c = w.clients[guest]!;
+  const loc = locate(w, c, `/afs/${c.cell}`);
+  if (!loc.ok) return loc;
+  const fs = loc.value.fs;
+  const key = fs.keyfile.find((k) => k.kvno === t.value.kvno);
+  if (!key || key.key_check !== t.value.key_check) {
+    const code = key ? 19270407 : 19270408; // RXKADBADTICKET / RXKADUNKNOWNKEY
+    klog(w, w.domains[guest]!, `afs: Tokens for user of AFS id ${t.value.viceid ?? ANONYMOUS_ID} for cell ${c.cell} are discarded (rxkad error=${code}, server ${guestIp(w, fs.guest) ?? fs.guest})`);
+    delete c.tokens[t.value.principal];
+    return fail(`the fileserver on ${fs.guest} refused the token of ${t.value.principal}: rxkad error ${code} (${key ? 'ticket sealed with another key' : `no key of version ${t.value.kvno}`})`);
+  }
+  advance(w, SECONDS.check);
+  return { ok: true, value: { token: t.value, server: fs.guest } };
+}
+
 /** What `tokens` prints for one token. */
 export function describeToken(cell: string, t: SimToken): string {
   const id = t.viceid === null ? `AFS ID unknown: no PRDB entry` : `AFS ID ${t.viceid}`;

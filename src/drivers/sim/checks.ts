@@ -3,7 +3,7 @@
 import type { CheckResult, Check } from '../driver.js';
 import type { Attrs } from '../../plan/resources.js';
 import { cellDbservers, describeQuorum, fsUp, dbUp, groupsOf, quorum, requireDbRead } from './afs.js';
-import { afsList, afsRead, afsResolve, afsWrite, aklog, clientUp, describeToken } from './afsclient.js';
+import { afsList, afsRead, afsResolve, afsWrite, aklog, clientUp, describeToken, tokenAccepted } from './afsclient.js';
 import { kdcUp, kinit, type KrbEnv } from './kerberos.js';
 import { moduleLoaded } from './modules.js';
 import { advance, domainOf, excerpt, isUp, own, SECONDS, syslogTime, type World } from './world.js';
@@ -135,9 +135,10 @@ const CHECKS: Record<Check['kind'], CheckFn> = {
     const down = guestDown(w, c.guest);
     if (down) return down;
     const principal = str(c.params, 'principal') ?? '';
-    const t = aklog(w, env, c.guest!, principal);
+    const t = tokenAccepted(w, env, c.guest!, principal);
     if (!t.ok) return failed(t.error, excerpt(w, c.guest!, 6));
-    return pass(describeToken(w.clients[c.guest!]!.cell, t.value));
+    const cell = w.clients[c.guest!]!.cell;
+    return pass(`${describeToken(cell, t.value.token)}; the fileserver on ${t.value.server} accepted it (authenticated FetchStatus of /afs/${cell})`);
   },
 
   'client-file-rw': (w, env, c) => {

@@ -13,6 +13,7 @@ import {
 } from './afs.js';
 import { afsList, afsRead, afsWrite, aklog, clientUp, createClient, deleteClient, describeToken, updateClient } from './afsclient.js';
 import { runCheck } from './checks.js';
+import { readSim } from './refresh.js';
 import { createGuest, destroyGuest, updateGuest, vifNames, xm, type XmOp } from './domains.js';
 import { createHost, deleteHost, updateHost, usage } from './hosts.js';
 import { domainsOn, indexOf } from './indexes.js';
@@ -78,7 +79,21 @@ export function createSimDriver(ctx: DriverContext): SimDriver {
     }
   };
 
+  /** What an update does first: bring back what refresh found stopped (a paused or shut-down domain, a stopped service). */
+  const repair = (r: Resource): void => {
+    if (r.type === 'guest') {
+      const d = domainOf(w, r.name);
+      if (d?.state === 'paused') xmOp(r.name, 'unpause');
+      else if (d?.state === 'shutdown') xmOp(r.name, 'start');
+      return;
+    }
+    const svc = r.type === 'kdc' ? own(w.kdcs, r.attrs.guest) : r.type === 'afs-db' ? own(w.afsdbs, r.attrs.guest)
+      : r.type === 'afs-fs' ? own(w.fileservers, r.attrs.guest) : r.type === 'afs-client' ? own(w.clients, r.attrs.guest) : undefined;
+    if (svc && !svc.running) serviceOp(r.address, 'start');
+  };
+
   const update = (prior: AppliedResource, r: Resource): Attrs => {
+    repair(r);
     switch (r.type) {
       case 'host': return updateHost(w, catalog, r.name, r.attrs);
       case 'guest':
@@ -182,6 +197,14 @@ export function createSimDriver(ctx: DriverContext): SimDriver {
     if ('volserver_pid' in rec) rec.volserver_pid = spawn(d);
   };
 
+  const xmOp = (guest: string, op: XmOp): DomainStatus => {
+    const before = domainOf(w, guest);
+    const modules = before ? Object.values(before.modules).map((m) => ({ id: m.id, name: m.name })) : [];
+    const d = xm(w, catalog, guest, op);
+    if ((op === 'start' || op === 'reboot') && isUp(d)) restartOnBoot(guest, modules);
+    return domainStatus(guest);
+  };
+
   const unwrap = <T>(r: { ok: true; value: T } | { ok: false; error: string }): T => {
     if (!r.ok) throw new Error(r.error);
     return r.value;
@@ -191,6 +214,7 @@ export function createSimDriver(ctx: DriverContext): SimDriver {
     name: 'sim',
     capabilities: capabilitiesOf('sim'),
     world: w,
+    read: (prior) => guarded(() => readSim(w, prior)),
     create: (r) => guarded(() => create(r)),
     update: (prior, r) => guarded(() => update(prior, r)),
     delete: (prior) => guarded(() => remove(prior)),
@@ -214,15 +238,16 @@ export function createSimDriver(ctx: DriverContext): SimDriver {
       ctx.log(`Migrated ${guest} live to ${toHost} (domain ${out.domid})`);
       return out;
     }),
+    // Everything in the simulated world is this cell's: a purge powers off every domain and forgets every host.
+    purge: () => guarded(() => {
+      const removed = [...Object.keys(w.domains).map((g) => `domain ${g}`), ...Object.keys(w.hosts).map((h) => `host ${h}`)];
+      for (const g of Object.keys(w.domains)) destroyGuest(w, ctx.stateDir, g);
+      for (const h of Object.keys(w.hosts)) delete w.hosts[h];
+      return removed;
+    }),
     snapshot: () => w,
     close: () => guarded(() => ctx.secrets.save()),
-    xm: (guest, op) => guarded(() => {
-      const before = domainOf(w, guest);
-      const modules = before ? Object.values(before.modules).map((m) => ({ id: m.id, name: m.name })) : [];
-      const d = xm(w, catalog, guest, op);
-      if ((op === 'start' || op === 'reboot') && isUp(d)) restartOnBoot(guest, modules);
-      return domainStatus(guest);
-    }),
+    xm: (guest, op) => guarded(() => xmOp(guest, op)),
     service: (address, action) => guarded(() => serviceOp(address, action)),
     aklog: (guest, principal) => guarded(() => describeToken(own(w.clients, guest)?.cell ?? ctx.cell, unwrap(aklog(w, env, guest, principal)))),
     afsWrite: (guest, path, data, principal) => guarded(() => void unwrap(afsWrite(w, guest, path, data, principal))),

@@ -1,13 +1,15 @@
 // Kerberos in the sim: a master KDC holding the realm's database, replicas holding kprop'd copies,
 // principals keyed from the secret store, the afs/<cell> service key exported to AFS servers.
-// The world keeps only key fingerprints: passwords and keys stay in the secret store.
+// The world keeps no password-derived data (the state file is not private enough for an offline
+// guess): a password's key lives in the secret store, as a real KDC keeps it in its database.
+// Random keys are kept in the world as fingerprints of secret-store material.
 import { createHash, pbkdf2Sync } from 'node:crypto';
 import type { Catalog } from '../../catalog/types.js';
 import type { Attrs, KdcAttrs, PrincipalAttrs, ServiceKeyAttrs } from '../../plan/resources.js';
 import { masterPassword, principalPassword, type SecretStore } from '../../state/secrets.js';
 import {
   advance, guestIp, installKey, isUp, own, reachable, requireUp, SECONDS, spawn, syslog, unixTime,
-  type SimKdc, type World,
+  type SimKdc, type SimPrincipal, type World,
 } from './world.js';
 import { addr } from '../../plan/addrs.js';
 
@@ -32,6 +34,23 @@ function salt(full: string): string {
 export function keyCheck(password: string, full: string): string {
   const key = pbkdf2Sync(password, salt(full), 4096, 32, 'sha1');
   return createHash('sha256').update(key).digest('hex').slice(0, 16);
+}
+
+/** Where the secret store keeps the key a password makes for a principal's key version. */
+function passwordKeyName(full: string, kvno: number): string {
+  return `kdb:${full}#${kvno}`;
+}
+
+/** addprinc/cpw with a password: the derived key goes to the secret store; the world's entry says only that it is there. */
+function setPasswordKey(secrets: SecretStore, full: string, kvno: number, password: string): null {
+  secrets.put(passwordKeyName(full, kvno), keyCheck(password, full));
+  return null;
+}
+
+/** Does this password give the principal's current key? (An entry written before keys left the world carries its fingerprint.) */
+function passwordMatches(secrets: SecretStore, full: string, entry: SimPrincipal, password: string): boolean {
+  const stored = entry.key_check ?? secrets.peek(passwordKeyName(full, entry.kvno));
+  return stored !== undefined && keyCheck(password, full) === stored;
 }
 
 /** addprinc -randkey: the key is random once, then kept in the secret store so replays are identical. */
@@ -98,23 +117,20 @@ export function createKdc(w: World, env: KrbEnv, a: KdcAttrs): Attrs {
   const d = requireUp(w, a.guest, what);
   if (own(w.kdcs, a.guest)) throw new Error(`${what}: a KDC already runs on ${a.guest}`);
   let db: SimKdc['db'];
-  let stash: string;
   if (a.role === 'master') {
     // kdb5_util create -s: the master key (K/M) from the master password, and a random krbtgt key.
-    stash = keyCheck(masterPassword(env.secrets), `K/M@${a.realm}`);
-    db = { [`K/M@${a.realm}`]: { kvno: 1, key_check: stash, randkey: false } };
+    db = { [`K/M@${a.realm}`]: { kvno: 1, key_check: setPasswordKey(env.secrets, `K/M@${a.realm}`, 1, masterPassword(env.secrets)), randkey: false } };
     db[`krbtgt/${a.realm}@${a.realm}`] = { kvno: 1, key_check: randKeyCheck(w, env.secrets, `krbtgt/${a.realm}@${a.realm}`), randkey: true };
   } else {
     const m = own(w.kdcs, a.master);
     if (!m || !kdcUp(w, m) || !reachable(w, a.master, a.guest)) {
       throw new Error(`${what}: kprop from the master ${a.master} failed: ${m ? 'cannot contact it' : 'no master KDC yet'} (a replica starts from the master's database)`);
     }
-    db = structuredClone(m.db);
-    stash = m.stash_check;
+    db = structuredClone(m.db); // with the master's stash (K/M), as kprop and a copied stash file give it
   }
   const k: SimKdc = {
     guest: a.guest, realm: a.realm, role: a.role, master: a.master, software: a.software, kdcs: [...a.kdcs],
-    pid: spawn(d), running: true, stash_check: stash, db,
+    pid: spawn(d), running: true, db,
   };
   w.kdcs[a.guest] = k;
   syslog(w, d, daemon(env.catalog, k).replace('(info)', ''), isHeimdal(env.catalog, k.software) ? 'KDC started' : 'commencing operation');
@@ -152,7 +168,7 @@ export function addPrincipal(w: World, env: KrbEnv, a: PrincipalAttrs): Attrs {
     throw new Error(`kadmin.local: add_principal: Principal or policy already exists while creating "${full}".`);
   }
   const name = full.slice(0, full.lastIndexOf('@')); // the secret store keys passwords by bare name
-  k.db[full] = { kvno: 1, key_check: keyCheck(principalPassword(env.secrets, name), full), randkey: false };
+  k.db[full] = { kvno: 1, key_check: setPasswordKey(env.secrets, full, 1, principalPassword(env.secrets, name)), randkey: false };
   propagate(w, k, full);
   advance(w, SECONDS.admin);
   return { principal: full, kvno: 1 };
@@ -219,7 +235,7 @@ export function kinit(w: World, env: KrbEnv, client: string, principal: string):
     return fail(`Client '${full}' not found in Kerberos database`, `krb5_get_init_creds: Client (${full}) unknown`, k.guest);
   }
   const password = principalPassword(env.secrets, full.slice(0, full.lastIndexOf('@')));
-  if (entry.randkey || keyCheck(password, full) !== entry.key_check) {
+  if (entry.randkey || !passwordMatches(env.secrets, full, entry, password)) {
     log(`AS_REQ (4 etypes {18 17 16 23}) ${from}: PREAUTH_FAILED: ${full} for ${tgs}, Preauthentication failed`,
       `AS-REQ ${full} from IPv4:${from} for ${tgs}; Failed to decrypt PA-DATA -- ${full}`);
     return fail('Password incorrect', 'Password incorrect', k.guest);
@@ -242,5 +258,6 @@ export function serviceTicket(w: World, env: KrbEnv, kdcGuest: string, client: s
     return { ok: false, error: `Server not found in Kerberos database (${service})` };
   }
   syslog(w, d, daemon(env.catalog, k), `TGS_REQ (4 etypes {18 17 16 23}) ${from}: ISSUE: authtime ${unixTime(w.clock)}, etypes {rep=18 tkt=18 ses=18}, for ${service}`);
-  return { ok: true, kvno: entry.kvno, key_check: entry.key_check };
+  // A service keyed by a password (not afs/<cell>, which is randkey): its key stays in the secret store.
+  return { ok: true, kvno: entry.kvno, key_check: entry.key_check ?? passwordKeyName(service, entry.kvno) };
 }

@@ -60,7 +60,8 @@ export interface SimDomain {
 
 export interface SimPrincipal {
   kvno: number;
-  key_check: string; // fingerprint of the derived key; the key and the password never enter the world
+  /** Fingerprint of a random key; null for a password's key, which only the secret store holds (kdb:<principal>#<kvno>). */
+  key_check: string | null;
   randkey: boolean;
 }
 
@@ -73,8 +74,7 @@ export interface SimKdc {
   kdcs: string[];
   pid: number;
   running: boolean;
-  stash_check: string; // fingerprint of the master key (kdb5_util create -s); replicas carry the master's
-  db: Record<string, SimPrincipal>; // principal@REALM -> entry; replicas hold the master's copy (kprop)
+  db: Record<string, SimPrincipal>; // K/M is the master key (kdb5_util create -s); replicas carry the master's // principal@REALM -> entry; replicas hold the master's copy (kprop)
 }
 
 export interface SimKey {

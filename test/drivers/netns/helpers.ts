@@ -8,6 +8,7 @@ import { readCatalog } from '../../../src/catalog/load.js';
 import { loadCell } from '../../../src/config/load.js';
 import { desiredResources } from '../../../src/plan/desired.js';
 import { SecretStore } from '../../../src/state/secrets.js';
+import { StateStore } from '../../../src/state/store.js';
 import type { Resource } from '../../../src/plan/resources.js';
 import type { DriverContext } from '../../../src/drivers/driver.js';
 import type { ResourceState } from '../../../src/state/types.js';
@@ -17,6 +18,8 @@ import { testContext } from '../context.js';
 import { recordOf } from '../../../src/state/types.js';
 
 export interface Cell {
+  /** The state root, laid out as the CLI lays it out (<root>/<cell>/netns is the driver's), so `cellctl --state-dir root` finds the cell. */
+  root: string;
   spec: CellSpec;
   catalog: Catalog;
   resources: Resource[];
@@ -29,11 +32,19 @@ export function openCell(file: string): Cell {
   const catalog = readCatalog();
   const spec = loadCell(file, catalog);
   const resources = desiredResources(spec, catalog);
-  const stateDir = mkdtempSync(join(tmpdir(), 'cellctl-netns-'));
+  const root = mkdtempSync(join(tmpdir(), 'cellctl-netns-'));
+  const stateDir = join(root, spec.cell, 'netns');
   const applied: Record<string, ResourceState> = {};
-  const ctx = testContext({ cell: spec.cell, realm: spec.realm, stateDir, catalog, secrets: new SecretStore(join(stateDir, 'secrets.json')) });
+  const ctx = testContext({ cell: spec.cell, realm: spec.realm, stateDir, catalog, secrets: new SecretStore(join(root, spec.cell, 'secrets.json')) });
   const logs = ctx.logs;
-  return { spec, catalog, resources, ctx, applied, logs };
+  return { root, spec, catalog, resources, ctx, applied, logs };
+}
+
+/** Record what was brought up as the CLI would (state.json with the driver's world), so `cellctl` commands can take over. */
+export function saveState(cell: Cell, world: unknown): void {
+  new StateStore(cell.root, cell.spec.cell).write({
+    version: 1, cell: cell.spec.cell, file: cell.spec.file, driver: 'netns', serial: 0, resources: { ...cell.applied }, driverData: world,
+  });
 }
 
 /** Creates every resource once its dependencies are done; returns ms per address. */

@@ -26,7 +26,7 @@ describe('checks pass on a working cell', () => {
     ['pts-user', c('pts-user', { user: 'kula' }, undefined), 'kula: id 1, member of system:administrators'],
     ['bos-status', c('bos-status'), 'bos status shea: 3 instances running'],
     ['client-module', c('client-module', { module: 'openafs-1.4.2-linux' }), 'openafs-1.4.2-linux is loaded on shea'],
-    ['client-tokens', c('client-tokens', { principal: 'kula' }), "User's (AFS ID 1) tokens for afs@example.org [Expires Apr 28 02:55]"],
+    ['client-tokens', c('client-tokens', { principal: 'kula' }), "User's (AFS ID 1) tokens for afs@example.org [Expires Apr 28 02:55]; the fileserver on shea accepted it (authenticated FetchStatus of /afs/example.org)"],
     ['client-file-rw', c('client-file-rw', { principal: 'kula', path: '/afs/example.org/smoke.txt' }), /^wrote and read back \d+ bytes at \/afs\/example.org\/smoke.txt as kula \(volume root.cell 536870915 on shea\)$/],
     ['client-anon-refused', c('client-anon-refused', { path: '/afs/example.org' }), 'anonymous access refused: ls: /afs/example.org: Permission denied'],
     ['client-anon-refused', c('client-anon-refused', { path: '/afs/example.org/anonymous-write-test' }), 'anonymous write refused: /afs/example.org/anonymous-write-test: Permission denied'],
