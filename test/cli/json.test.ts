@@ -88,7 +88,7 @@ describe('smoke --json', () => {
     expect(j.checks.map((c: any) => c.kind)).not.toContain('caveat');
     const seconds = [j.seconds, j.apply.seconds, j.teardown.seconds, ...j.checks.map((c: any) => c.seconds)];
     for (const s of seconds) expect(String(s)).toMatch(/^\d+(\.\d{1,3})?$/);
-    expect(j.checks.find((c: any) => c.id === 'client-file-rw.service-m1').needs).toEqual(['client-tokens.service-m1', 'afs-resolves.service-m1', 'kinit.kula/admin@service-m1']);
+    expect(j.checks.find((c: any) => c.id === 'client-file-rw.service-m1').needs).toEqual(['token-accepted-by-fileserver.service-m1', 'afs-resolves.service-m1', 'kinit.kula/admin@service-m1']);
   });
 });
 

@@ -57,7 +57,7 @@ beforeAll(() => {
 describe('refresh: drift on the sim is found, shown with its reason, and repaired', () => {
   it('a crashed domain: status and plan say so (exit 2), apply re-creates it and what ran on it', async () => {
     const t = scratch();
-    expect((await cellctl(['apply', t.file, ...t.sd])).code).toBe(0);
+    expect((await cellctl(['apply', t.file, ...t.sd, '--auto-approve'])).code).toBe(0);
     await xm(t, 'service-m1', 'crash');
     const status = await cellctl(['status', t.file, ...t.sd, '--detailed-exitcode']);
     expect(status.code).toBe(2);
@@ -68,8 +68,9 @@ describe('refresh: drift on the sim is found, shown with its reason, and repaire
     expect(plan.out).toContain('# guest.service-m1 must be replaced (domain crashed (id 1))');
     expect(plan.out).toContain('-/+ guest.service-m1');
     const json = JSON.parse((await cellctl(['plan', t.file, ...t.sd, '--json'])).out);
-    expect(json.actions.find((a: { address: string }) => a.address === 'guest.service-m1')).toMatchObject({ action: 'replace', drift: true, reason: 'domain crashed (id 1)' });
-    const apply = await cellctl(['apply', t.file, ...t.sd]);
+    expect(json.resource_changes.find((a: { address: string }) => a.address === 'guest.service-m1'))
+      .toMatchObject({ change: { actions: ['delete', 'create'], drift: true, reason: 'domain crashed (id 1)' } });
+    const apply = await cellctl(['apply', t.file, ...t.sd, '--auto-approve']);
     expect(apply.code, apply.err).toBe(0);
     expect(apply.out).toContain('- kdc.service-m1: no step of its own: goes with guest.service-m1');
     expect(apply.out).toMatch(/\+ guest\.service-m1: replaced \(domid=2/);
@@ -80,7 +81,7 @@ describe('refresh: drift on the sim is found, shown with its reason, and repaire
 
   it('a stopped KDC is restarted in place; paused and shut-down domains are brought back', async () => {
     const t = scratch();
-    expect((await cellctl(['apply', t.file, ...t.sd])).code).toBe(0);
+    expect((await cellctl(['apply', t.file, ...t.sd, '--auto-approve'])).code).toBe(0);
     await stop(t, 'kdc.service-m1');
     const plan = await cellctl(['plan', t.file, ...t.sd, '--detailed-exitcode']);
     expect(plan.code).toBe(2);
@@ -88,7 +89,7 @@ describe('refresh: drift on the sim is found, shown with its reason, and repaire
     expect(plan.out).toContain('Plan: 0 to add, 1 to change, 0 to destroy.');
     // --refresh=false: the record alone, as before
     expect((await cellctl(['plan', t.file, ...t.sd, '--detailed-exitcode', '--refresh=false'])).code).toBe(0);
-    expect((await cellctl(['apply', t.file, ...t.sd])).out).toMatch(/~ kdc\.service-m1: updated/);
+    expect((await cellctl(['apply', t.file, ...t.sd, '--auto-approve'])).out).toMatch(/~ kdc\.service-m1: updated/);
     const status = await cellctl(['status', t.file, ...t.sd, '--json']);
     expect(JSON.parse(status.out).services.find((s: { address: string }) => s.address === 'kdc.service-m1').state).toBe('up');
 
@@ -97,7 +98,7 @@ describe('refresh: drift on the sim is found, shown with its reason, and repaire
       const p = await cellctl(['plan', t.file, ...t.sd, '--detailed-exitcode']);
       expect(p.code, op).toBe(2);
       expect(p.out).toContain(`# guest.service-m1 will be updated in place (${why})`);
-      expect((await cellctl(['apply', t.file, ...t.sd])).code).toBe(0);
+      expect((await cellctl(['apply', t.file, ...t.sd, '--auto-approve'])).code).toBe(0);
       expect((await cellctl(['plan', t.file, ...t.sd, '--detailed-exitcode'])).code, `after ${op}`).toBe(0);
     }
   });
@@ -106,7 +107,7 @@ describe('refresh: drift on the sim is found, shown with its reason, and repaire
     const t = scratch();
     const r = await cellctl(['plan', t.file, ...t.sd, '--refresh', 'maybe']);
     expect(r.code).toBe(1);
-    expect(r.err).toContain('--refresh maybe: expected true or false');
+    expect(r.err).toContain('--refresh maybe: expected true, false');
   });
 });
 
@@ -115,7 +116,7 @@ describe.skipIf(process.platform !== 'linux')('refresh on libvirt test:///defaul
     if (!(await virshAvailable())) ctx.skip();
     const t = scratch();
     const lv = [...t.sd, '--driver', 'libvirt', '--connect', 'test:///default'];
-    expect((await cellctl(['apply', t.file, ...lv])).code).toBe(0);
+    expect((await cellctl(['apply', t.file, ...lv, '--auto-approve'])).code).toBe(0);
     const status = await cellctl(['status', t.file, ...lv]);
     expect(status.code).toBe(0);
     expect(status.out).not.toContain('Drift: none');
@@ -134,7 +135,7 @@ describe.skipIf(process.platform !== 'linux')('refresh on libvirt test:///defaul
 describe('state and secrets that cannot be trusted are refused, never misread or overwritten', () => {
   it('a state.json truncated to 45-99% of its length: refused naming the file; the file stays as it was', async () => {
     const t = scratch();
-    expect((await cellctl(['apply', t.file, ...t.sd])).code).toBe(0);
+    expect((await cellctl(['apply', t.file, ...t.sd, '--auto-approve'])).code).toBe(0);
     const f = join(t.state, 'tproa.net', 'state.json');
     const whole = readFileSync(f, 'utf8');
     for (const pct of [45, 70, 99]) {
@@ -152,13 +153,13 @@ describe('state and secrets that cannot be trusted are refused, never misread or
 
   it('a damaged secrets.json stops destroy before its first step, names the file and shows none of it', async () => {
     const t = scratch();
-    expect((await cellctl(['apply', t.file, ...t.sd])).code).toBe(0);
+    expect((await cellctl(['apply', t.file, ...t.sd, '--auto-approve'])).code).toBe(0);
     const f = join(t.state, 'tproa.net', 'secrets.json');
     const secret = JSON.parse(readFileSync(f, 'utf8'))['kdc-master'] as string;
     const damaged = `{"kdc-master": "${secret}" , "principal:kula": `;
     writeFileSync(f, damaged);
     const stateBefore = readFileSync(join(t.state, 'tproa.net', 'state.json'), 'utf8');
-    const r = await cellctl(['destroy', t.file, ...t.sd]);
+    const r = await cellctl(['destroy', t.file, ...t.sd, '--auto-approve']);
     expect(r.code).toBe(1);
     expect(r.err).toContain(`Error: ${f}: the secrets file is damaged`);
     expect(r.out + r.err).not.toContain(secret);
@@ -169,7 +170,7 @@ describe('state and secrets that cannot be trusted are refused, never misread or
 
   it('stores no password-derived data in state.json (only secrets.json holds keys made from passwords)', async () => {
     const t = scratch();
-    expect((await cellctl(['apply', t.file, ...t.sd])).code).toBe(0);
+    expect((await cellctl(['apply', t.file, ...t.sd, '--auto-approve'])).code).toBe(0);
     const secrets = JSON.parse(readFileSync(join(t.state, 'tproa.net', 'secrets.json'), 'utf8')) as Record<string, string>;
     const state = readFileSync(join(t.state, 'tproa.net', 'state.json'), 'utf8');
     const derived = [
@@ -186,7 +187,7 @@ describe('state and secrets that cannot be trusted are refused, never misread or
 
   it('a 0644 secrets.json and a 0755 cell directory are set private and said on stderr', async () => {
     const t = scratch();
-    expect((await cellctl(['apply', t.file, ...t.sd])).code).toBe(0);
+    expect((await cellctl(['apply', t.file, ...t.sd, '--auto-approve'])).code).toBe(0);
     const cellDir = join(t.state, 'tproa.net');
     expect(statSync(cellDir).mode & 0o777).toBe(0o700);
     chmodSync(join(cellDir, 'secrets.json'), 0o644);
@@ -201,7 +202,7 @@ describe('state and secrets that cannot be trusted are refused, never misread or
 
   it('a state written from another cell file with the same cell name is refused, or taken with --force', async () => {
     const t = scratch();
-    expect((await cellctl(['apply', t.file, ...t.sd])).code).toBe(0);
+    expect((await cellctl(['apply', t.file, ...t.sd, '--auto-approve'])).code).toBe(0);
     const otherDir = join(t.dir, 'elsewhere');
     mkdirSync(otherDir);
     const other = join(otherDir, 'tproa.yaml');
@@ -212,7 +213,7 @@ describe('state and secrets that cannot be trusted are refused, never misread or
       expect(r.err).toContain(`was written from ${t.file}, not ${other}`);
       expect(r.err).toContain('--force');
     }
-    const forced = await cellctl(['apply', other, ...t.sd, '--force']);
+    const forced = await cellctl(['apply', other, ...t.sd, '--force', '--auto-approve']);
     expect(forced.code).toBe(0);
     expect(forced.err).toContain(`Warning: using the state of ${t.file} for ${other} (--force)`);
     // the state is now the other file's: the first one is refused in turn
@@ -246,19 +247,19 @@ describe('output and flags', () => {
 describe('teardown', () => {
   it('a destroy that cannot finish says "Destroy stopped"; --force removes everything found and finishes', async () => {
     const t = scratch();
-    expect((await cellctl(['apply', t.file, ...t.sd])).code).toBe(0);
+    expect((await cellctl(['apply', t.file, ...t.sd, '--auto-approve'])).code).toBe(0);
     // A domain on kraken that no step recorded (made by hand, say): the host cannot go while it runs.
     await onSim(t, async (d) => {
       const s = Session.load(t.file, { stateDir: t.state });
       const g = desiredResources(s.spec, s.catalog).find((r) => r.type === 'guest')!;
       if (g.type === 'guest') await d.create({ ...g, name: 'stray', address: 'guest.stray', attrs: { ...g.attrs, disks: [], vifs: [] } });
     });
-    const r = await cellctl(['destroy', t.file, ...t.sd]);
+    const r = await cellctl(['destroy', t.file, ...t.sd, '--auto-approve']);
     expect(r.code).toBe(1);
-    expect(r.err).toContain('Error: host.kraken: host kraken still has domains: stray');
+    expect(r.out + r.err).toContain('host.kraken: FAILED: host kraken still has domains: stray'); // the progress view shows it; stderr points at it
     expect(r.err).toMatch(/^Destroy stopped: \d+ step\(s\) done and recorded in .*; fix the cause and run it again, or `cellctl destroy --force`/m);
     expect(r.err).not.toContain('Apply stopped');
-    const f = await cellctl(['destroy', t.file, ...t.sd, '--force']);
+    const f = await cellctl(['destroy', t.file, ...t.sd, '--force', '--auto-approve']);
     expect(f.code, f.err).toBe(0);
     expect(f.out).toContain('Removed leftovers no step recorded: domain stray, host kraken');
     expect(existsSync(join(t.state, 'tproa.net'))).toBe(false);
