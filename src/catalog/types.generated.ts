@@ -166,6 +166,10 @@ export interface ModuleEntry {
    */
   license?: string;
   /**
+   * Linux: the module carries __versions (CONFIG_MODVERSIONS CRCs); the loader then ignores the release in vermagic (same_magic() in kernel/module/version.c).
+   */
+  modversions?: boolean;
+  /**
    * Undefined symbols it needs from the kernel.
    */
   imports: string[];
