@@ -3,8 +3,8 @@ import type { Catalog } from '../catalog/types.js';
 import type { CellSpec } from '../config/types.js';
 import { afsRootVolumeMissing } from './rules/afs.js';
 import { duplicateVdev, imageShared } from './rules/disks.js';
-import { moduleLoad } from './rules/modules.js';
-import { duplicateIp, serviceWithoutAddress } from './rules/network.js';
+import { moduleLoad, moduleNameConflict } from './rules/modules.js';
+import { duplicateIp, serviceUnreachable, serviceWithoutAddress } from './rules/network.js';
 import { afsPrincipalUnusable, principalReserved, ptsNameCollision, ptsNameInvalid } from './rules/principals.js';
 import { bridgeMissing, deviceMissing, deviceShared, duplicateMac, hostMemoryExceeded, macNotXenOui } from './rules/resources.js';
 import { afsDbQuorum, knownIssues, softwareUnsupportedOs } from './rules/software.js';
@@ -23,6 +23,7 @@ export const RULES: Readonly<Record<string, Rule>> = {
   kernelOsMismatch,
   kernelCmdlineTooLong,
   moduleLoad,
+  moduleNameConflict,
   hostMemoryExceeded,
   duplicateMac,
   macNotXenOui,
@@ -33,6 +34,7 @@ export const RULES: Readonly<Record<string, Rule>> = {
   duplicateVdev,
   duplicateIp,
   serviceWithoutAddress,
+  serviceUnreachable,
   softwareUnsupportedOs,
   knownIssues,
   afsDbQuorum,

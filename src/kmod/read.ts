@@ -42,7 +42,7 @@ export function readRegularFile(path: string, what: string, max: number): Buffer
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new UserError(`${path}: ${what} must be a regular file, this is ${kind(st)}`);
-    if (st.size > max) throw new UserError(`${path}: ${what} is ${mib(st.size)}; the limit is ${mib(max)}`);
+    if (st.size > max) throw new UserError(`${path}: ${what} is ${st.size} bytes, over the limit of ${mib(max)}`);
     // Read what is there, one byte past the cap at most: a file that grows while read is caught too.
     const buf = Buffer.allocUnsafe(Math.min(st.size, max) + 1);
     let n = 0;

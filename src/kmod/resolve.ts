@@ -78,6 +78,11 @@ export function guestModules(spec: CellSpec, guest: string, catalog: Catalog): M
   const mods: ModuleEntry[] = [];
   const client = clientModule(spec, guest, catalog);
   if (client) mods.push(client);
-  for (const ref of g.extra_modules) mods.push(moduleRef(ref, catalog));
+  // A module listed twice, or listed and loaded by the client anyway, is loaded once (modprobe is
+  // a no-op for a loaded module); two different modules of one name are the module-name-conflict rule's.
+  for (const ref of g.extra_modules) {
+    const m = moduleRef(ref, catalog);
+    if (!mods.some((x) => x.id === m.id)) mods.push(m);
+  }
   return mods;
 }

@@ -1,6 +1,8 @@
 // Addresses: every server is named by its IP (krb5.conf's kdc lines, CellServDB, the VLDB's server
 // entries), so a server needs one, and two interfaces must not share one.
 import type { Role } from '../../catalog/types.js';
+import type { CellSpec } from '../../config/types.js';
+import { networkOf } from '../../config/net.js';
 import type { Finding } from '../types.js';
 import { assignments } from './software.js';
 import type { Rule } from './util.js';
@@ -31,7 +33,7 @@ export const serviceWithoutAddress: Rule = (spec) => {
       subject: `guest.${guest}`,
       message: `${guest} runs ${rs.map((r) => ROLE_WORDS[r]).join(', ')}, but has ${g.vifs.length ? 'no vif with an ip' : 'no vif'}`,
       fix: `give ${guest} a vif with an address, e.g. vifs: [{ mac: "00:16:3e:xx:xx:xx", bridge: ${spec.hosts[g.host]?.bridges[0] ?? 'xenbr0'}, ip: 10.0.0.x }]`,
-      pos: spec.posOf(g.vifs.length ? ['guests', guest, 'vifs'] : ['guests', guest]),
+      pos: spec.posOf(['guests', guest, 'vifs']), // the guest itself when it has no vifs: key
     });
   }
   return out;
@@ -65,6 +67,62 @@ export const duplicateIp: Rule = (spec) => {
         fix: `give ${g.name} vif ${i} an address of its own`,
         pos: spec.posOf(['guests', g.name, 'vifs', i, 'ip']),
       });
+    });
+  }
+  return out;
+};
+
+/** Where a guest can be reached: "bridge network" for each vif with an address. */
+function segments(spec: CellSpec, guest: string): Set<string> {
+  return new Set((spec.guests[guest]?.vifs ?? []).flatMap((v) => (v.ip === undefined ? [] : [`${v.bridge} ${networkOf(v.ip)}`])));
+}
+
+/**
+ * Who must reach whom for the cell to come up and be used: replica KDCs their master (kprop), db
+ * servers each other (ubik), fileservers the db servers (VLDB), clients the db servers, the
+ * fileservers and the master KDC (kinit). Two guests reach each other on a bridge they share
+ * (same-named bridges of different hosts are one LAN, as for live migration) with addresses in one
+ * network; cellctl routes nothing between bridges or networks.
+ */
+export const serviceUnreachable: Rule = (spec) => {
+  const krb = spec.kerberos;
+  const afs = spec.afs;
+  const master = krb?.kdcs[0];
+  const needs: [string, string, string][] = []; // from, to, why
+  if (krb && master) for (const k of krb.kdcs.slice(1)) needs.push([k, master, `replica KDC ${k} gets the database from the master ${master} (kprop)`]);
+  if (afs) {
+    afs.dbservers.forEach((a, i) => {
+      for (const b of afs.dbservers.slice(i + 1)) needs.push([a, b, `database servers ${a} and ${b} vote with each other (ubik)`]);
+    });
+    const fileservers = Object.keys(afs.fileservers);
+    for (const fs of fileservers) for (const db of afs.dbservers) needs.push([fs, db, `fileserver ${fs} registers with the VLDB on ${db}`]);
+    for (const c of Object.keys(afs.clients)) {
+      for (const db of afs.dbservers) needs.push([c, db, `AFS client ${c} asks the VLDB on ${db} where volumes are`]);
+      for (const fs of fileservers) needs.push([c, fs, `AFS client ${c} reads volumes from fileserver ${fs}`]);
+      if (master) needs.push([c, master, `AFS client ${c} gets tickets (kinit) from the KDC on ${master}`]);
+    }
+  }
+  const seen = new Map<string, Set<string>>();
+  const seg = (g: string) => seen.get(g) ?? (seen.set(g, segments(spec, g)), seen.get(g)!);
+  const out: Finding[] = [];
+  const reported = new Set<string>();
+  for (const [from, to, why] of needs) {
+    if (from === to || !spec.guests[from] || !spec.guests[to]) continue;
+    const a = seg(from);
+    const b = seg(to);
+    // Guests without an address are the service-without-address rule's.
+    if (a.size === 0 || b.size === 0 || [...a].some((s) => b.has(s))) continue;
+    const key = [from, to].sort().join('\0');
+    if (reported.has(key)) continue;
+    reported.add(key);
+    const show = (s: Set<string>) => [...s].map((x) => x.replace(' ', ' with ')).join(', ');
+    out.push({
+      code: 'service-unreachable',
+      severity: 'error',
+      subject: `guest.${from}`,
+      message: `${from} cannot reach ${to}: ${why}, but they share no bridge and network (${from}: ${show(a)}; ${to}: ${show(b)})`,
+      fix: `put a vif of ${from} and of ${to} on one bridge, with addresses in one network`,
+      pos: spec.posOf(['guests', from, 'vifs']),
     });
   }
   return out;

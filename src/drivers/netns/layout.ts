@@ -31,7 +31,7 @@ export function vethHostName(guest: string, i: number): string {
 export interface GuestRec {
   ns: string;
   host: string;
-  ip: string; // first vif's address: where the guest's daemons listen
+  ip: string; // first vif's address: where the guest's daemons listen ('' without a vif)
   ips: string[];
   veths: string[];
   bridges: string[]; // bridge name of each vif
@@ -121,6 +121,8 @@ export class Layout {
     return g;
   }
   ipOf(name: string): string {
-    return this.guest(name).ip;
+    const ip = this.guest(name).ip;
+    if (!ip) throw new Error(`guest ${name} has no vif, so no address to serve on`);
+    return ip;
   }
 }

@@ -1,6 +1,7 @@
 // Xen hosts and guests as network namespaces: a namespace per host holding its bridges, a namespace
 // per guest with veths onto those bridges. Nothing here touches the root namespace's network.
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { impliedPrefix } from '../../config/net.js';
 import type { GuestAttrs, HostAttrs } from '../../plan/resources.js';
 import { delay, type Runner } from './exec.js';
 import { ifName, shortHash, vethHostName, type Layout, type GuestRec } from './layout.js';
@@ -160,13 +161,6 @@ export async function deleteHost(r: Runner, L: Layout, name: string): Promise<vo
   L.save();
 }
 
-/** On-link prefix for a test address: the classful private ranges, so guests on one bridge reach each other. */
-function prefixLen(ip: string): number {
-  if (ip.startsWith('10.')) return 8;
-  if (/^172\.(1[6-9]|2\d|3[01])\./.test(ip)) return 12;
-  if (ip.startsWith('192.168.')) return 16;
-  return 24;
-}
 
 /** An address for a vif the cell file gives none: 10.<from cell>.<bridge>.<from guest>, unique in the cell. */
 function assignIp(L: Layout, guest: string, bridgeIdx: number): string {
@@ -210,14 +204,15 @@ export async function createGuest(r: Runner, L: Layout, name: string, a: GuestAt
     await r.must('ip', ['-n', host.ns, 'link', 'set', hostEnd, 'master', bridge, 'up']);
     if (vif.mac) await r.run('ip', ['-n', ns, 'link', 'set', eth, 'address', vif.mac]);
     await r.run('ip', ['-n', ns, 'addr', 'flush', 'dev', eth]);
-    await r.must('ip', ['-n', ns, 'addr', 'add', `${ip}/${prefixLen(ip)}`, 'dev', eth]);
+    await r.must('ip', ['-n', ns, 'addr', 'add', `${ip}/${impliedPrefix(ip)}`, 'dev', eth]);
     await r.must('ip', ['-n', ns, 'link', 'set', eth, 'up']);
     ips.push(ip);
     veths.push(hostEnd);
     bridges.push(vif.bridge);
   }
-  if (!ips.length) throw new Error(`guest ${name} has no vif: the netns driver needs one for the guest's address`);
-  const rec: GuestRec = { ns, host: a.host, ip: ips[0], ips, veths, bridges, memory: a.memory, dir: L.guestDir(name) };
+  // A guest without a vif runs with loopback only (as a domU without a vif); the compat rule
+  // service-without-address keeps every server and client on a guest with an address.
+  const rec: GuestRec = { ns, host: a.host, ip: ips[0] ?? '', ips, veths, bridges, memory: a.memory, dir: L.guestDir(name) };
   L.reg.guests[name] = rec;
   L.save();
   return rec;
