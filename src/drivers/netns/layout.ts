@@ -64,6 +64,7 @@ export class Layout {
   readonly prefix: string;
   reg: Registry;
   readonly krbLock = new Mutex(); // kadmin and kdb5_util changes, one at a time
+  readonly netLock = new Mutex(); // bridges and the veths joining hosts' same-named bridges, one host at a time
   log: (line: string) => void = () => undefined; // progress lines (the driver masks secrets in them)
 
   /** `world`: the registry saved with the state; `persist`: save it now (the driver context's checkpoint). */

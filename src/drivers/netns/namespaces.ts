@@ -116,7 +116,15 @@ async function linkExists(r: Runner, ns: string, dev: string): Promise<boolean> 
   return (await r.run('ip', ['-n', ns, 'link', 'show', 'dev', dev])).code === 0;
 }
 
-export async function createHost(r: Runner, L: Layout, name: string, a: HostAttrs): Promise<Record<string, string>> {
+/**
+ * One host at a time: two hosts made at once would each look for the other's bridges before they
+ * exist, and their same-named bridges would stay apart (found by test/reliability/validate-applies).
+ */
+export function createHost(r: Runner, L: Layout, name: string, a: HostAttrs): Promise<Record<string, string>> {
+  return L.netLock.run(() => createHostNow(r, L, name, a));
+}
+
+async function createHostNow(r: Runner, L: Layout, name: string, a: HostAttrs): Promise<Record<string, string>> {
   const ns = L.hostNs(name);
   if (!netnsExists(ns)) await r.must('ip', ['netns', 'add', ns]);
   await r.must('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
@@ -131,19 +139,24 @@ export async function createHost(r: Runner, L: Layout, name: string, a: HostAttr
 /**
  * Same-named bridges on different hosts are one network segment (the dom0s' NICs on one LAN): a veth
  * joins them, so guests on different hosts reach each other and a migrated guest keeps its neighbours.
+ * Each host joins the segment once, to one host already on it: a tree. Joining every pair made a loop
+ * from three hosts on (no STP), and the looping broadcasts starved ubik (found by validate-applies).
  */
 async function wireBridge(r: Runner, L: Layout, name: string, bridge: string): Promise<void> {
   const me = L.reg.hosts[name]!;
-  for (const [other, h] of Object.entries(L.reg.hosts)) {
-    if (other === name || !h.bridges[bridge] || !netnsExists(h.ns)) continue;
-    const [x, y] = [name, other].sort();
-    const end = (side: string) => `hl${shortHash(`${x}|${y}|${bridge}|${side}`, 8)}`;
-    const mine = end(name);
-    if (await linkExists(r, me.ns, mine)) continue;
-    await r.must('ip', ['-n', me.ns, 'link', 'add', mine, 'type', 'veth', 'peer', 'name', end(other), 'netns', h.ns]);
-    await r.must('ip', ['-n', me.ns, 'link', 'set', mine, 'master', me.bridges[bridge]!, 'up']);
-    await r.must('ip', ['-n', h.ns, 'link', 'set', end(other), 'master', h.bridges[bridge]!, 'up']);
-  }
+  const on = Object.entries(L.reg.hosts).filter(([other, h]) => other !== name && h.bridges[bridge] && netnsExists(h.ns));
+  const end = (a: string, b: string, side: string) => {
+    const [x, y] = [a, b].sort();
+    return `hl${shortHash(`${x}|${y}|${bridge}|${side}`, 8)}`;
+  };
+  for (const [other] of on) if (await linkExists(r, me.ns, end(name, other, name))) return; // joined already
+  const first = on[0];
+  if (!first) return;
+  const [other, h] = first;
+  const mine = end(name, other, name);
+  await r.must('ip', ['-n', me.ns, 'link', 'add', mine, 'type', 'veth', 'peer', 'name', end(name, other, other), 'netns', h.ns]);
+  await r.must('ip', ['-n', me.ns, 'link', 'set', mine, 'master', me.bridges[bridge]!, 'up']);
+  await r.must('ip', ['-n', h.ns, 'link', 'set', end(name, other, other), 'master', h.bridges[bridge]!, 'up']);
 }
 
 async function ensureBridge(r: Runner, ns: string, bridge: string): Promise<string> {
@@ -198,8 +211,12 @@ export async function createGuest(r: Runner, L: Layout, name: string, a: GuestAt
     }
     let bridge = host.bridges[vif.bridge];
     if (!bridge) {
-      host.bridges[vif.bridge] = bridge = await ensureBridge(r, host.ns, vif.bridge);
-      await wireBridge(r, L, a.host, vif.bridge);
+      bridge = await L.netLock.run(async () => {
+        const dev = await ensureBridge(r, host.ns, vif.bridge);
+        host.bridges[vif.bridge] = dev;
+        await wireBridge(r, L, a.host, vif.bridge);
+        return dev;
+      });
     }
     await r.must('ip', ['-n', host.ns, 'link', 'set', hostEnd, 'master', bridge, 'up']);
     if (vif.mac) await r.run('ip', ['-n', ns, 'link', 'set', eth, 'address', vif.mac]);
