@@ -123,7 +123,7 @@ const ROWS: Record<string, Row> = {
   'no root.cell volume': { edits: [[/ {4}- \{ name: root\.cell.*\n/, '']], code: 'afs-root-volume-missing', message: /has no root\.cell volume; a client mounts \/afs from root\.afs and \/afs\/awesmoe\.org from root\.cell, so shea could not mount the cell/, at: '- { name: root.afs' },
   'a fileserver on a bridge its db server is not on': {
     edits: [addGuest('shea2', '[{ mac: "00:16:3e:10:11:39", bridge: bridge3, ip: 10.4.0.39 }]'), ['fileservers: { shea: [/vicepa] }', 'fileservers: { shea: [/vicepa], shea2: [/vicepa] }']],
-    code: 'service-unreachable', message: /shea2 cannot reach shea: fileserver shea2 registers with the VLDB on shea, but they share no bridge and network/, at: 'vifs: [{ mac: "00:16:3e:10:11:39"',
+    code: 'service-unreachable', message: /shea2 cannot reach shea: a fileserver registers with the VLDB on the database servers, but they share no bridge and network \(shea2: bridge3 with 10\.0\.0\.0\/8; shea: bridge4 with 10\.0\.0\.0\/8\)/, at: 'vifs: [{ mac: "00:16:3e:10:11:39"',
   },
 };
 

@@ -127,8 +127,10 @@ export const kernelOsMismatch: Rule = (spec, catalog) => {
  */
 export const kernelCmdlineTooLong: Rule = (spec, catalog) => {
   const out: Finding[] = [];
+  // Most command lines are far shorter than the smallest limit: no kernel to look up for them.
+  const smallest = Math.min(...[...catalog.kernels.values()].map((k) => k.command_line?.size ?? Infinity));
   for (const { g } of placedGuests(spec, catalog)) {
-    if (g.type !== 'pv' || g.root === undefined) continue;
+    if (g.type !== 'pv' || g.root === undefined || Buffer.byteLength(`root=${g.root}`) < smallest) continue;
     const k = guestKernel(g, catalog);
     const size = k.command_line?.size;
     const cmdline = `root=${g.root}`;
