@@ -72,7 +72,8 @@ export function generateCell(n: number, opts: GenOptions = {}): string {
       '    os: debian-etch',
       '    kernel: linux-2.6.16.29-xen-3.0.3',
       `    memory: ${GUEST_MEMORY}`,
-      `    vifs: [{ mac: "${macOf(i)}", bridge: ${BRIDGES[i % BRIDGES.length]}, ip: ${ipOf(i)} }]`,
+      // One bridge for all: the cell's servers and clients must share a network (compat service-unreachable).
+      `    vifs: [{ mac: "${macOf(i)}", bridge: ${BRIDGES[0]}, ip: ${ipOf(i)} }]`,
       `    disks: ["file:/local/xen/${g}.${cell}/debian.img,0x301,w"]`,
       '    root: /dev/hda1 ro',
     );

@@ -115,6 +115,7 @@ export interface KernelEntry {
    * How it prints the CPU clock: NetBSD 2999.99 (2), Linux 2999.994 (3).
    */
   boot_mhz_decimals?: number;
+  command_line?: CommandLine;
   /**
    * Where the fact comes from: document, page, commit, measurement.
    */
@@ -137,6 +138,19 @@ export interface BootMemory {
    */
   lowmem_delta?: number;
 }
+/**
+ * How much of the boot command line the kernel keeps (Xen hands a pv kernel up to 1024 bytes; a smaller COMMAND_LINE_SIZE cuts it).
+ */
+export interface CommandLine {
+  /**
+   * COMMAND_LINE_SIZE in bytes, the NUL included.
+   */
+  size: number;
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  source: string;
+}
 export interface ModuleEntry {
   /**
    * e.g. openafs-1.4.2-linux.
@@ -151,6 +165,10 @@ export interface ModuleEntry {
    * MODULE_LICENSE string (Linux).
    */
   license?: string;
+  /**
+   * Linux: the module carries __versions (CONFIG_MODVERSIONS CRCs); the loader then ignores the release in vermagic (same_magic() in kernel/module/version.c).
+   */
+  modversions?: boolean;
   /**
    * Undefined symbols it needs from the kernel.
    */
@@ -192,6 +210,7 @@ export interface SoftwareEntry {
    * Which real Debian software serves this role on the real backends.
    */
   debian_stand_in?: string;
+  kdc_database?: KdcDatabase;
   /**
    * Where the fact comes from: document, page, commit, measurement.
    */
@@ -206,6 +225,19 @@ export interface KnownIssue {
   when: 'xen-domu' | 'always';
   message: string;
   fix?: string;
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  source: string;
+}
+/**
+ * Principals a new KDC database holds before anyone adds one.
+ */
+export interface KdcDatabase {
+  /**
+   * Without the realm; {realm} stands for the realm.
+   */
+  principals: string[];
   /**
    * Where the fact comes from: document, page, commit, measurement.
    */

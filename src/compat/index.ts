@@ -1,11 +1,15 @@
 // All compat rules over one cell: pure, catalog-driven, in a stable order (errors first, then by subject).
 import type { Catalog } from '../catalog/types.js';
 import type { CellSpec } from '../config/types.js';
-import { moduleLoad } from './rules/modules.js';
+import { afsRootVolumeMissing } from './rules/afs.js';
+import { duplicateVdev, imageShared } from './rules/disks.js';
+import { moduleLoad, moduleNameConflict } from './rules/modules.js';
+import { duplicateIp, serviceUnreachable, serviceWithoutAddress } from './rules/network.js';
+import { afsPrincipalUnusable, principalReserved, ptsNameCollision, ptsNameInvalid } from './rules/principals.js';
 import { bridgeMissing, deviceMissing, deviceShared, duplicateMac, hostMemoryExceeded, macNotXenOui } from './rules/resources.js';
 import { afsDbQuorum, knownIssues, softwareUnsupportedOs } from './rules/software.js';
 import type { Rule } from './rules/util.js';
-import { dom0OsUnsupported, guestOsUnsupported, hvmNeedsVmxSvm, kernelOsMismatch, kernelXenMismatch } from './rules/xen.js';
+import { dom0OsUnsupported, guestOsUnsupported, hvmNeedsVmxSvm, kernelCmdlineTooLong, kernelOsMismatch, kernelXenMismatch } from './rules/xen.js';
 import type { Finding } from './types.js';
 
 export type { Finding, Severity } from './types.js';
@@ -17,16 +21,28 @@ export const RULES: Readonly<Record<string, Rule>> = {
   hvmNeedsVmxSvm,
   kernelXenMismatch,
   kernelOsMismatch,
+  kernelCmdlineTooLong,
   moduleLoad,
+  moduleNameConflict,
   hostMemoryExceeded,
   duplicateMac,
   macNotXenOui,
   bridgeMissing,
   deviceMissing,
   deviceShared,
+  imageShared,
+  duplicateVdev,
+  duplicateIp,
+  serviceWithoutAddress,
+  serviceUnreachable,
   softwareUnsupportedOs,
   knownIssues,
   afsDbQuorum,
+  afsRootVolumeMissing,
+  principalReserved,
+  ptsNameCollision,
+  ptsNameInvalid,
+  afsPrincipalUnusable,
 };
 
 export function runCompat(spec: CellSpec, catalog: Catalog): Finding[] {

@@ -96,7 +96,8 @@ export function buildSpec(data: unknown, src: SourceMap, catalog: Catalog, file:
   };
   if (raw.kerberos) {
     const k = raw.kerberos;
-    spec.kerberos = { software: k.software, kdcs: [...k.kdcs], principals: [...(k.principals ?? [])] } satisfies KerberosSpec;
+    // A Set: the schema's uniqueItems cannot see a repeated '__proto__' (ajv counts items in a plain object).
+    spec.kerberos = { software: k.software, kdcs: [...k.kdcs], principals: [...new Set(k.principals ?? [])] } satisfies KerberosSpec;
   }
   if (raw.afs) {
     const a = raw.afs;

@@ -78,11 +78,15 @@ export interface HostFile {
   /**
    * CPU flags; add vmx or svm to allow hvm guests.
    *
+   * @maxItems 512
+   *
    * Items: A CPU flag as /proc/cpuinfo names it: pae, vmx (Intel VT-x), svm (AMD-V).
    */
   cpu_features?: string[];
   /**
    * Network bridges guests' vifs can join.
+   *
+   * @maxItems 256
    *
    * Items: A network bridge on the host, e.g. bridge3 or xenbr0.
    */
@@ -90,11 +94,15 @@ export interface HostFile {
   /**
    * Block devices available to phy: disks.
    *
+   * @maxItems 4096
+   *
    * Items: A block device on the host, e.g. /dev/wd2d.
    */
   devices?: string[];
   /**
    * Path prefixes other hosts can reach too (SAN, NFS): needed for live migration.
+   *
+   * @maxItems 256
    *
    * Items: An absolute path.
    */
@@ -135,10 +143,14 @@ export interface GuestFile {
   vcpus?: number;
   /**
    * Network interfaces.
+   *
+   * @maxItems 64
    */
   vifs?: VifFile[];
   /**
    * Xen disk specs in xm syntax: file:/path/img,0x01,w or phy:/dev/wd2d,0x02,w or tap:aio:/path/img,xvda,r.
+   *
+   * @maxItems 256
    */
   disks?: string[];
   /**
@@ -151,6 +163,8 @@ export interface GuestFile {
   kernel_image?: string;
   /**
    * Kernel modules loaded at boot: catalog ids, or paths to .ko files (relative to the cell file).
+   *
+   * @maxItems 64
    *
    * Items: A kernel module: a catalog id, or the path of a .ko file (relative to the cell file).
    */
@@ -185,12 +199,15 @@ export interface KerberosFile {
    * Guests running a KDC; the first is the master, the rest replicas.
    *
    * @minItems 1
+   * @maxItems 32
    *
    * Items: A host or guest name: lower-case letters, digits and '-', as in a DNS label.
    */
   kdcs: string[];
   /**
    * Principals to create, e.g. kula, kula/admin.
+   *
+   * @maxItems 100000
    *
    * Items: A Kerberos principal without the realm, e.g. kula or kula/admin.
    */
@@ -208,6 +225,7 @@ export interface AfsFile {
    * Guests running the database servers (ptserver, vlserver); an odd number keeps ubik's quorum.
    *
    * @minItems 1
+   * @maxItems 8
    *
    * Items: A host or guest name: lower-case letters, digits and '-', as in a DNS label.
    */
@@ -220,8 +238,9 @@ export interface AfsFile {
      * Server partitions.
      *
      * @minItems 1
+     * @maxItems 255
      *
-     * Items: An AFS server partition, /vicepa to /vicepzz.
+     * Items: An AFS server partition, /vicepa to /vicepiu.
      */
     [k: string]: string[];
   };
@@ -236,10 +255,12 @@ export interface AfsFile {
   };
   /**
    * Volumes to create.
+   *
+   * @maxItems 100000
    */
   volumes?: {
     /**
-     * An AFS volume name, e.g. root.cell: letters, digits, '.', '_' and '-', at most 22 characters (room for .readonly).
+     * An AFS volume name, e.g. root.cell: letters, digits, '.', '_' and '-', at most 22 characters (room for .readonly); not a number, not ending in .readonly or .backup, not starting with '-'.
      */
     name: string;
     /**

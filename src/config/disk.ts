@@ -1,6 +1,7 @@
 // Xen disk specs in xm syntax ("file:/x/wd0.img,0x01,w"), which xl still reads.
 import { UserError } from '../diagnostics.js';
 import type { DiskSpec } from './types.js';
+import { vdevToTarget } from './vdev.js';
 
 // Virtual devices as xm accepts them: a device number (0x01, 0x301, 769) or a Linux-style name
 // (hda1, sdb, xvda2), optionally "ioemu:" for hvm guests and ":cdrom"/":disk" after it.
@@ -43,6 +44,11 @@ export function parseDisk(raw: string): DiskSpec {
   }
   if (vdevRaw === '') fail(raw, 'the virtual device (second field) is empty', 'e.g. 0x01, 0x301, hda1 or xvda');
   if (!VDEV.test(vdevRaw)) fail(raw, `'${vdevRaw}' is not a virtual device`, 'expected a device number (0x01, 0x301) or a name such as hda1, sdb or xvda');
+  try {
+    vdevToTarget(vdevRaw);
+  } catch (e) {
+    fail(raw, (e as Error).message, 'e.g. xvda, xvdb2, hda1, sdb or 0x301');
+  }
   let mode: DiskSpec['mode'];
   if (modeRaw === 'r') mode = 'r';
   else if (modeRaw === 'w' || modeRaw === 'w!') mode = 'w';

@@ -5,6 +5,7 @@ import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { Catalog } from '../catalog/types.js';
 import { UserError, type Diagnostic } from '../diagnostics.js';
+import { artifactKernel, artifactModule } from '../kmod/resolve.js';
 import { parseDisk } from './disk.js';
 import { isModulePath, resolveFrom } from './refs.js';
 import type { SourceMap } from './yaml/source.js';
@@ -75,8 +76,9 @@ export class SemanticChecker {
     return cur;
   }
 
-  private fileRef(p: unknown, path: Path, what: string): void {
-    if (typeof p !== 'string' || p === '') return;
+  /** A file the cell names exists and is a file; returns its absolute path when it is. */
+  private fileRef(p: unknown, path: Path, what: string): string | undefined {
+    if (typeof p !== 'string' || p === '') return undefined;
     const abs = resolveFrom(this.baseDir, p);
     let problem: string | undefined;
     try {
@@ -85,6 +87,20 @@ export class SemanticChecker {
       problem = 'does not exist';
     }
     if (problem) this.add(`${what} ${abs} ${problem} (${subject(path)})`, path, isAbsolute(p) ? undefined : "relative paths are taken from the cell file's directory");
+    return problem ? undefined : abs;
+  }
+
+  /**
+   * Kernel artifacts are read here, through the same size-capped readers check-module uses, so a bad
+   * one (too large, corrupt, a gzip bomb) is reported at the cell line that names it.
+   */
+  private artifact(path: Path, read: () => unknown): void {
+    try {
+      read();
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      for (const x of e.diagnostics) this.add(`${x.message} (${subject(path)})`, path, x.hint);
+    }
   }
 
   private host(name: string, h: unknown): void {
@@ -103,9 +119,17 @@ export class SemanticChecker {
     this.catalogRef(this.catalog.os, 'OS', at('os'));
     if (typeof g.kernel === 'string') this.catalogRef(this.catalog.kernels, 'kernel', at('kernel'));
     else if (isObj(g.kernel)) {
-      this.fileRef(g.kernel.symvers, at('kernel', 'symvers'), 'Module.symvers');
-      this.fileRef(g.kernel.config, at('kernel', 'config'), 'kernel config');
+      const symvers = this.fileRef(g.kernel.symvers, at('kernel', 'symvers'), 'Module.symvers');
+      const config = this.fileRef(g.kernel.config, at('kernel', 'config'), 'kernel config');
       this.catalogRef(this.catalog.xen, 'Xen release', at('kernel', 'xen'));
+      const k = g.kernel;
+      if (symvers && (config || k.config === undefined)) {
+        this.artifact(at('kernel'), () => artifactKernel({
+          symvers, ...(config ? { config } : {}),
+          ...(typeof k.release === 'string' || typeof k.release === 'number' ? { release: String(k.release) } : {}),
+          ...(typeof k.xen === 'string' ? { xen: k.xen } : {}),
+        }));
+      }
     }
     if (typeof g.memory === 'number' && typeof g.maxmem === 'number' && g.maxmem < g.memory) {
       this.add(`'maxmem' of guest '${name}' is ${g.maxmem} MiB, less than its memory (${g.memory} MiB)`, at('maxmem'), 'maxmem is what the guest may balloon up to; it must be at least memory');
@@ -121,8 +145,10 @@ export class SemanticChecker {
     });
     list(g.extra_modules).forEach((m, i) => {
       if (typeof m !== 'string') return;
-      if (isModulePath(m)) this.fileRef(m, at('extra_modules', i), 'kernel module');
-      else this.catalogRef(this.catalog.modules, 'kernel module', at('extra_modules', i));
+      if (isModulePath(m)) {
+        const abs = this.fileRef(m, at('extra_modules', i), 'kernel module');
+        if (abs) this.artifact(at('extra_modules', i), () => artifactModule(abs));
+      } else this.catalogRef(this.catalog.modules, 'kernel module', at('extra_modules', i));
     });
   }
 

@@ -21,11 +21,20 @@ export interface DiskTarget {
   cdrom: boolean; // xm 'hdc:cdrom'
 }
 
-// Linux IDE majors, in controller order: each carries two disks (minor >> 6).
+// Linux block majors (Documentation/admin-guide/devices.txt), as xend's blkdev_name_to_number
+// (tools/python/xen/util/blkif.py) uses them. IDE: two disks per major (minor >> 6), 63 partitions;
+// SCSI: 16 disks per major (minor >> 4), 15 partitions; xvd: 16 disks of 15 partitions, and the
+// extended form 1 << 28 | disk << 8 | partition (Xen's vbd-interface.txt: disk < 2^20, partition < 256).
 const IDE_MAJORS = [3, 22, 33, 34, 56, 57, 88, 89, 90, 91];
-const SCSI_MAJORS = [8, 65, 66, 67, 68, 69, 70, 71]; // 16 disks each (minor >> 4)
-const XVD_MAJOR = 202; // 16 minors per disk
+const SCSI_MAJORS = [8, 65, 66, 67, 68, 69, 70, 71, 128, 129, 130, 131, 132, 133, 134, 135];
+const XVD_MAJOR = 202;
 const XVD_EXTENDED = 1 << 28;
+const XVD_EXTENDED_DISKS = 1 << 20;
+const LIMITS = {
+  hd: { disks: IDE_MAJORS.length * 2, partitions: 63 },
+  sd: { disks: SCSI_MAJORS.length * 16, partitions: 15 },
+  xvd: { disks: XVD_EXTENDED_DISKS, partitions: 255 }, // past 15, or past xvdp, in the extended form
+} as const;
 
 /** 0 -> 'a', 25 -> 'z', 26 -> 'aa' (the kernel's and libvirt's disk-name letters). */
 export function diskLetters(index: number): string {
@@ -50,6 +59,10 @@ function target(prefix: DiskTarget['prefix'], index: number, partition: number, 
 }
 
 function fromNumber(n: number, vdev: string, cdrom: boolean): DiskTarget {
+  // A device number is major << 8 | minor (both < 256), or the extended xvd form below 2^29.
+  if (!(n < 0x10000 || (n >= XVD_EXTENDED && n < 2 * XVD_EXTENDED))) {
+    throw new Error(`disk vdev '${vdev}' is not a Xen device number (major and minor below 256, or the extended xvd form 1<<28 | disk<<8 | partition)`);
+  }
   if (n & XVD_EXTENDED) return target('xvd', (n >> 8) & 0xfffff, n & 0xff, cdrom);
   const major = n >> 8;
   const minor = n & 0xff;
@@ -76,7 +89,7 @@ export function vdevNumber(vdev: string): number {
     case 'sd':
       return (SCSI_MAJORS[t.index >> 4] << 8) | ((t.index & 15) << 4) | t.partition;
     case 'xvd':
-      return t.index < 16 ? (XVD_MAJOR << 8) | (t.index << 4) | t.partition : XVD_EXTENDED | (t.index << 8) | t.partition;
+      return t.index < 16 && t.partition < 16 ? (XVD_MAJOR << 8) | (t.index << 4) | t.partition : XVD_EXTENDED | (t.index << 8) | t.partition;
   }
 }
 
@@ -92,9 +105,20 @@ export function vdevToTarget(vdev: string): DiskTarget {
     cdrom = kind === 'cdrom';
     v = v.slice(0, colon);
   }
-  if (/^0x[0-9a-f]+$/.test(v)) return fromNumber(parseInt(v.slice(2), 16), vdev, cdrom);
-  if (/^[0-9]+$/.test(v)) return fromNumber(parseInt(v, 10), vdev, cdrom);
-  const m = /^(xvd|hd|sd)([a-z]+)([0-9]*)$/.exec(v);
-  if (!m) throw new Error(`disk vdev '${vdev}' is neither a device number (0x301) nor a name like xvda, hda1, sdb`);
-  return target(m[1] as DiskTarget['prefix'], lettersIndex(m[2]), m[3] ? parseInt(m[3], 10) : 0, cdrom);
+  // Digits beyond 10 are no device number; parseInt would round them.
+  if (/^0x[0-9a-f]{1,10}$/.test(v)) return fromNumber(parseInt(v.slice(2), 16), vdev, cdrom);
+  if (/^[0-9]{1,10}$/.test(v)) return fromNumber(parseInt(v, 10), vdev, cdrom);
+  const m = /^(xvd|hd|sd)([a-z]{1,3})([1-9][0-9]{0,2})?$/.exec(v);
+  if (!m) throw new Error(`disk vdev '${vdev}' is neither a device number (0x301) nor a name like xvda, hda1, sdb (partitions count from 1)`);
+  const prefix = m[1] as DiskTarget['prefix'];
+  const index = lettersIndex(m[2]);
+  const partition = m[3] ? parseInt(m[3], 10) : 0;
+  const limit = LIMITS[prefix];
+  if (index >= limit.disks) {
+    throw new Error(`disk vdev '${vdev}': ${prefix}${m[2]} is past the last ${prefix} disk, ${prefix}${diskLetters(limit.disks - 1)} (${limit.disks} disks)`);
+  }
+  if (partition > limit.partitions) {
+    throw new Error(`disk vdev '${vdev}': partition ${partition} is past the last ${prefix} partition, ${limit.partitions}`);
+  }
+  return target(prefix, index, partition, cdrom);
 }

@@ -1,11 +1,11 @@
 // Catalog entries built from real kernel artifacts instead of data files: a kernel from its
 // Module.symvers (+ .config and build-tree files), a module from its .ko / .o.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { UserError } from '../diagnostics.js';
-import { ElfError, modinfo, modversions, parseElf, STB_WEAK, undefinedSymbols, type ModVersion } from './elf.js';
+import { ElfError, modinfo, modversions, parseElf, sectionByName, SHT_NOBITS, SHT_SYMTAB, STB_WEAK, undefinedSymbols, type ModVersion } from './elf.js';
 import { deriveVermagic, enabledOptions, parseKconfig } from './kconfig.js';
+import { LIMITS, readModuleImage, readRegularText } from './read.js';
 import { exportsOf, parseSymvers, SymversError, type SymversEntry } from './symvers.js';
 import type { KernelEntry, ModuleEntry } from '../catalog/types.js';
 
@@ -16,16 +16,8 @@ export interface KernelRef {
   xen?: string; // Xen release the kernel was built for, if any
 }
 
-function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UserError(`${path}: cannot read ${what}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-}
-
 function readOptional(path: string): string | undefined {
-  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+  return existsSync(path) ? readRegularText(path, 'build-tree file', LIMITS.header) : undefined;
 }
 
 /**
@@ -42,7 +34,7 @@ export function readKernelArtifacts(ref: KernelRef): { kernel: KernelEntry; symv
   const symversPath = resolve(ref.symvers);
   let symvers: Map<string, SymversEntry>;
   try {
-    symvers = parseSymvers(readText(symversPath, 'Module.symvers'));
+    symvers = parseSymvers(readRegularText(symversPath, 'Module.symvers', LIMITS.symvers));
   } catch (e) {
     if (e instanceof SymversError) {
       throw new UserError([{ message: `bad Module.symvers line: ${e.message}`, pos: { file: symversPath, line: e.line, col: 1 } }]);
@@ -57,7 +49,7 @@ export function readKernelArtifacts(ref: KernelRef): { kernel: KernelEntry; symv
   const sources = [`Module.symvers ${symversPath} (${symvers.size} exports)`];
   if (ref.config !== undefined) {
     const configPath = resolve(ref.config);
-    const config = parseKconfig(readText(configPath, 'kernel .config'));
+    const config = parseKconfig(readRegularText(configPath, 'kernel .config', LIMITS.config));
     options = enabledOptions(config);
     // Generated headers sit next to the .config in a build tree, or next to Module.symvers.
     const dirs = [dirname(configPath), dir];
@@ -112,34 +104,23 @@ export interface KoFile {
   depends: string[];
   versions: ModVersion[]; // __versions CRCs (a linked .ko with CONFIG_MODVERSIONS)
   machine: number;
+  elfType: number; // ET_REL (1) for a module; ET_EXEC 2, ET_DYN 3
+  hasSymtab: boolean; // stripped files have none: nothing to link, nothing to check
+  linked: boolean; // .gnu.linkonce.this_module: a .ko modpost made, not a bare .o
 }
 
-function readModuleBytes(path: string): Uint8Array {
-  let data: Buffer;
-  try {
-    data = readFileSync(path);
-  } catch (e) {
-    throw new UserError(`${path}: cannot read kernel module: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  if (data[0] === 0x1f && data[1] === 0x8b) return gunzipSync(data);
-  if (data.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) {
-    throw new UserError(`${path}: module is xz-compressed; decompress it first (xz -dk ${path})`);
-  }
-  if (data.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) {
-    throw new UserError(`${path}: module is zstd-compressed; decompress it first (zstd -d ${path})`);
-  }
-  return data;
-}
-
-/** Read a .ko (linked module) or .o (before modpost): imports, .modinfo, __versions. */
+/** Read a .ko (linked module) or .o (before modpost): imports, .modinfo, __versions. Every error names the file. */
 export function readKo(path: string): KoFile {
-  let elf: ReturnType<typeof parseElf>;
+  const data = readModuleImage(path);
   try {
-    elf = parseElf(readModuleBytes(path));
+    return koFromElf(path, parseElf(data));
   } catch (e) {
     if (e instanceof ElfError) throw new UserError(`${path}: not a kernel module: ${e.message}`);
     throw e;
   }
+}
+
+function koFromElf(path: string, elf: ReturnType<typeof parseElf>): KoFile {
   const info = modinfo(elf);
   const get = (k: string): string | undefined => info.find(([key]) => key === k)?.[1];
   const imports = new Set<string>();
@@ -150,9 +131,10 @@ export function readKo(path: string): KoFile {
     if (s.bind === STB_WEAK) weak.add(s.name);
   }
   // KBUILD_MODNAME: file name without extension, '-' -> '_' (what the kernel logs when .modinfo has no name=).
-  const fileName = basename(path).replace(/\.(ko|o)(\.gz)?$/, '').replace(/-/g, '_');
+  const fileName = basename(path).replace(/\.(ko|o)(\.(gz|xz|zst))?$/, '').replace(/-/g, '_');
   const license = get('license');
   const vermagic = get('vermagic');
+  const versions = sectionByName(elf, '__versions');
   const module: ModuleEntry = {
     id: path,
     source: `ELF ${elf.bits}-bit ${elf.littleEndian ? 'LSB' : 'MSB'} file ${path} (.symtab, .modinfo)`,
@@ -161,10 +143,14 @@ export function readKo(path: string): KoFile {
     ...(license !== undefined ? { license } : {}),
     imports: [...imports],
     ...(vermagic !== undefined ? { vermagic } : {}),
+    ...(versions && versions.type !== SHT_NOBITS ? { modversions: true } : {}),
   };
   const depends = (get('depends') ?? '').split(',').filter(Boolean);
   const importNs = info.filter(([k]) => k === 'import_ns').map(([, v]) => v);
-  return { module, weak, importNs, depends, versions: modversions(elf), machine: elf.machine };
+  return {
+    module, weak, importNs, depends, versions: modversions(elf), machine: elf.machine, elfType: elf.type,
+    hasSymtab: elf.sections.some((s) => s.type === SHT_SYMTAB), linked: sectionByName(elf, '.gnu.linkonce.this_module') !== undefined,
+  };
 }
 
 export function moduleFromKo(path: string): ModuleEntry {

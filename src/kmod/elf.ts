@@ -12,6 +12,19 @@ export const STB_GLOBAL = 1;
 export const STB_WEAK = 2;
 export const STT_SECTION = 3;
 export const STT_FILE = 4;
+export const ET_REL = 1;
+
+/** The ELF machine a kernel's modules must have, by its architecture's Kconfig option (elf_check_arch()). */
+export const EM_BY_ARCH_OPTION: Readonly<Record<string, number>> = {
+  X86_64: 62, // EM_X86_64
+  X86_32: 3, // EM_386
+  ARM64: 183, // EM_AARCH64
+  ARM: 40, // EM_ARM
+  PPC64: 21, // EM_PPC64
+  PPC32: 20, // EM_PPC
+  S390: 22, // EM_S390
+  RISCV: 243, // EM_RISCV
+};
 
 export interface ElfSection {
   index: number;

@@ -6,6 +6,15 @@ export function isGplCompatible(licence: string | undefined, table: LicenceTable
   return licence !== undefined && table.gpl_compatible.includes(licence);
 }
 
+/**
+ * The loader's same_magic() (kernel/module/version.c): when the module carries __versions, the first
+ * word of vermagic (the kernel release) is not compared; the CRCs say more than the release does.
+ */
+export function sameMagic(module: string, kernel: string, hasCrcs: boolean): boolean {
+  const tail = (s: string) => (hasCrcs ? s.slice(s.indexOf(' ') < 0 ? s.length : s.indexOf(' ')) : s);
+  return tail(module.trim()) === tail(kernel.trim());
+}
+
 /** Findings for loading `mod` into `kernel`, worded like the kernel's own log ("openafs: Unknown symbol x"). */
 export function checkModuleLoad(
   mod: ModuleEntry,
@@ -14,6 +23,17 @@ export function checkModuleLoad(
   subject: string,
 ): Finding[] {
   const findings: Finding[] = [];
+  if (mod.kernel_kind === 'linux' && mod.license === undefined) {
+    // modpost (scripts/mod/modpost.c, read_symbols) refuses to make a .ko of it; a hand-made one
+    // would load as 'unspecified', which is not GPL-compatible (below).
+    findings.push({
+      code: 'module-licence-missing',
+      severity: 'error',
+      subject,
+      message: `ERROR: modpost: missing MODULE_LICENSE() in ${mod.name}.o`,
+      fix: `add MODULE_LICENSE("GPL") (or the module's real licence) to ${mod.name}'s source and rebuild`,
+    });
+  }
   const gpl = isGplCompatible(mod.license, licences);
   const gplOnly: string[] = [];
   const missing: string[] = [];
@@ -60,12 +80,12 @@ export function checkModuleLoad(
       fix: `rebuild the kernel ${present.length ? `without options ${present.join(',')}` : `with options ${absent.join(',')}`} (or use a matching kernel such as a -nodiag build)`,
     });
   }
-  if (mod.vermagic && kernel.vermagic && mod.vermagic.trim() !== kernel.vermagic.trim()) {
+  if (mod.vermagic && kernel.vermagic && !sameMagic(mod.vermagic, kernel.vermagic, mod.modversions === true)) {
     findings.push({
       code: 'module-vermagic-mismatch',
       severity: 'error',
       subject,
-      message: `${mod.name}: version magic '${mod.vermagic.trim()}' should be '${kernel.vermagic.trim()}'`,
+      message: `${mod.name}: version magic '${mod.vermagic}' should be '${kernel.vermagic}'`, // as the loader prints it
       fix: `rebuild ${mod.name} against the guest's kernel ${kernel.release}`,
     });
   }

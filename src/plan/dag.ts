@@ -8,6 +8,12 @@ export interface DagNode {
 /** Addresses in dependency order (dependencies first). Throws naming the nodes on a cycle. */
 export function topoOrder(nodes: readonly DagNode[]): string[] {
   const present = new Set(nodes.map((n) => n.address));
+  if (present.size !== nodes.length) {
+    // Two resources with one address: a cell the rules should have refused (e.g. colliding names).
+    const seen = new Set<string>();
+    const twice = [...new Set(nodes.map((n) => n.address).filter((a) => seen.has(a) || !seen.add(a)))];
+    throw new Error(`two resources have the same address: ${twice.join(', ')}`);
+  }
   const indegree = new Map<string, number>();
   const dependents = new Map<string, string[]>();
   for (const n of nodes) {

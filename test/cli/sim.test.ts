@@ -73,6 +73,8 @@ describe('tproa.net on the simulated hypervisor', () => {
   it('applies only what changed: memory balloon in place, a removed volume alone', async () => {
     const u = scratch('tproa.yaml');
     const s = ['--state-dir', u.state];
+    // A volume besides root.afs and root.cell, which the client needs (afs-root-volume-missing).
+    writeFileSync(u.file, readFileSync(u.file, 'utf8').replace(/( {4}- \{ name: root\.cell.*\n)/, '$1    - { name: home, server: service-m1, partition: /vicepa }\n'));
     expect((await cellctl(['apply', u.file, ...s])).code).toBe(0);
     const text = readFileSync(u.file, 'utf8');
     writeFileSync(u.file, text.replace('    memory: 256', '    memory: 200\n    maxmem: 256'));
@@ -86,12 +88,12 @@ describe('tproa.net on the simulated hypervisor', () => {
     const status = await cellctl(['status', u.file, ...s]);
     expect(status.out).toMatch(/service-m1\s+kraken\s+\S+\s+200/);
 
-    writeFileSync(u.file, readFileSync(u.file, 'utf8').replace(/    - \{ name: root.cell.*\n/, ''));
+    writeFileSync(u.file, readFileSync(u.file, 'utf8').replace(/    - \{ name: home.*\n/, ''));
     const asks = await cellctl(['apply', u.file, ...s]);
     expect(asks.code).toBe(1); // a plan that destroys needs a yes
     expect(asks.err).toContain('the plan destroys 1 resource,');
     const shrink = await cellctl(['apply', u.file, ...s, '--auto-approve']);
-    expect(shrink.out).toContain('- volume.root.cell: destroyed');
+    expect(shrink.out).toContain('- volume.home: destroyed');
     expect(shrink.out).toContain('Resources: 0 added, 0 changed, 1 destroyed.');
   });
 

@@ -98,7 +98,7 @@ describe('positions point at the offending node', () => {
     kernel: linux-2.6.16.29-xen-3.0.3
     memory: 128
     vifs:
-      - { mac: "00:16:3e:10:11:39", bridge: bridge4 }
+      - { mac: "00:16:3e:10:11:39", bridge: bridge4, ip: 10.4.0.39 }
     disks:
       - file:/local/xen/shea2.awesmoe.org/debian.4-0.img,0x301,w
 

@@ -20,10 +20,14 @@ function host(name: string, over: Partial<HostSpec> = {}): HostSpec {
   };
 }
 
+/** One address per guest name, so guests have the address their services need and none is shared. */
+const ips = new Map<string, string>();
+const ipFor = (name: string): string => ips.get(name) ?? (ips.set(name, `10.3.0.${ips.size + 10}`), ips.get(name)!);
+
 function guest(name: string, over: Partial<GuestSpec> = {}): GuestSpec {
   return {
     name, host: 'kraken', os: 'netbsd-3.1', kernel: { catalog: 'netbsd-3.1-xen3-domu-nodiag' }, type: 'pv',
-    memory: 128, maxmem: 128, vcpus: 1, vifs: [{ mac: '00:16:3e:10:11:c4', bridge: 'bridge3' }],
+    memory: 128, maxmem: 128, vcpus: 1, vifs: [{ mac: '00:16:3e:10:11:c4', bridge: 'bridge3', ip: ipFor(name) }],
     disks: [disk(`file:/local/xen/${name}/wd0.img,0x01,w`)], root: '/dev/wd0d',
     kernel_image: `/local/xen/${name}/netbsd-XEN3_DOMU-nodiag.gz`, extra_modules: [], ...over,
   };
@@ -36,7 +40,10 @@ function cell(edit: (c: CellSpec) => void = () => {}): CellSpec {
     hosts: { kraken: host('kraken') },
     guests: { m1: guest('m1') },
     kerberos: { software: 'heimdal-0.72', kdcs: ['m1'], principals: ['kula'] },
-    afs: { software: 'openafs-1.4.2', dbservers: ['m1'], fileservers: { m1: ['/vicepa'] }, clients: {}, volumes: [] },
+    afs: {
+      software: 'openafs-1.4.2', dbservers: ['m1'], fileservers: { m1: ['/vicepa'] }, clients: {},
+      volumes: [{ name: 'root.afs', server: 'm1', partition: '/vicepa' }, { name: 'root.cell', server: 'm1', partition: '/vicepa' }],
+    },
     posOf: () => undefined,
   };
   edit(c);
@@ -272,7 +279,7 @@ describe('compat rules', () => {
     const withDb = (n: number) =>
       runCompat(cell((c) => {
         for (let i = 2; i <= n; i++) {
-          c.guests[`m${i}`] = guest(`m${i}`, { memory: 64, vifs: [{ mac: `00:16:3e:00:00:0${i}`, bridge: 'bridge3' }] });
+          c.guests[`m${i}`] = guest(`m${i}`, { memory: 64, vifs: [{ mac: `00:16:3e:00:00:0${i}`, bridge: 'bridge3', ip: ipFor(`m${i}`) }] });
         }
         c.afs!.dbservers = Array.from({ length: n }, (_, i) => `m${i + 1}`);
       }), catalog);

@@ -131,7 +131,7 @@ describe('schema problems', () => {
       "19:55 'vifs[0].ip' of guest 'shea' '10.4.0.300' is not an IPv4 address such as 10.3.0.11",
       "20:3 guest name 'Bad_Name' is not a name of lower-case letters, digits and '-' (like a DNS label)",
       "27:14 'afs.dbservers' must list at least 1 entry | Guests running the database servers (ptserver, vlserver); an odd number keeps ubik's quorum",
-      "28:25 'afs.fileservers.shea[0]' 'vicepa' is not an AFS partition, /vicepa to /vicepzz | did you mean /vicepa?",
+      "28:25 'afs.fileservers.shea[0]' 'vicepa' is not an AFS partition, /vicepa to /vicepiu | did you mean /vicepa?",
     ]);
   });
 

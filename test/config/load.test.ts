@@ -147,7 +147,7 @@ describe('scale', () => {
     const text = generateCell(10_000);
     const spec = parseCell(text, 'big.yaml', catalog);
     expect(Object.keys(spec.guests)).toHaveLength(10_000);
-    expect(spec.guests.g09999.vifs[0]).toEqual({ mac: macOf(9999), bridge: 'xenbr1', ip: ipOf(9999) });
+    expect(spec.guests.g09999.vifs[0]).toEqual({ mac: macOf(9999), bridge: 'xenbr0', ip: ipOf(9999) });
     // The last guest's memory is four lines below its key.
     const line = text.split('\n').indexOf('  g09999:') + 1;
     expect(spec.posOf(['guests', 'g09999', 'memory'])).toEqual({ file: 'big.yaml', line: line + 4, col: 13 });

@@ -1,7 +1,7 @@
 // cellctl's module verdicts on real modules, built now against the installed kernel headers,
 // must agree with what the kernel's own modpost decided for the same files.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,16 +13,17 @@ import type { KernelEntry, LicenceTable } from '../../src/catalog/types.js';
 import { checkModuleFile } from '../../src/kmod/check-file.js';
 import { checkModuleLoad } from '../../src/kmod/verdict.js';
 import type { Finding } from '../../src/compat/types.js';
-import { buildCases, buildEnv, kernelLicences, parseModpost, type Built } from '../modules/build.js';
+import { buildCases, buildEnv, kernelLicences, parseModpost, runModpost, type Built } from '../modules/build.js';
 
 const env = buildEnv();
-const CASES = ['nongpl_xen', 'gpl_xen', 'nongpl_printk', 'undefined_import', 'ns_missing', 'ns_imported'];
+const CASES = ['nongpl_xen', 'gpl_xen', 'nongpl_printk', 'undefined_import', 'ns_missing', 'ns_imported', 'no_licence'];
 const title = env.ok ? `kmod vs modpost (${env.headers})` : `kmod vs modpost — SKIPPED: ${env.reason}`;
 
-/** Symbols a finding names, in the kernel log's words ("X: Unknown symbol S", "uses symbol (S)"). */
+/** Symbols (or, for a missing licence, modules) a finding names, in the tools' words. */
 function named(findings: Finding[], code: string): string[] {
   const msgs = findings.filter((f) => f.code === code).map((f) => f.message).join('\n');
-  const re = code === 'module-namespace-not-imported' ? /uses symbol \(([^)]+)\)/g : /: Unknown symbol ([^\s;]+)/g;
+  const re = code === 'module-namespace-not-imported' ? /uses symbol \(([^)]+)\)/g
+    : code === 'module-licence-missing' ? /missing MODULE_LICENSE\(\) in (\S+)\.o/g : /: Unknown symbol ([^\s;]+)/g;
   return [...msgs.matchAll(re)].map((m) => m[1]).sort();
 }
 
@@ -56,6 +57,8 @@ describe.skipIf(!env.ok)(title, () => {
     expect(v('undefined_import').undefined).toEqual(['cellctl_no_such_export']);
     expect(v('ns_missing').namespaces).toEqual(['crypto_cipher_setkey']);
     expect(b('ns_imported').exitCode).toBe(0);
+    expect(v('no_licence').licenceMissing).toEqual(['no_licence']);
+    expect(b('no_licence').ko).toBeUndefined();
   });
 
   for (const name of CASES) {
@@ -70,6 +73,7 @@ describe.skipIf(!env.ok)(title, () => {
       expect(named(findings, 'module-gpl-only-symbol')).toEqual(modpost.gplOnly);
       expect(named(findings, 'module-unknown-symbol')).toEqual(modpost.undefined);
       expect(named(findings, 'module-namespace-not-imported')).toEqual(modpost.namespaces);
+      expect(named(findings, 'module-licence-missing')).toEqual(modpost.licenceMissing);
       const errors = findings.filter((f) => f.severity === 'error');
       expect(errors.length === 0, JSON.stringify(findings, null, 1)).toBe(x.exitCode === 0);
       expect(module.name).toBe(name);
@@ -131,22 +135,59 @@ describe.skipIf(!env.ok)(title, () => {
     }
   });
 
-  it('reports a vermagic mismatch for a module built for another release', () => {
+  it("vermagic as the loader's same_magic(): the release is ignored when the module has __versions, compared when not", () => {
     const src = b('gpl_xen').ko!;
-    const data = readFileSync(src);
     const vm = moduleFromKo(src).vermagic!;
     const release = vm.split(' ')[0];
     const other = release.replace(/\d(?=\D*$)/, (d) => String((Number(d) + 1) % 10)); // same length: .modinfo stays intact
-    const at = data.indexOf(`vermagic=${release}`);
-    expect(at).toBeGreaterThan(0);
-    data.write(`vermagic=${other}`, at, 'latin1');
-    const patched = join(b('gpl_xen').dir, 'patched.ko');
-    writeFileSync(patched, data);
-    const { findings } = checkModuleFile(patched, { symvers, config, licences });
-    expect(findings.map((f) => f.code)).toEqual(['module-vermagic-mismatch']);
-    expect(findings[0].message).toContain(`version magic '${vm.replace(release, other).trim()}' should be '${vm.trim()}'`);
+    const patch = (from: string, to: string, name: string): string => {
+      const data = readFileSync(src);
+      const at = data.indexOf(from);
+      expect(at).toBeGreaterThan(0);
+      data.write(to, at, 'latin1');
+      const file = join(b('gpl_xen').dir, name);
+      writeFileSync(file, data);
+      return file;
+    };
+    // Another release, same CRCs: the 6.1 loader loads it (its CRCs are what it checks).
+    const otherRelease = patch(`vermagic=${release}`, `vermagic=${other}`, 'other-release.ko');
+    expect(moduleFromKo(otherRelease).modversions).toBe(true);
+    expect(checkModuleFile(otherRelease, { symvers, config, licences }).findings).toEqual([]);
+    // The same without __versions: the release is compared, and the forced load (module_layout) is said too.
+    const bare = join(b('gpl_xen').dir, 'other-release-noversions.ko');
+    // Renamed, not removed (symbols refer to it): the loader looks for the section by name.
+    const r = spawnSync('objcopy', ['--rename-section', '__versions=__versionX', otherRelease, bare], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const { findings } = checkModuleFile(bare, { symvers, config, licences });
+    expect(findings.map((f) => f.code)).toEqual(['module-vermagic-mismatch', 'module-modversions-missing']);
+    expect(findings[0].message).toContain(`version magic '${vm.replace(release, other)}' should be '${vm}'`);
+    expect(findings[1]).toMatchObject({ severity: 'warning', message: 'gpl_xen: module_layout: kernel tainted.' }); // Debian sets CONFIG_MODULE_FORCE_LOAD
+    // Past the release the magic must match even with __versions (here: mod_unload -> mod_unloaX).
+    const otherFlags = patch('mod_unload', 'mod_unloaX', 'other-flags.ko');
+    expect(checkModuleFile(otherFlags, { symvers, config, licences }).findings.map((f) => f.code)).toEqual(['module-vermagic-mismatch']);
     // Without a .config there is no kernel vermagic to compare: no verdict rather than a guess.
-    expect(checkModuleFile(patched, { symvers, licences }).findings).toEqual([]);
+    expect(checkModuleFile(otherFlags, { symvers, licences }).findings).toEqual([]);
+  });
+
+  it('a stripped object: modpost stops ("has no symtab?") and so does check-module, instead of passing it with no imports', () => {
+    // nongpl_xen.o imports the GPL-only xen_features; stripped, nothing shows it any more.
+    const dir = join(root, 'stripped');
+    mkdirSync(dir, { recursive: true });
+    const stripped = join(dir, 'nongpl_xen.o');
+    const r = spawnSync('objcopy', ['--strip-all', b('nongpl_xen').o!, stripped], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const modpost = runModpost(headers, stripped, dir);
+    expect(modpost.exitCode).not.toBe(0);
+    expect(parseModpost(modpost.output).noSymtab).toEqual([stripped]);
+    const { findings } = checkModuleFile(stripped, { symvers, config, licences });
+    expect(findings.map((f) => [f.code, f.severity])).toEqual([['module-no-symbols', 'error']]);
+    expect(findings[0].message).toContain(`modpost: ${stripped} has no symtab?`);
+    // The same object unstripped, through the same direct modpost run: the GPL-only import it hid.
+    const whole = join(dir, 'whole', 'nongpl_xen.o');
+    mkdirSync(join(dir, 'whole'));
+    copyFileSync(b('nongpl_xen').o!, whole);
+    copyFileSync(join(b('nongpl_xen').dir, 'nongpl_xen.mod'), join(dir, 'whole', 'nongpl_xen.mod'));
+    expect(parseModpost(runModpost(headers, whole, join(dir, 'whole')).output).gplOnly).toEqual(['xen_features']);
   });
 
   it('reports a vermagic mismatch against a catalog kernel (2.6.16-xen)', () => {

@@ -88,6 +88,8 @@ export interface ModpostVerdict {
   gplOnly: string[]; // ERROR: modpost: GPL-incompatible module X.ko uses GPL-only symbol 'S'
   undefined: string[]; // ERROR: modpost: "S" [path/X.ko] undefined!
   namespaces: string[]; // ERROR: modpost: module X uses symbol S from namespace NS, but does not import it.
+  licenceMissing: string[]; // ERROR: modpost: missing MODULE_LICENSE() in path/X.o (module names)
+  noSymtab: string[]; // FATAL: modpost: path/X.o has no symtab? (file names)
 }
 
 export function parseModpost(output: string): ModpostVerdict {
@@ -96,7 +98,21 @@ export function parseModpost(output: string): ModpostVerdict {
     gplOnly: all(/modpost: GPL-incompatible module \S+\.ko uses GPL-only symbol '([^']+)'/g),
     undefined: all(/modpost: "([^"]+)" \[[^\]]+\.ko\] undefined!/g),
     namespaces: all(/modpost: module \S+ uses symbol (\S+) from namespace \S+, but does not import it\./g),
+    licenceMissing: all(/modpost: missing MODULE_LICENSE\(\) in \S*?([^/\s]+)\.o\b/g),
+    noSymtab: all(/modpost: (\S+) has no symtab\?/g),
   };
+}
+
+/**
+ * The kernel's own modpost on one object, as kbuild runs it (Makefile.modpost for M= builds:
+ * `modpost -m -o OUT -e -i Module.symvers -T -`, the object list on stdin). For objects kbuild would
+ * not build itself, such as a stripped one.
+ */
+export function runModpost(headers: string, object: string, outDir: string): { exitCode: number; output: string } {
+  const r = spawnSync(join(headers, 'scripts/mod/modpost'), ['-m', '-o', join(outDir, 'Module.symvers'), '-e', '-i', 'Module.symvers', '-T', '-'], {
+    cwd: headers, input: `${object}\n`, encoding: 'utf8',
+  });
+  return { exitCode: r.status ?? 1, output: `${r.stdout}${r.stderr}` };
 }
 
 /** The kernel's own licence list: license_is_gpl_compatible() in include/linux/license.h. */

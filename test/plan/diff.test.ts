@@ -110,6 +110,11 @@ describe('topoOrder', () => {
     const chain = Array.from({ length: n }, (_, i) => ({ address: `a${i}`, deps: i ? [`a${i - 1}`] : [] }));
     expect(topoOrder([...chain].reverse())[n - 1]).toBe(`a${n - 1}`);
   });
+  it('names two resources with one address instead of reporting an empty cycle', () => {
+    expect(() => topoOrder([{ address: 'pts-user.kula.admin', deps: [] }, { address: 'a', deps: [] }, { address: 'pts-user.kula.admin', deps: ['a'] }]))
+      .toThrow('two resources have the same address: pts-user.kula.admin');
+  });
+
   it('rejects cycles', () => {
     expect(() => topoOrder([{ address: 'a', deps: ['b'] }, { address: 'b', deps: ['a'] }])).toThrow(/cycle/);
   });

@@ -50,8 +50,7 @@ export const CODES: readonly CodeDoc[] = [
 export const moduleLoad: Rule = (spec, catalog) => {
   const out: Finding[] = [];
   for (const g of Object.values(spec.guests)) {
-    // hvm guests run an unmodified OS kernel the catalog does not describe.
-    if (g.type !== 'pv') continue;
+    // hvm guests too: the modules load into the kernel the cell names, however it is booted.
     const kernel = guestKernel(g, catalog);
     const client = clientModule(spec, g.name, catalog);
     // Point at the kernel: it is what the fix changes (rebuild, or a kernel from a later Xen).
@@ -85,6 +84,34 @@ export const moduleLoad: Rule = (spec, catalog) => {
         });
       const also = loads.length ? `; catalog kernels it loads into: ${loads.join(', ')}` : '';
       for (const f of found) out.push({ ...f, message: f.message + why, ...(f.fix ? { fix: f.fix + also } : {}), pos });
+    }
+  }
+  return out;
+};
+
+/**
+ * Two different modules with one name for a guest (a catalog module and a .ko file, say): the kernel
+ * keeps one module per name, so the second load fails with EEXIST.
+ */
+export const moduleNameConflict: Rule = (spec, catalog) => {
+  const out: Finding[] = [];
+  for (const g of Object.values(spec.guests)) {
+    const byName = new Map<string, string>();
+    for (const mod of guestModules(spec, g.name, catalog)) {
+      const other = byName.get(mod.name);
+      if (other === undefined) {
+        byName.set(mod.name, mod.id);
+        continue;
+      }
+      const extra = g.extra_modules.indexOf(mod.id);
+      out.push({
+        code: 'module-name-conflict',
+        severity: 'error',
+        subject: `module.${g.name}.${mod.name}`,
+        message: `${g.name}: FATAL: Error inserting ${mod.name} (${mod.id}): File exists (module ${mod.name} is already loaded from ${other})`,
+        fix: `load one module named ${mod.name} on ${g.name}: drop ${mod.id} or ${other}`,
+        pos: spec.posOf(extra >= 0 ? ['guests', g.name, 'extra_modules', extra] : ['guests', g.name]),
+      });
     }
   }
   return out;

@@ -149,3 +149,29 @@ export const kernelOsMismatch: Rule = (spec, catalog) => {
   }
   return out;
 };
+
+/**
+ * xm passes root=<root> on the kernel command line; a kernel keeps only COMMAND_LINE_SIZE bytes of it
+ * (catalog data), so a longer one is cut and the kernel boots with a root= nobody wrote.
+ */
+export const kernelCmdlineTooLong: Rule = (spec, catalog) => {
+  const out: Finding[] = [];
+  // Most command lines are far shorter than the smallest limit: no kernel to look up for them.
+  const smallest = Math.min(...[...catalog.kernels.values()].map((k) => k.command_line?.size ?? Infinity));
+  for (const { g } of placedGuests(spec, catalog)) {
+    if (g.type !== 'pv' || g.root === undefined || Buffer.byteLength(`root=${g.root}`) < smallest) continue;
+    const k = guestKernel(g, catalog);
+    const size = k.command_line?.size;
+    const cmdline = `root=${g.root}`;
+    if (size === undefined || Buffer.byteLength(cmdline) < size) continue;
+    out.push({
+      code: 'kernel-cmdline-too-long',
+      severity: 'error',
+      subject: `guest.${g.name}`,
+      message: `${g.name}: the kernel command line '${cmdline.slice(0, 40)}...' is ${Buffer.byteLength(cmdline)} bytes; kernel ${k.id} keeps ${size - 1} (COMMAND_LINE_SIZE ${size}) and would cut the rest`,
+      fix: `shorten root: to at most ${size - 1 - 'root='.length} bytes`,
+      pos: spec.posOf(['guests', g.name, 'root']),
+    });
+  }
+  return out;
+};

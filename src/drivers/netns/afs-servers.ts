@@ -68,7 +68,7 @@ export function ensureAfsTree(L: Layout, guest: string, partitions: string[] = [
 
 /** /etc/hosts with the cell's guests (each guest has its own UTS name), /etc/resolv.conf pointing at the guest's own loopback (nothing listens: fails at once). */
 export function writeNameFiles(L: Layout, guest: string): void {
-  const hosts = ['127.0.0.1 localhost', ...Object.entries(L.reg.guests).map(([n, g]) => `${g.ip} ${n}.${L.cell} ${n}`), ''];
+  const hosts = ['127.0.0.1 localhost', ...Object.entries(L.reg.guests).filter(([, g]) => g.ip).map(([n, g]) => `${g.ip} ${n}.${L.cell} ${n}`), ''];
   writeFileSync(L.afsPath(guest, '/etc/hosts'), hosts.join('\n'));
   writeFileSync(L.afsPath(guest, '/etc/resolv.conf'), 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
 }

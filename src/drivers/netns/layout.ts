@@ -31,7 +31,7 @@ export function vethHostName(guest: string, i: number): string {
 export interface GuestRec {
   ns: string;
   host: string;
-  ip: string; // first vif's address: where the guest's daemons listen
+  ip: string; // first vif's address: where the guest's daemons listen ('' without a vif)
   ips: string[];
   veths: string[];
   bridges: string[]; // bridge name of each vif
@@ -64,6 +64,7 @@ export class Layout {
   readonly prefix: string;
   reg: Registry;
   readonly krbLock = new Mutex(); // kadmin and kdb5_util changes, one at a time
+  readonly netLock = new Mutex(); // bridges and the veths joining hosts' same-named bridges, one host at a time
   log: (line: string) => void = () => undefined; // progress lines (the driver masks secrets in them)
 
   /** `world`: the registry saved with the state; `persist`: save it now (the driver context's checkpoint). */
@@ -121,6 +122,8 @@ export class Layout {
     return g;
   }
   ipOf(name: string): string {
-    return this.guest(name).ip;
+    const ip = this.guest(name).ip;
+    if (!ip) throw new Error(`guest ${name} has no vif, so no address to serve on`);
+    return ip;
   }
 }

@@ -1,6 +1,7 @@
 // Xen hosts and guests as network namespaces: a namespace per host holding its bridges, a namespace
 // per guest with veths onto those bridges. Nothing here touches the root namespace's network.
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { impliedPrefix } from '../../config/net.js';
 import type { GuestAttrs, HostAttrs } from '../../plan/resources.js';
 import { delay, type Runner } from './exec.js';
 import { ifName, shortHash, vethHostName, type Layout, type GuestRec } from './layout.js';
@@ -131,7 +132,15 @@ async function linkExists(r: Runner, ns: string, dev: string): Promise<boolean> 
   return (await r.run('ip', ['-n', ns, 'link', 'show', 'dev', dev])).code === 0;
 }
 
-export async function createHost(r: Runner, L: Layout, name: string, a: HostAttrs): Promise<Record<string, string>> {
+/**
+ * One host at a time: two hosts made at once would each look for the other's bridges before they
+ * exist, and their same-named bridges would stay apart (found by test/reliability/validate-applies).
+ */
+export function createHost(r: Runner, L: Layout, name: string, a: HostAttrs): Promise<Record<string, string>> {
+  return L.netLock.run(() => createHostNow(r, L, name, a));
+}
+
+async function createHostNow(r: Runner, L: Layout, name: string, a: HostAttrs): Promise<Record<string, string>> {
   const ns = L.hostNs(name);
   // Write-ahead: recorded before the namespace exists, so a kill right after `ip netns add` leaves it findable.
   L.reg.hosts[name] = { ns, bridges: L.reg.hosts[name]?.bridges ?? {}, memory: a.memory, dom0: a.dom0_memory };
@@ -149,19 +158,24 @@ export async function createHost(r: Runner, L: Layout, name: string, a: HostAttr
 /**
  * Same-named bridges on different hosts are one network segment (the dom0s' NICs on one LAN): a veth
  * joins them, so guests on different hosts reach each other and a migrated guest keeps its neighbours.
+ * Each host joins the segment once, to one host already on it: a tree. Joining every pair made a loop
+ * from three hosts on (no STP), and the looping broadcasts starved ubik (found by validate-applies).
  */
 async function wireBridge(r: Runner, L: Layout, name: string, bridge: string): Promise<void> {
   const me = L.reg.hosts[name]!;
-  for (const [other, h] of Object.entries(L.reg.hosts)) {
-    if (other === name || !h.bridges[bridge] || !netnsExists(h.ns)) continue;
-    const [x, y] = [name, other].sort();
-    const end = (side: string) => `hl${shortHash(`${x}|${y}|${bridge}|${side}`, 8)}`;
-    const mine = end(name);
-    if (await linkExists(r, me.ns, mine)) continue;
-    await r.must('ip', ['-n', me.ns, 'link', 'add', mine, 'type', 'veth', 'peer', 'name', end(other), 'netns', h.ns]);
-    await r.must('ip', ['-n', me.ns, 'link', 'set', mine, 'master', me.bridges[bridge]!, 'up']);
-    await r.must('ip', ['-n', h.ns, 'link', 'set', end(other), 'master', h.bridges[bridge]!, 'up']);
-  }
+  const on = Object.entries(L.reg.hosts).filter(([other, h]) => other !== name && h.bridges[bridge] && netnsExists(h.ns));
+  const end = (a: string, b: string, side: string) => {
+    const [x, y] = [a, b].sort();
+    return `hl${shortHash(`${x}|${y}|${bridge}|${side}`, 8)}`;
+  };
+  for (const [other] of on) if (await linkExists(r, me.ns, end(name, other, name))) return; // joined already
+  const first = on[0];
+  if (!first) return;
+  const [other, h] = first;
+  const mine = end(name, other, name);
+  await r.must('ip', ['-n', me.ns, 'link', 'add', mine, 'type', 'veth', 'peer', 'name', end(name, other, other), 'netns', h.ns]);
+  await r.must('ip', ['-n', me.ns, 'link', 'set', mine, 'master', me.bridges[bridge]!, 'up']);
+  await r.must('ip', ['-n', h.ns, 'link', 'set', end(name, other, other), 'master', h.bridges[bridge]!, 'up']);
 }
 
 async function ensureBridge(r: Runner, ns: string, bridge: string): Promise<string> {
@@ -179,13 +193,6 @@ export async function deleteHost(r: Runner, L: Layout, name: string): Promise<vo
   L.save();
 }
 
-/** On-link prefix for a test address: the classful private ranges, so guests on one bridge reach each other. */
-function prefixLen(ip: string): number {
-  if (ip.startsWith('10.')) return 8;
-  if (/^172\.(1[6-9]|2\d|3[01])\./.test(ip)) return 12;
-  if (ip.startsWith('192.168.')) return 16;
-  return 24;
-}
 
 /** An address for a vif the cell file gives none: 10.<from cell>.<bridge>.<from guest>, unique in the cell. */
 function assignIp(L: Layout, guest: string, bridgeIdx: number): string {
@@ -227,20 +234,25 @@ export async function createGuest(r: Runner, L: Layout, name: string, a: GuestAt
     }
     let bridge = host.bridges[vif.bridge];
     if (!bridge) {
-      host.bridges[vif.bridge] = bridge = await ensureBridge(r, host.ns, vif.bridge);
-      await wireBridge(r, L, a.host, vif.bridge);
+      bridge = await L.netLock.run(async () => {
+        const dev = await ensureBridge(r, host.ns, vif.bridge);
+        host.bridges[vif.bridge] = dev;
+        await wireBridge(r, L, a.host, vif.bridge);
+        return dev;
+      });
     }
     await r.must('ip', ['-n', host.ns, 'link', 'set', hostEnd, 'master', bridge, 'up']);
     if (vif.mac) await r.run('ip', ['-n', ns, 'link', 'set', eth, 'address', vif.mac]);
     await r.run('ip', ['-n', ns, 'addr', 'flush', 'dev', eth]);
-    await r.must('ip', ['-n', ns, 'addr', 'add', `${ip}/${prefixLen(ip)}`, 'dev', eth]);
+    await r.must('ip', ['-n', ns, 'addr', 'add', `${ip}/${impliedPrefix(ip)}`, 'dev', eth]);
     await r.must('ip', ['-n', ns, 'link', 'set', eth, 'up']);
     ips.push(ip);
     veths.push(hostEnd);
     bridges.push(vif.bridge);
   }
-  if (!ips.length) throw new Error(`guest ${name} has no vif: the netns driver needs one for the guest's address`);
-  const rec: GuestRec = { ns, host: a.host, ip: ips[0], ips, veths, bridges, memory: a.memory, dir: L.guestDir(name) };
+  // A guest without a vif runs with loopback only (as a domU without a vif); the compat rule
+  // service-without-address keeps every server and client on a guest with an address.
+  const rec: GuestRec = { ns, host: a.host, ip: ips[0] ?? '', ips, veths, bridges, memory: a.memory, dir: L.guestDir(name) };
   L.reg.guests[name] = rec;
   L.save();
   return rec;

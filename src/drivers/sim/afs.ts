@@ -164,7 +164,8 @@ export function deleteAfsFs(w: World, guest: string): void {
   advance(w, SECONDS.admin);
 }
 
-const VICEP = /^\/vicep([a-z]|[a-h][a-z]|i[a-v])$/;
+// volutil_GetPartitionID() (OpenAFS src/util/volparse.c): 255 partitions, /vicepa ... /vicepiu.
+const VICEP = /^\/vicep([a-z]|[a-h][a-z]|i[a-u])$/;
 
 function liveFs(w: World, guest: string, what: string): SimFileserver {
   const fs = own(w.fileservers, guest);
@@ -175,7 +176,7 @@ function liveFs(w: World, guest: string, what: string): SimFileserver {
 
 export function createPartition(w: World, a: PartitionAttrs): Attrs {
   const what = `partition ${a.guest}:${a.path}`;
-  if (!VICEP.test(a.path)) throw new Error(`${what}: not an AFS partition name (the fileserver only attaches /vicepa ... /vicepiv)`);
+  if (!VICEP.test(a.path)) throw new Error(`${what}: not an AFS partition name (the fileserver only attaches /vicepa ... /vicepiu)`);
   const fs = liveFs(w, a.guest, what);
   if (Object.hasOwn(fs.attached, a.path)) throw new Error(`${what}: already attached`);
   fs.attached[a.path] = {};

@@ -1,0 +1,105 @@
+// The cell's principals: names the KDC database already holds, and what AFS makes of them. aklog and
+// rxkad map a Kerberos 5 principal name/instance to the AFS name name.instance (only two components),
+// and the ptserver lower-cases user names (OpenAFS src/aklog/aklog.c, src/rxkad/ticket5.c,
+// src/ptserver/ptprocs.c).
+import { names } from '../../plan/addrs.js';
+import type { Finding } from '../types.js';
+import type { Rule } from './util.js';
+
+/** PR_MAXNAMELEN (src/ptserver/ptint.xg): 64 with the NUL. */
+const PTS_MAX_NAME = 63;
+
+/** The AFS user a principal becomes, as the ptserver stores it. */
+const ptsName = (principal: string): string => names.ptsUser(principal).toLowerCase();
+
+/** Principals the KDC database is created with (catalog data), and afs/<cell>, which cellctl makes itself. */
+export const principalReserved: Rule = (spec, catalog) => {
+  const krb = spec.kerberos;
+  if (!krb) return [];
+  const db = catalog.software.get(krb.software)?.kdc_database;
+  const builtin = new Map((db?.principals ?? []).map((p) => [p.replaceAll('{realm}', spec.realm), `${krb.software}'s new database holds it`]));
+  if (spec.afs) builtin.set(names.serviceKey(spec.cell), `cellctl creates it for the cell's AFS servers (service-key.${names.serviceKey(spec.cell)})`);
+  const out: Finding[] = [];
+  krb.principals.forEach((p, i) => {
+    const why = builtin.get(p);
+    if (!why) return;
+    out.push({
+      code: 'principal-reserved',
+      severity: 'error',
+      subject: `principal.${p}`,
+      message: `kadmin: add_principal: Principal or policy already exists while creating "${p}@${spec.realm}": ${why}`,
+      fix: `drop ${p} from kerberos.principals${p.startsWith('afs/') ? '' : ` (reserved: ${[...builtin.keys()].join(', ')})`}`,
+      pos: spec.posOf(['kerberos', 'principals', i]),
+    });
+  });
+  return out;
+};
+
+/** Two principals that become one AFS user (kula.admin and kula/admin; Kula and kula). */
+export const ptsNameCollision: Rule = (spec) => {
+  if (!spec.afs || !spec.kerberos) return [];
+  const out: Finding[] = [];
+  const first = new Map<string, { principal: string; i: number }>();
+  spec.kerberos.principals.forEach((p, i) => {
+    const user = ptsName(p);
+    const prior = first.get(user);
+    if (!prior) {
+      first.set(user, { principal: p, i });
+      return;
+    }
+    out.push({
+      code: 'pts-name-collision',
+      severity: 'error',
+      subject: `principal.${p}`,
+      message: `${p} and ${prior.principal} are both the AFS user ${user} (pts: Entry for name already exists; AFS writes name/instance as name.instance and lower-cases it)`,
+      fix: `keep one of ${prior.principal} and ${p}, or rename one`,
+      pos: spec.posOf(['kerberos', 'principals', i]),
+    });
+  });
+  return out;
+};
+
+/** An AFS user name the ptserver refuses: PRBADNAM for PR_MAXNAMELEN (64) characters or more. */
+export const ptsNameInvalid: Rule = (spec) => {
+  if (!spec.afs || !spec.kerberos) return [];
+  const out: Finding[] = [];
+  spec.kerberos.principals.forEach((p, i) => {
+    const user = names.ptsUser(p);
+    if (user.length <= PTS_MAX_NAME) return;
+    out.push({
+      code: 'pts-name-invalid',
+      severity: 'error',
+      subject: `principal.${p}`,
+      message: `pts createuser ${user.slice(0, 40)}...: Badly formed name (${user.length} characters; AFS user names are shorter than PR_MAXNAMELEN, 64)`,
+      fix: `use a principal of at most ${PTS_MAX_NAME} characters`,
+      pos: spec.posOf(['kerberos', 'principals', i]),
+    });
+  });
+  return out;
+};
+
+/**
+ * Principals AFS cannot authenticate: rxkad refuses tickets of more than two components, and (unless
+ * the servers run with -allow-dotted-principals) a dot in the first one, which it could not tell from
+ * an instance (src/rxkad/ticket5.c). The pts entry is made, but aklog's token is refused.
+ */
+export const afsPrincipalUnusable: Rule = (spec) => {
+  if (!spec.afs || !spec.kerberos) return [];
+  const out: Finding[] = [];
+  spec.kerberos.principals.forEach((p, i) => {
+    const parts = p.split('/');
+    const why = parts.length > 2
+      ? `it has ${parts.length} components; AFS maps only name and name/instance`
+      : parts[0]!.includes('.') ? `its name '${parts[0]}' has a dot, which AFS cannot tell from an instance (servers refuse it unless run with -allow-dotted-principals)` : undefined;
+    if (!why) return;
+    out.push({
+      code: 'afs-principal-unusable',
+      severity: 'warning',
+      subject: `principal.${p}`,
+      message: `${p} cannot get AFS tokens: ${why}`,
+      fix: `use a principal of the form name or name/instance without dots in the name, e.g. ${parts[0]!.replaceAll('.', '_')}${parts[1] ? `/${parts[1]}` : ''}`,
+      pos: spec.posOf(['kerberos', 'principals', i]),
+    });
+  });
+  return out;
+};
