@@ -5,6 +5,10 @@ import { CODES as MODULE_CODES } from './rules/modules.js';
 import { CODES as RESOURCE_CODES } from './rules/resources.js';
 import { CODES as SOFTWARE_CODES } from './rules/software.js';
 import { CODES as XEN_CODES } from './rules/xen.js';
+import { CODES as AFS_CODES } from './rules/afs.js';
+import { CODES as DISK_CODES } from './rules/disks.js';
+import { CODES as NETWORK_CODES } from './rules/network.js';
+import { CODES as PRINCIPAL_CODES } from './rules/principals.js';
 import type { CodeDoc } from './types.js';
 
 export interface CodeInfo extends CodeDoc {
@@ -12,7 +16,9 @@ export interface CodeInfo extends CodeDoc {
   knownIssue?: { software: string[]; source: string };
 }
 
-export const RULE_CODES: readonly CodeDoc[] = [...XEN_CODES, ...MODULE_CODES, ...RESOURCE_CODES, ...SOFTWARE_CODES];
+export const RULE_CODES: readonly CodeDoc[] = [
+  ...XEN_CODES, ...MODULE_CODES, ...RESOURCE_CODES, ...DISK_CODES, ...NETWORK_CODES, ...PRINCIPAL_CODES, ...AFS_CODES, ...SOFTWARE_CODES,
+];
 
 /** Rule codes, then the catalog's known issues (one entry per code, naming every software that has it). */
 export function findingCodes(catalog: Catalog): CodeInfo[] {

@@ -57,7 +57,7 @@ export function deriveChecks(cell: string, realm: string, resources: Resource[])
       [addr.volume(v.volume)], ['afs-quorum', bos(v.server)]);
   }
   for (const u of of('pts-user')) {
-    add({ id: `pts-user.${u.user}`, kind: 'pts-user', name: `the ptserver has user ${u.user} (pts examine)`, guest: dbservers[0], params: { user: u.user } }, [addr.ptsUser(u.principal)], ['afs-quorum']);
+    add({ id: addr.ptsUser(u.principal), kind: 'pts-user', name: `the ptserver has user ${u.user} (pts examine)`, guest: dbservers[0], params: { user: u.user } }, [addr.ptsUser(u.principal)], ['afs-quorum']);
   }
   const tokenPrincipal = principals[0];
   // A fresh root.cell is writable by system:administrators only: write as an administrator.

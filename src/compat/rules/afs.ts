@@ -1,7 +1,16 @@
 // The AFS cell as clients see it: /afs is root.afs, /afs/<cell> is root.cell (OpenAFS Quick Start
 // Guide, "Creating the root.afs and root.cell volumes"); without them a client mounts nothing.
-import type { Finding } from '../types.js';
+import type { CodeDoc, Finding } from '../types.js';
 import type { Rule } from './util.js';
+
+/** The codes this file reports, for `cellctl explain` and docs/finding-codes.md. */
+export const CODES: readonly CodeDoc[] = [
+  {
+    code: "afs-root-volume-missing", severity: "error", title: "the cell has no root.afs or root.cell volume",
+    explanation: "An AFS client mounts /afs from root.afs and /afs/<cell> from root.cell; without them no client can get into the cell (with no clients in the cell file this is only a warning).",
+    fix: "Add root.afs and root.cell to afs.volumes, on one of the fileservers.",
+  },
+];
 
 const ROOT_VOLUMES = ['root.afs', 'root.cell'];
 

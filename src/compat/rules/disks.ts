@@ -2,8 +2,23 @@
 // set-up (the vbd's device number, the block script's check_sharing) refuses.
 import type { DiskSpec } from '../../config/types.js';
 import { diskLetters, vdevToTarget, type DiskTarget } from '../../config/vdev.js';
-import type { Finding } from '../types.js';
+import type { CodeDoc, Finding } from '../types.js';
 import type { Rule } from './util.js';
+import { addr } from '../../plan/addrs.js';
+
+/** The codes this file reports, for `cellctl explain` and docs/finding-codes.md. */
+export const CODES: readonly CodeDoc[] = [
+  {
+    code: "duplicate-vdev", severity: "error", title: "two disks of a guest are the same virtual device",
+    explanation: "xend numbers every disk by its virtual device (0x301 is hda1, 0x01 the first NetBSD xbd): two specs that map to the same device, or a whole disk and one of its partitions, cannot both be connected; the second fails with 'Device ... (vbd) could not be connected'.",
+    fix: "Give each disk its own virtual device (xvda, xvdb...; hda1, hda2...), and don't export a whole disk together with one of its partitions.",
+  },
+  {
+    code: "image-shared", severity: "error", title: "one file: image is given to two guests, one of them writable",
+    explanation: "A file: disk is loop-mounted in dom0; xend refuses to attach an image that another domain has writable ('File ... is loopback-mounted, which is mounted in a guest domain, and so cannot be mounted now'), because two kernels writing one filesystem corrupt it.",
+    fix: "Give each guest its own image, or attach the shared image read-only (,r) in every guest.",
+  },
+];
 
 /** Two targets that are one device, or a whole disk and one of its partitions. */
 function overlap(a: DiskTarget, b: DiskTarget): boolean {
@@ -29,7 +44,7 @@ export const duplicateVdev: Rule = (spec) => {
         out.push({
           code: 'duplicate-vdev',
           severity: 'error',
-          subject: `guest.${g.name}`,
+          subject: addr.guest(g.name),
           message: same
             ? `${g.name}: Error: Device ${d.vdev} (vbd) could not be connected: disks ${prior.i} ('${prior.d.raw}') and ${i} ('${d.raw}') are both ${t.dev}`
             : `${g.name}: Error: Device ${d.vdev} (vbd) could not be connected: ${t.dev} (disk ${i}) overlaps ${prior.t.dev} (disk ${prior.i}); a whole disk and its partition cannot both be attached`,
@@ -83,7 +98,7 @@ export const imageShared: Rule = (spec) => {
       out.push({
         code: 'image-shared',
         severity: 'error',
-        subject: `guest.${u.guest}`,
+        subject: addr.guest(u.guest),
         message:
           `${u.guest}: Error: Device ${u.index} (vbd) could not be connected. File ${image} is loopback-mounted, which is mounted in a guest domain, ` +
           `and so cannot be mounted now (${holder.guest === u.guest ? `${u.guest} already has it as disk ${holder.index}` : `${holder.guest} has it`}` +

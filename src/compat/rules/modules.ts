@@ -3,6 +3,7 @@ import { clientModule, guestKernel, guestModules } from '../../kmod/resolve.js';
 import { checkModuleLoad } from '../../kmod/verdict.js';
 import type { CodeDoc, Finding } from '../types.js';
 import { type Rule, xenInterfaceFits } from './util.js';
+import { addr } from '../../plan/addrs.js';
 
 /**
  * The codes of the module verdict (kmod/verdict.ts) and of `check-module` (kmod/check-file.ts), which
@@ -44,6 +45,16 @@ export const CODES: readonly CodeDoc[] = [
     explanation: "With CONFIG_MODVERSIONS each imported symbol carries the CRC of its prototype; the loader refuses a module whose CRC differs from the kernel's Module.symvers ('disagrees about version of symbol'). The module was built against other headers.",
     fix: "Rebuild the module against the headers of the kernel it loads into (the same Module.symvers).",
   },
+  {
+    code: "module-name-conflict", severity: "error", title: "a guest loads two different modules with the same name",
+    explanation: "The kernel knows modules by name: once one named openafs is loaded, inserting another one of that name fails with 'File exists' (the AFS client's module and an extra_modules entry, say).",
+    fix: "Load one module of each name on a guest: drop one of the two.",
+  },
+  {
+    code: "module-licence-missing", severity: "error", title: "the module declares no licence",
+    explanation: "modpost refuses a module without MODULE_LICENSE() ('ERROR: modpost: missing MODULE_LICENSE()'), and a kernel that loads one anyway treats it as proprietary: it taints the kernel and cannot use EXPORT_SYMBOL_GPL symbols.",
+    fix: "Add MODULE_LICENSE(...) with the module's real licence and rebuild.",
+  },
 ];
 
 /** module-gpl-only-symbol, module-unknown-symbol, module-kernel-options (and vermagic) for each module a guest loads. */
@@ -57,7 +68,7 @@ export const moduleLoad: Rule = (spec, catalog) => {
     const pos = spec.posOf(['guests', g.name, 'kernel']);
     const hostXen = catalog.xen.get(spec.hosts[g.host]?.xen ?? '');
     for (const mod of guestModules(spec, g.name, catalog)) {
-      const subject = `module.${g.name}.${mod.name}`;
+      const subject = addr.module(g.name, mod.name);
       if (mod.kernel_kind !== kernel.kernel_kind) {
         const extra = g.extra_modules.indexOf(mod.id);
         out.push({
@@ -107,7 +118,7 @@ export const moduleNameConflict: Rule = (spec, catalog) => {
       out.push({
         code: 'module-name-conflict',
         severity: 'error',
-        subject: `module.${g.name}.${mod.name}`,
+        subject: addr.module(g.name, mod.name),
         message: `${g.name}: FATAL: Error inserting ${mod.name} (${mod.id}): File exists (module ${mod.name} is already loaded from ${other})`,
         fix: `load one module named ${mod.name} on ${g.name}: drop ${mod.id} or ${other}`,
         pos: spec.posOf(extra >= 0 ? ['guests', g.name, 'extra_modules', extra] : ['guests', g.name]),

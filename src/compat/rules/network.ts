@@ -3,9 +3,29 @@
 import type { Role } from '../../catalog/types.js';
 import type { CellSpec } from '../../config/types.js';
 import { networkOf } from '../../config/net.js';
-import type { Finding } from '../types.js';
+import type { CodeDoc, Finding } from '../types.js';
 import { assignments } from './software.js';
 import type { Rule } from './util.js';
+import { addr } from '../../plan/addrs.js';
+
+/** The codes this file reports, for `cellctl explain` and docs/finding-codes.md. */
+export const CODES: readonly CodeDoc[] = [
+  {
+    code: "service-without-address", severity: "error", title: "a guest runs a KDC or an AFS server but has no address",
+    explanation: "Kerberos clients find a KDC by the address in krb5.conf, AFS clients and servers find database servers by the addresses in CellServDB, and a fileserver registers its addresses in the VLDB: a service guest with no vif, or no ip on its vifs, cannot be reached by anyone.",
+    fix: "Give the guest a vif with an ip on a bridge its clients can reach.",
+  },
+  {
+    code: "duplicate-ip", severity: "error", title: "two vifs have the same IP address",
+    explanation: "Two interfaces answering one address on a network split its traffic; for AFS database servers it is worse: ubik counts votes per address, so two db servers on one IP are one voter where the CellServDB lists two.",
+    fix: "Give every vif its own address.",
+  },
+  {
+    code: "service-unreachable", severity: "error", title: "a guest cannot reach a server it needs over the cell's networks",
+    explanation: "Kerberos clients talk to every KDC, AFS clients and servers to every database server and the fileservers: each must share a network (a bridge with an ip in the same subnet) with the servers it uses. Bridges of different hosts with the same name are one broadcast domain (the seed's setup); separate names or subnets are not routed by cellctl.",
+    fix: "Put the guest on a bridge and subnet the servers are on, or give it a second vif there.",
+  },
+];
 
 const ROLE_WORDS: Record<Role, string> = {
   kdc: 'a KDC (krb5.conf names it by address)',
@@ -30,7 +50,7 @@ export const serviceWithoutAddress: Rule = (spec) => {
     out.push({
       code: 'service-without-address',
       severity: 'error',
-      subject: `guest.${guest}`,
+      subject: addr.guest(guest),
       message: `${guest} runs ${rs.map((r) => ROLE_WORDS[r]).join(', ')}, but has ${g.vifs.length ? 'no vif with an ip' : 'no vif'}`,
       fix: `give ${guest} a vif with an address, e.g. vifs: [{ mac: "00:16:3e:xx:xx:xx", bridge: ${spec.hosts[g.host]?.bridges[0] ?? 'xenbr0'}, ip: 10.0.0.x }]`,
       pos: spec.posOf(['guests', guest, 'vifs']), // the guest itself when it has no vifs: key
@@ -62,7 +82,7 @@ export const duplicateIp: Rule = (spec) => {
       out.push({
         code: 'duplicate-ip',
         severity: 'error',
-        subject: `guest.${g.name}`,
+        subject: addr.guest(g.name),
         message: `${g.name} vif ${i}: address ${v.ip} is already ${prior.guest} vif ${prior.vif}'s${ubik}`,
         fix: `give ${g.name} vif ${i} an address of its own`,
         pos: spec.posOf(['guests', g.name, 'vifs', i, 'ip']),
@@ -129,7 +149,7 @@ export const serviceUnreachable: Rule = (spec) => {
       out.push({
         code: 'service-unreachable',
         severity: 'error',
-        subject: `guest.${from}`,
+        subject: addr.guest(from),
         message: `${from} cannot reach ${targets.slice(0, 5).join(', ')}${targets.length > 5 ? ` and ${targets.length - 5} more` : ''}: ${need.why}, ` +
           `but they share no bridge and network (${from}: ${show(place(from))}; ${targets[0]}: ${show(first)})`,
         fix: `put a vif of ${from} on a bridge and network they are on (${show(first)})`,

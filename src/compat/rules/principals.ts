@@ -2,9 +2,33 @@
 // rxkad map a Kerberos 5 principal name/instance to the AFS name name.instance (only two components),
 // and the ptserver lower-cases user names (OpenAFS src/aklog/aklog.c, src/rxkad/ticket5.c,
 // src/ptserver/ptprocs.c).
-import { names } from '../../plan/addrs.js';
-import type { Finding } from '../types.js';
+import { addr, names } from '../../plan/addrs.js';
+import type { CodeDoc, Finding } from '../types.js';
 import type { Rule } from './util.js';
+
+/** The codes this file reports, for `cellctl explain` and docs/finding-codes.md. */
+export const CODES: readonly CodeDoc[] = [
+  {
+    code: "principal-reserved", severity: "error", title: "a principal the KDC's new database already holds",
+    explanation: "kdb5_util create (MIT) or kadmin -l init (Heimdal) makes krbtgt/REALM, K/M, kadmin/admin and the like; the cell's afs/<cell> key is made by cellctl itself. Adding one of them again fails: 'Principal or policy already exists'.",
+    fix: "Drop it from kerberos.principals: the KDC (or cellctl, for afs/<cell>) makes it.",
+  },
+  {
+    code: "pts-name-collision", severity: "error", title: "two principals map to the same AFS user name",
+    explanation: "aklog and the ptserver name a Kerberos principal name/instance as name.instance, lower-cased: kula/admin and kula.admin (or Kula and kula) are the same AFS user, and the second pts createuser fails with 'Entry for name already exists'.",
+    fix: "Keep one of the two principals.",
+  },
+  {
+    code: "pts-name-invalid", severity: "error", title: "a principal's AFS user name is too long for the ptserver",
+    explanation: "The protection database keeps names shorter than PR_MAXNAMELEN (64 bytes): pts createuser refuses a longer name as 'Badly formed name'.",
+    fix: "Use a shorter principal name.",
+  },
+  {
+    code: "afs-principal-unusable", severity: "warning", title: "a principal that cannot get AFS tokens",
+    explanation: "aklog maps a principal to an AFS user by its name; some names (with several instances, or characters pts does not accept) map to no user the ptserver has, so the principal works for Kerberos but gets no tokens. A warning: the cell works, that principal just has no AFS identity.",
+    fix: "Use a principal of the form name or name/instance with plain characters if it needs AFS access.",
+  },
+];
 
 /** PR_MAXNAMELEN (src/ptserver/ptint.xg): 64 with the NUL. */
 const PTS_MAX_NAME = 63;
@@ -26,7 +50,7 @@ export const principalReserved: Rule = (spec, catalog) => {
     out.push({
       code: 'principal-reserved',
       severity: 'error',
-      subject: `principal.${p}`,
+      subject: addr.principal(p),
       message: `kadmin: add_principal: Principal or policy already exists while creating "${p}@${spec.realm}": ${why}`,
       fix: `drop ${p} from kerberos.principals${p.startsWith('afs/') ? '' : ` (reserved: ${[...builtin.keys()].join(', ')})`}`,
       pos: spec.posOf(['kerberos', 'principals', i]),
@@ -50,7 +74,7 @@ export const ptsNameCollision: Rule = (spec) => {
     out.push({
       code: 'pts-name-collision',
       severity: 'error',
-      subject: `principal.${p}`,
+      subject: addr.principal(p),
       message: `${p} and ${prior.principal} are both the AFS user ${user} (pts: Entry for name already exists; AFS writes name/instance as name.instance and lower-cases it)`,
       fix: `keep one of ${prior.principal} and ${p}, or rename one`,
       pos: spec.posOf(['kerberos', 'principals', i]),
@@ -69,7 +93,7 @@ export const ptsNameInvalid: Rule = (spec) => {
     out.push({
       code: 'pts-name-invalid',
       severity: 'error',
-      subject: `principal.${p}`,
+      subject: addr.principal(p),
       message: `pts createuser ${user.slice(0, 40)}...: Badly formed name (${user.length} characters; AFS user names are shorter than PR_MAXNAMELEN, 64)`,
       fix: `use a principal of at most ${PTS_MAX_NAME} characters`,
       pos: spec.posOf(['kerberos', 'principals', i]),
@@ -95,7 +119,7 @@ export const afsPrincipalUnusable: Rule = (spec) => {
     out.push({
       code: 'afs-principal-unusable',
       severity: 'warning',
-      subject: `principal.${p}`,
+      subject: addr.principal(p),
       message: `${p} cannot get AFS tokens: ${why}`,
       fix: `use a principal of the form name or name/instance without dots in the name, e.g. ${parts[0]!.replaceAll('.', '_')}${parts[1] ? `/${parts[1]}` : ''}`,
       pos: spec.posOf(['kerberos', 'principals', i]),

@@ -2,6 +2,7 @@
 import type { GuestSpec } from '../../config/types.js';
 import type { CodeDoc, Finding } from '../types.js';
 import { dom0Memory, type Rule } from './util.js';
+import { addr } from '../../plan/addrs.js';
 
 /** The codes this file reports, for `cellctl explain` and docs/finding-codes.md. */
 export const CODES: readonly CodeDoc[] = [
@@ -58,7 +59,7 @@ export const hostMemoryExceeded: Rule = (spec, catalog) => {
     out.push({
       code: 'host-memory-exceeded',
       severity: 'error',
-      subject: `host.${h.name}`,
+      subject: addr.host(h.name),
       message:
         `${h.name}: guests need ${used} MiB (${parts}) plus ${dom0} MiB for dom0 = ${used + dom0} MiB, ` +
         `but the host has ${h.memory} MiB (${used + dom0 - h.memory} MiB short)`,
@@ -83,7 +84,7 @@ export const duplicateMac: Rule = (spec) => {
       out.push({
         code: 'duplicate-mac',
         severity: 'error',
-        subject: `guest.${g.name}`,
+        subject: addr.guest(g.name),
         message: `${g.name} vif ${i}: MAC ${v.mac} is already used by ${prior}; both would answer for it on the bridge`,
         fix: `give ${g.name} vif ${i} its own MAC (${XEN_OUI}:xx:xx:xx)`,
         pos: spec.posOf(['guests', g.name, 'vifs', i, 'mac']),
@@ -101,7 +102,7 @@ export const macNotXenOui: Rule = (spec) => {
       out.push({
         code: 'mac-not-xen-oui',
         severity: 'warning',
-        subject: `guest.${g.name}`,
+        subject: addr.guest(g.name),
         message: `${g.name} vif ${i}: MAC ${v.mac} is outside Xen's OUI ${XEN_OUI} and may clash with real hardware on the bridge`,
         fix: `use a MAC of the form ${XEN_OUI}:xx:xx:xx`,
         pos: spec.posOf(['guests', g.name, 'vifs', i, 'mac']),
@@ -121,7 +122,7 @@ export const bridgeMissing: Rule = (spec) => {
       out.push({
         code: 'bridge-missing',
         severity: 'error',
-        subject: `guest.${g.name}`,
+        subject: addr.guest(g.name),
         message: `${g.name}: Error: Device ${i} (vif) could not be connected. Could not find bridge device ${v.bridge} (${h.name} has ${h.bridges.join(', ') || 'no bridges'})`,
         fix: `add ${v.bridge} to ${h.name}'s bridges, or connect the vif to one of ${h.name}'s bridges`,
         pos: spec.posOf(['guests', g.name, 'vifs', i, 'bridge']),
@@ -141,7 +142,7 @@ export const deviceMissing: Rule = (spec) => {
       out.push({
         code: 'device-missing',
         severity: 'error',
-        subject: `guest.${g.name}`,
+        subject: addr.guest(g.name),
         message: `${g.name}: Error: Device ${d.vdev} (vbd) could not be connected. ${d.target} does not exist on ${h.name}`,
         fix: `add ${d.target} to ${h.name}'s devices, or use a file: disk image instead`,
         pos: spec.posOf(['guests', g.name, 'disks', i]),
@@ -172,7 +173,7 @@ export const deviceShared: Rule = (spec) => {
       out.push({
         code: 'device-shared',
         severity: 'error',
-        subject: `guest.${u.guest}`,
+        subject: addr.guest(u.guest),
         message:
           `${u.guest}: Error: Device ${device} (vbd) could not be connected. Device ${device} is mounted in a guest domain, ` +
           `and so cannot be mounted now (${holder.guest === u.guest ? `${u.guest} already has it as disk ${holder.index}` : `${holder.guest} has it`}` +

@@ -4,6 +4,7 @@ import type { Catalog, KernelKind, Role, SoftwareEntry } from '../../catalog/typ
 import type { CellSpec, Path } from '../../config/types.js';
 import type { CodeDoc, Finding } from '../types.js';
 import type { Rule } from './util.js';
+import { addr } from '../../plan/addrs.js';
 
 /** The codes this file reports, for `cellctl explain` and docs/finding-codes.md (known issues are catalog data). */
 export const CODES: readonly CodeDoc[] = [
@@ -37,18 +38,18 @@ export function assignments(spec: CellSpec): Assignment[] {
   const out: Assignment[] = [];
   const krb = spec.kerberos;
   krb?.kdcs.forEach((guest, i) =>
-    out.push({ guest, role: 'kdc', software: krb.software, subject: `kdc.${guest}`, path: ['kerberos', 'kdcs', i] }),
+    out.push({ guest, role: 'kdc', software: krb.software, subject: addr.kdc(guest), path: ['kerberos', 'kdcs', i] }),
   );
   const afs = spec.afs;
   if (afs) {
     afs.dbservers.forEach((guest, i) =>
-      out.push({ guest, role: 'afs-db', software: afs.software, subject: `afs-db.${guest}`, path: ['afs', 'dbservers', i] }),
+      out.push({ guest, role: 'afs-db', software: afs.software, subject: addr.afsDb(guest), path: ['afs', 'dbservers', i] }),
     );
     for (const guest of Object.keys(afs.fileservers)) {
-      out.push({ guest, role: 'afs-fs', software: afs.software, subject: `afs-fs.${guest}`, path: ['afs', 'fileservers', guest] });
+      out.push({ guest, role: 'afs-fs', software: afs.software, subject: addr.afsFs(guest), path: ['afs', 'fileservers', guest] });
     }
     for (const [guest, software] of Object.entries(afs.clients)) {
-      out.push({ guest, role: 'afs-client', software, subject: `afs-client.${guest}`, path: ['afs', 'clients', guest] });
+      out.push({ guest, role: 'afs-client', software, subject: addr.afsClient(guest), path: ['afs', 'clients', guest] });
     }
   }
   return out;
@@ -132,7 +133,7 @@ export const afsDbQuorum: Rule = (spec) => {
     {
       code: 'afs-db-quorum',
       severity: 'warning',
-      subject: `afs-db.${db[0]}`,
+      subject: addr.afsDb(db[0]),
       message,
       fix: `use an odd number of database servers (${n === 2 ? '3, or 1 for a throwaway test cell' : `${n - 1} or ${n + 1}`})`,
       pos: spec.posOf(['afs', 'dbservers']),

@@ -3,6 +3,7 @@ import { guestKernel } from '../../kmod/resolve.js';
 import type { CodeDoc, Finding } from '../types.js';
 import { compareVersions } from '../../catalog/versions.js';
 import { kernelXen, osFamilyNames, placedGuests, type Rule, xenInterfaceFits } from './util.js';
+import { addr } from '../../plan/addrs.js';
 
 /** The codes this file reports, for `cellctl explain` and docs/finding-codes.md. */
 export const CODES: readonly CodeDoc[] = [
@@ -31,6 +32,11 @@ export const CODES: readonly CodeDoc[] = [
     explanation: 'A Linux kernel does not boot a NetBSD userland, and a kernel built for one release of an OS is not the kernel of another. The catalog records which OSes each kernel is meant for.',
     fix: "Use a kernel meant for the guest's OS (the finding lists them), or change the guest's os to the one the kernel belongs to.",
   },
+  {
+    code: "kernel-cmdline-too-long", severity: "error", title: "the guest's kernel command line is longer than its kernel keeps",
+    explanation: "Xen hands the domain builder's command line (root=..., extra=...) to the kernel, which copies at most COMMAND_LINE_SIZE - 1 bytes (255 on i386 Linux 2.6/2.4): the rest is cut silently, and a cut root= boots the wrong device or none.",
+    fix: "Shorten root:/extra so the command line fits (the finding says how many bytes the kernel keeps).",
+  },
 ];
 
 export const dom0OsUnsupported: Rule = (spec, catalog) => {
@@ -43,7 +49,7 @@ export const dom0OsUnsupported: Rule = (spec, catalog) => {
     out.push({
       code: 'dom0-os-unsupported',
       severity: 'error',
-      subject: `host.${h.name}`,
+      subject: addr.host(h.name),
       message: `${h.name}: ${os.name} cannot run dom0 under Xen ${xen.id}; Xen ${xen.id} hosts run ${osFamilyNames(xen.dom0_os, catalog)}`,
       fix: others.length
         ? `run ${h.name} on Xen ${others.join(' or ')}, or install a dom0 OS Xen ${xen.id} supports`
@@ -62,7 +68,7 @@ export const guestOsUnsupported: Rule = (spec, catalog) => {
     out.push({
       code: 'guest-os-unsupported',
       severity: 'error',
-      subject: `guest.${g.name}`,
+      subject: addr.guest(g.name),
       message: `${g.name}: Xen ${xen.id} on ${h.name} cannot run ${os.name} as a paravirtualised domU; its domU OSes are ${osFamilyNames(xen.domu_os, catalog)}`,
       fix: others.length
         ? `put ${g.name} on a host running Xen ${others.join(' or ')}, or pick a guest OS Xen ${xen.id} supports`
@@ -83,7 +89,7 @@ export const hvmNeedsVmxSvm: Rule = (spec, catalog) => {
     out.push({
       code: 'hvm-needs-vmx-svm',
       severity: 'error',
-      subject: `guest.${g.name}`,
+      subject: addr.guest(g.name),
       message: !xen.hvm
         ? `${g.name}: Xen ${xen.id} on ${h.name} cannot run unmodified (hvm) guests`
         : `${g.name}: Error: HVM guest support is unavailable: is VT/AMD-V supported by your CPU and enabled in your BIOS? (${h.name} cpu_features: ${h.cpu_features.join(', ') || 'none'})`,
@@ -115,7 +121,7 @@ export const kernelXenMismatch: Rule = (spec, catalog) => {
     out.push({
       code: 'kernel-xen-mismatch',
       severity: 'error',
-      subject: `guest.${g.name}`,
+      subject: addr.guest(g.name),
       message,
       fix: fits.length
         ? `use a ${os.name} domU kernel built for Xen ${xen.major === 2 ? '2' : `<= ${xen.id}`} (${fits.join(', ')}), or upgrade ${h.name} to Xen ${built.id}`
@@ -138,7 +144,7 @@ export const kernelOsMismatch: Rule = (spec, catalog) => {
     out.push({
       code: 'kernel-os-mismatch',
       severity: 'error',
-      subject: `guest.${g.name}`,
+      subject: addr.guest(g.name),
       message:
         k.kernel_kind !== os.kernel_kind
           ? `${g.name}: kernel ${k.id} is a ${k.kernel_kind} kernel but the guest runs ${os.name}`
@@ -167,7 +173,7 @@ export const kernelCmdlineTooLong: Rule = (spec, catalog) => {
     out.push({
       code: 'kernel-cmdline-too-long',
       severity: 'error',
-      subject: `guest.${g.name}`,
+      subject: addr.guest(g.name),
       message: `${g.name}: the kernel command line '${cmdline.slice(0, 40)}...' is ${Buffer.byteLength(cmdline)} bytes; kernel ${k.id} keeps ${size - 1} (COMMAND_LINE_SIZE ${size}) and would cut the rest`,
       fix: `shorten root: to at most ${size - 1 - 'root='.length} bytes`,
       pos: spec.posOf(['guests', g.name, 'root']),
