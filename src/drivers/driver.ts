@@ -1,5 +1,6 @@
 // The one driver interface. Drivers never read YAML: they get typed resources with plain attrs.
 import type { Catalog } from '../catalog/types.js';
+import type { Runs } from '../catalog/keys.js';
 import type { Attrs, Resource, ResourceType } from '../plan/resources.js';
 import type { Observed } from '../plan/types.js';
 import type { SecretStore } from '../state/secrets.js';
@@ -29,13 +30,19 @@ export interface Capabilities {
   realizes: ReadonlySet<ResourceType>;
   /** Why the other types are not realized, said in plan, apply and smoke. */
   unmanagedReason?: string;
+  /** Why one resource of a type it realizes is beyond it (another realm's KDC, say); undefined: it is not. */
+  declines?(r: Resource, cell: { realm: string }): string | undefined;
+  /** The software it runs: the catalog's (modelled), or what really runs in its place (catalog stand_in). */
+  runs: Runs;
 }
 
 export type AppliedResource = ResourceState & { address: string; name: string };
 
 export type CheckKind =
   | 'guest-running' | 'kdc-answers' | 'kinit' | 'afs-quorum' | 'volume-listed' | 'pts-user'
-  | 'bos-status' | 'client-module' | 'client-tokens' | 'client-file-rw' | 'client-anon-refused' | 'afs-resolves';
+  | 'bos-status' | 'client-module' | 'client-tokens' | 'client-file-rw' | 'client-anon-refused' | 'afs-resolves'
+  // cell file v2: a driver that does not run one of these skips it, saying so
+  | 'pts-group' | 'acl-write' | 'quota-exceeded' | 'ro-release' | 'mount-point' | 'cross-realm-token' | 'keytab-kinit';
 
 /** One end-to-end check a driver runs against a live cell. */
 export interface Check {

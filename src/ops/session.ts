@@ -13,6 +13,7 @@ import { capabilitiesOf, DRIVER_NAMES, isDriverName, openDriver, type DriverName
 import { desiredResources, splitManaged } from '../plan/desired.js';
 import { diff, type Refreshed } from '../plan/diff.js';
 import { targetPlan } from '../plan/target.js';
+import type { Resource } from '../plan/resources.js';
 import type { Plan } from '../plan/types.js';
 import { acquireLock, type Lock } from '../state/lock.js';
 import { SecretStore } from '../state/secrets.js';
@@ -100,10 +101,20 @@ export class Session {
   plan(state: CellState | undefined, opts: { destroy?: boolean; driver?: DriverName; targets?: string[]; refreshed?: Refreshed } = {}): Plan {
     const driver = opts.driver ?? this.driverName(state);
     const caps = capabilitiesOf(driver, { connect: this.opts.connect });
-    const { managed, unmanaged } = splitManaged(opts.destroy ? [] : desiredResources(this.spec, this.catalog), caps.realizes);
+    const { managed, unmanaged, declined } = splitManaged(opts.destroy ? [] : desiredResources(this.spec, this.catalog, caps.runs), caps, this.spec);
     const p = diff(this.spec, managed, state, this.findings, opts.refreshed);
-    if (unmanaged.length) p.unmanaged = { driver, ...(caps.unmanagedReason ? { reason: caps.unmanagedReason } : {}), addresses: unmanaged };
+    if (unmanaged.length) {
+      p.unmanaged = {
+        driver, ...(caps.unmanagedReason ? { reason: caps.unmanagedReason } : {}), addresses: unmanaged,
+        ...(Object.keys(declined).length ? { declined } : {}),
+      };
+    }
     return opts.targets?.length ? targetPlan(p, opts.targets, state?.resources ?? {}, Boolean(opts.destroy)) : p;
+  }
+
+  /** Every resource of the cell, managed by `driver` or not, for the software it runs. */
+  allResources(driver: DriverName): Resource[] {
+    return desiredResources(this.spec, this.catalog, capabilitiesOf(driver, { connect: this.opts.connect }).runs);
   }
 
   /** The driver to use: --driver, else the one that applied the recorded state, else sim. */

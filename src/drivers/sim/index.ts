@@ -7,11 +7,16 @@ import { addr, parseAddress } from '../../plan/addrs.js';
 import { Masker } from '../../render/mask.js';
 import { capabilitiesOf } from '../capabilities.js';
 import {
-  createAfsDb, createAfsFs, createPartition, createPtsUser, createVolume, deleteAfsDb, deleteAfsFs, deletePartition,
-  deletePtsUser, deleteVolume, describeQuorum, cellDbservers, fsUp, dbUp, moveVolume, quorum, updateAfsDb, updateAfsFs,
-  updatePtsUser,
+  createAfsDb, createAfsFs, createPartition, createVolume, deleteAfsDb, deleteAfsFs, deletePartition,
+  deleteVolume, describeQuorum, cellDbservers, fsUp, dbUp, moveVolume, quorum, updateAfsDb, updateAfsFs,
 } from './afs.js';
-import { afsList, afsRead, afsWrite, aklog, clientUp, createClient, deleteClient, describeToken, updateClient } from './afsclient.js';
+import { aklog, clientUp, createClient, deleteClient, describeToken, updateClient } from './afsclient.js';
+import { afsList, afsRead, afsWrite } from './files.js';
+import { createPtsGroup, createPtsUser, deletePtsGroup, deletePtsUser, updatePtsGroup, updatePtsUser } from './pts.js';
+import { createCrossRealm, createKeytab, deleteCrossRealm, deleteKeytab, updateKeytab } from './realms.js';
+import {
+  addSite, backupResource, makeMount, releaseResource, removeBackup, removeMount, removeSite, resetAcl, resetQuota, setAcl, setQuota,
+} from './volumes.js';
 import { runCheck } from './checks.js';
 import { readSim } from './refresh.js';
 import { createGuest, destroyGuest, updateGuest, vifNames, xm, type XmOp } from './domains.js';
@@ -76,6 +81,15 @@ export function createSimDriver(ctx: DriverContext): SimDriver {
       case 'volume': return createVolume(w, r.attrs);
       case 'pts-user': return createPtsUser(w, r.attrs);
       case 'afs-client': return createClient(w, r.attrs);
+      case 'pts-group': return createPtsGroup(w, r.attrs);
+      case 'quota': return setQuota(w, r.attrs);
+      case 'mount': return makeMount(w, r.attrs);
+      case 'acl': return setAcl(w, r.attrs);
+      case 'ro-site': return addSite(w, r.attrs);
+      case 'release': return releaseResource(w, r.attrs);
+      case 'backup': return backupResource(w, r.attrs);
+      case 'keytab': return createKeytab(w, env, r.attrs);
+      case 'cross-realm': return createCrossRealm(w, env, r.attrs);
     }
   };
 
@@ -105,6 +119,15 @@ export function createSimDriver(ctx: DriverContext): SimDriver {
       case 'volume': return moveVolume(w, r.attrs);
       case 'pts-user': return updatePtsUser(w, r.attrs);
       case 'afs-client': return updateClient(w, r.attrs);
+      case 'pts-group': return updatePtsGroup(w, r.attrs);
+      case 'quota': return setQuota(w, r.attrs);
+      case 'mount':
+        if (prior.type === 'mount') removeMount(w, prior.attrs); // fs rmmount, then fs mkmount
+        return makeMount(w, r.attrs);
+      case 'acl': return setAcl(w, r.attrs);
+      case 'release': return releaseResource(w, r.attrs);
+      case 'backup': return backupResource(w, r.attrs);
+      case 'keytab': return updateKeytab(w, env, r.attrs);
     }
     throw new Error(`${r.address}: the simulator cannot change a ${r.type} in place; the plan must replace it`);
   };
@@ -123,6 +146,15 @@ export function createSimDriver(ctx: DriverContext): SimDriver {
       case 'volume': return deleteVolume(w, prior.attrs);
       case 'pts-user': return deletePtsUser(w, prior.attrs);
       case 'afs-client': return deleteClient(w, prior.attrs.guest);
+      case 'pts-group': return deletePtsGroup(w, prior.attrs);
+      case 'quota': return resetQuota(w, prior.attrs);
+      case 'mount': return removeMount(w, prior.attrs);
+      case 'acl': return resetAcl(w, prior.attrs);
+      case 'ro-site': return removeSite(w, prior.attrs);
+      case 'release': return; // the RO clones go with their sites (ro-site)
+      case 'backup': return removeBackup(w, prior.attrs);
+      case 'keytab': return deleteKeytab(w, prior.attrs);
+      case 'cross-realm': return deleteCrossRealm(w, prior.attrs);
     }
   };
 
