@@ -72,6 +72,20 @@ export interface DriverStatus {
 export type { Observed } from '../plan/types.js';
 export const PRESENT: Observed = { state: 'present' };
 
+/** A principal's keys (principal qualified), as a keytab file holds them. */
+export interface KeytabKeys { principal: string; kvno: number; keys: { enctype: string; key: Buffer }[] }
+
+/** cellctl exec: a command inside a guest, with the cell's client files and the guest's PATH. */
+export interface ExecRequest {
+  guest: string;
+  argv: string[];
+  /** --as: log in first (kinit with this password, then aklog), in a ticket cache and PAG of this run's own. */
+  as?: { principal: string; password: string };
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
 export interface Driver {
   readonly name: DriverName;
   readonly capabilities: Capabilities;
@@ -84,6 +98,10 @@ export interface Driver {
   status(): Promise<DriverStatus>;
   check(c: Check): Promise<CheckResult>;
   migrate(guest: string, toHost: string): Promise<Attrs | void>;
+  /** Runs a command in a guest; resolves to its exit status. Absent: the driver has no way into a guest. */
+  exec?(req: ExecRequest): Promise<number>;
+  /** A keytab's keys as the realm's KDC has them (cellctl export --format client); undefined: it has none to give. */
+  keytab?(principal: string): Promise<KeytabKeys | undefined>;
   /** Remove whatever of this cell the driver can still find, recorded or not (after a full destroy). */
   purge?(): Promise<string[]>;
   /** The world to save with the state (plain JSON data); undefined when there is nothing of the driver's own. */

@@ -2,7 +2,6 @@
 // mount points (OpenAFS src/ptserver/ptutils.c, src/libacl, the Administration Guide's "Rules of
 // Mount Point Traversal").
 import { cellPath, mountTarget } from '../../config/afs.js';
-import type { CellSpec } from '../../config/types.js';
 import { addr } from '../../plan/addrs.js';
 import type { CodeDoc, Finding } from '../types.js';
 import type { Rule } from './util.js';

@@ -18,6 +18,7 @@ import { createAfsFs, createPartition, createVolume, deleteAfsFs, deletePartitio
 import { clientPid, createClient, deleteClient, helperMissing } from './client.js';
 import { runCheck } from './checks.js';
 import { readNetns, unstick } from './health.js';
+import { execInGuest } from './guest-exec.js';
 
 export interface NetnsDriver extends Driver {
   /** Fault injection: stop a db server's ptserver and vlserver (as if it failed); start them again. */
@@ -210,6 +211,7 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     async migrate(guest: string, toHost: string) {
       return safe(`migrate ${guest}`, () => migrateGuest(r, L, guest, toHost));
     },
+    exec: (req) => safe(`exec on ${req.guest}`, () => execInGuest(r, L, req)),
     snapshot: () => L.reg,
     async close() {
       /* the cell keeps running between commands: nothing to close */

@@ -13,11 +13,12 @@ import {
 import { aklog, clientUp, createClient, deleteClient, describeToken, updateClient } from './afsclient.js';
 import { afsList, afsRead, afsWrite } from './files.js';
 import { createPtsGroup, createPtsUser, deletePtsGroup, deletePtsUser, updatePtsGroup, updatePtsUser } from './pts.js';
-import { createCrossRealm, createKeytab, deleteCrossRealm, deleteKeytab, updateKeytab } from './realms.js';
+import { createCrossRealm, createKeytab, deleteCrossRealm, deleteKeytab, keytabKeys, updateKeytab } from './realms.js';
 import {
   addSite, backupResource, makeMount, releaseResource, removeBackup, removeMount, removeSite, resetAcl, resetQuota, setAcl, setQuota,
 } from './volumes.js';
 import { runCheck } from './checks.js';
+import { runShell } from './shell/index.js';
 import { readSim } from './refresh.js';
 import { createGuest, destroyGuest, updateGuest, vifNames, xm, type XmOp } from './domains.js';
 import { createHost, deleteHost, updateHost, usage } from './hosts.js';
@@ -29,6 +30,19 @@ import {
 import { migrate } from './migrate.js';
 import { loadModule, unloadModule } from './modules.js';
 import { domainOf, isUp, loadWorld, own, requireUp, spawn, type World } from './world.js';
+
+/** All of a stream, up to 16 MiB (what a file written through the sim's shell may be). */
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += b.length;
+    if (size > 16 * 1024 * 1024) throw new Error('cellctl exec: more than 16 MiB on stdin');
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 export type { World } from './world.js';
 export type { XmOp } from './domains.js';
@@ -265,6 +279,18 @@ export function createSimDriver(ctx: DriverContext): SimDriver {
         return { status: 'fail', message: scrub(e).message };
       }
     }),
+    exec: async (req) => {
+      // Input is read whole when it is not a terminal (a password for kinit, a file for cat); the shell runs on the world at once.
+      const stdin = req.stdin.isTTY ? '' : await readAll(req.stdin);
+      const r = await guarded(() => {
+        requireUp(w, req.guest, `cellctl exec ${req.guest}`);
+        return runShell(w, env, { guest: req.guest, cell: ctx.cell, argv: req.argv, stdin, ...(req.as ? { as: req.as } : {}) });
+      });
+      const masker = new Masker(ctx.secrets.all());
+      for (const o of r.output) (o.fd === 1 ? req.stdout : req.stderr).write(masker.mask(o.text));
+      return r.status;
+    },
+    keytab: (principal) => guarded(() => keytabKeys(w, env, principal)),
     migrate: (guest, toHost) => guarded(() => {
       const out = migrate(w, catalog, guest, toHost);
       ctx.log(`Migrated ${guest} live to ${toHost} (domain ${out.domid})`);

@@ -2,6 +2,7 @@
 // (addprinc -randkey, ktadd), installed on a guest; kinit -k proves its key is the KDC's. A trust is
 // krbtgt/SERVICE@CLIENT with one key in both realms' KDCs; a ticket for a service of another realm
 // goes through it: the client's KDC issues the cross-realm TGT, the service realm's KDC decrypts it.
+import { hkdfSync } from 'node:crypto';
 import type { Attrs, CrossRealmAttrs, KeytabAttrs } from '../../plan/resources.js';
 import {
   daemon, isHeimdal, kdcsOf, kdcUp, masterKdc, propagate, qualify, randKeyCheck, serviceTicket, type KrbEnv,
@@ -38,7 +39,7 @@ function extract(w: World, env: KrbEnv, k: SimKdc, a: KeytabAttrs, full: string)
   const kvno = isHeimdal(env.catalog, k.software) ? entry.kvno : entry.kvno + 1;
   const key = { kvno, key_check: randKeyCheck(w, env.secrets, full) };
   k.db[full] = { ...key, randkey: true };
-  w.keytabs[full] = { principal: full, ...key, enctypes, cell: '', guest: a.guest };
+  w.keytabs[full] = { principal: full, ...key, enctypes, cell: '', guest: a.guest, secret: `randkey:${full}#${w.generation}` };
   propagate(w, k, full);
   advance(w, SECONDS.admin);
   return { principal: full, kvno, enctypes, installed: a.guest ? `${a.guest}:/etc/krb5.keytab` : null };
@@ -60,6 +61,27 @@ export function deleteKeytab(w: World, a: KeytabAttrs): void {
   delete k.db[full];
   propagate(w, k, full);
   advance(w, SECONDS.admin);
+}
+
+/** Key sizes in bytes by enctype (RFC 3961, 3962, 4757, 6803, 8009). */
+const KEY_BYTES: Record<string, number> = {
+  'des-cbc-crc': 8, 'des-cbc-md4': 8, 'des-cbc-md5': 8, 'des3-cbc-sha1': 24, 'arcfour-hmac': 16,
+  'aes128-cts-hmac-sha1-96': 16, 'aes256-cts-hmac-sha1-96': 32, 'aes128-cts-hmac-sha256-128': 16, 'aes256-cts-hmac-sha384-192': 32,
+  'camellia128-cts-cmac': 16, 'camellia256-cts-cmac': 32,
+};
+
+/**
+ * A keytab's keys as the simulated KDC holds them: one per enctype, derived from the random key's
+ * material in the secret store. Real keytab bytes, but keys only the simulator knows.
+ */
+export function keytabKeys(w: World, env: KrbEnv, principal: string): { principal: string; kvno: number; keys: { enctype: string; key: Buffer }[] } | undefined {
+  const kt = own(w.keytabs, qualify(principal, env.realm));
+  const material = kt?.secret ? env.secrets.peek(kt.secret) : undefined;
+  if (!kt || material === undefined) return undefined;
+  const keys = kt.enctypes.map((enctype) => ({
+    enctype, key: Buffer.from(hkdfSync('sha256', material, kt.principal, enctype, KEY_BYTES[enctype] ?? 32)),
+  }));
+  return { principal: kt.principal, kvno: kt.kvno, keys };
 }
 
 /** kinit -k -t /etc/krb5.keytab PRINCIPAL on a guest: the keytab's key must be the KDC's current one. */

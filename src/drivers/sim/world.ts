@@ -87,6 +87,7 @@ export interface SimKeytab extends SimKey {
   enctypes: string[];
   cell: string; // the cell whose servers install it (afs/<cell>); '' for another service's keytab
   guest?: string | null; // where it is installed as /etc/krb5.keytab
+  secret?: string; // the secret store's name of the random key's material (for cellctl export)
 }
 
 export interface SimAfsDb {
@@ -341,6 +342,7 @@ export function forgetServices(w: World, guest: string): void {
   delete w.afsdbs[guest];
   delete w.fileservers[guest];
   delete w.clients[guest];
+  delete w.shells[guest];
   if (Object.keys(w.afsdbs).length === 0) w.afs = null; // the last copy of PRDB/VLDB went with it
 }
 
