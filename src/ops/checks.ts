@@ -92,7 +92,7 @@ export function deriveChecks(cell: string, realm: string, resources: Resource[])
     if (tokenPrincipal) {
       const token = `token-accepted-by-fileserver.${g}`;
       add({ id: token, kind: 'client-tokens', name: `a fileserver accepts ${tokenPrincipal}'s token from ${g} (authenticated call)`, guest: g, params: { principal: tokenPrincipal } },
-        [client, addr.principal(tokenPrincipal), addr.serviceKey(cell)], [`client-module.${g}`, `kinit.${tokenPrincipal}@${g}`, 'afs-quorum']);
+        [client, addr.principal(tokenPrincipal), addr.ptsUser(tokenPrincipal), addr.serviceKey(cell)], [`client-module.${g}`, `kinit.${tokenPrincipal}@${g}`, 'afs-quorum']);
       if (writer) {
         add({ id: `client-file-rw.${g}`, kind: 'client-file-rw', name: `write a file in ${rw} from ${g} as ${writer} and read it back from the fileserver`, guest: g, params: { principal: writer, path: `${rw}/cellctl-smoke-${g}.txt` } },
           [client, addr.principal(writer)], [token, `afs-resolves.${g}`, `kinit.${writer}@${g}`]);

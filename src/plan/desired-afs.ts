@@ -134,8 +134,9 @@ function ptsEntries(spec: CellSpec, afs: AfsSpec, add: Add, dbAddrs: string[]): 
     }
   }
   // Users with a fixed id first: the ptserver gives the others one above the highest, which must not be a fixed one.
-  const fixed = users.filter((u) => afs.users[u.user]?.id !== undefined).map((u) => addr.ptsName(u.user));
-  for (const u of users) {
+  const hasId = (u: { user: string }) => afs.users[u.user]?.id !== undefined;
+  const fixed = users.filter(hasId).map((u) => addr.ptsName(u.user));
+  for (const u of [...users.filter(hasId), ...users.filter((x) => !hasId(x))]) {
     const id = afs.users[u.user]?.id;
     add('pts-user', u.user, { user: u.user, principal: u.principal, admin: admins.has(u.user), ...(id !== undefined ? { id } : {}) },
       [...dbAddrs, addr.principal(u.principal), ...(id === undefined ? fixed : [])]);

@@ -56,11 +56,12 @@ export function afsArgs(args: string[], known: Record<string, 'flag' | 'value' |
       }
       continue;
     }
+    // Positionals fill the switches in order; a list switch takes the rest only when it is the last one (fs sa DIR ACL...).
     const name = positional[pos++];
     if (!name) return { ok: false, error: `too many arguments (${a})` };
     if (known[name] === 'multi') o[name] = [...((o[name] as string[] | undefined) ?? []), a];
     else o[name] = a;
-    if (known[name] === 'multi') pos--;
+    if (known[name] === 'multi' && pos === positional.length) pos--;
   }
   return { ok: true, o };
 }
