@@ -1,6 +1,7 @@
 // Everything a command needs about one cell: spec, catalog, findings, state store, secrets, driver.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { serviceKeyEnctypes } from '../catalog/keys.js';
 import { loadCatalog } from '../catalog/load.js';
 import type { Catalog } from '../catalog/types.js';
 import { runCompat } from '../compat/index.js';
@@ -128,13 +129,26 @@ export class Session {
     return name;
   }
 
-  /** What real software serves each catalog version on the real backends (from catalog data). */
+  /**
+   * What real software serves each catalog version on the real backends, and the keys it takes where
+   * they differ from the catalog's (from catalog data: debian_stand_in, stand_in, service_key).
+   */
   standIns(): string[] {
-    const used = new Set([this.spec.kerberos?.software, this.spec.afs?.software, ...Object.values(this.spec.afs?.clients ?? {})]);
-    return [...used].flatMap((id) => {
-      const real = id ? this.catalog.software.get(id)?.debian_stand_in : undefined;
-      return real ? [`${id} is served by ${real}`] : [];
+    const used = new Set([this.spec.kerberos?.software, ...Object.values(this.spec.realms).map((r) => r.software), this.spec.afs?.software, ...Object.values(this.spec.afs?.clients ?? {})]);
+    const notes = [...used].flatMap((id) => {
+      const sw = id ? this.catalog.software.get(id) : undefined;
+      if (!sw?.debian_stand_in) return [];
+      const later = sw.stand_in && !sw.debian_stand_in.includes(this.catalog.software.get(sw.stand_in.id)?.version ?? '\0') ? ` (its catalog stand-in, ${sw.stand_in.id}, comes with issue #15 part B)` : '';
+      return [`${id} is served by ${sw.debian_stand_in}${later}`];
     });
+    const afs = this.spec.afs;
+    const krb = this.spec.kerberos;
+    if (afs && krb) {
+      const declared = serviceKeyEnctypes(this.catalog, afs.software, krb.software, 'catalog');
+      const real = serviceKeyEnctypes(this.catalog, afs.software, krb.software, 'stand-ins');
+      if (declared.join() !== real.join()) notes.push(`afs/${this.spec.cell} is keyed ${real.join(', ')} there (what the stand-ins take), where ${afs.software} takes ${declared.join(', ') || 'nothing the KDC makes'}`);
+    }
+    return notes;
   }
 
   lockState(command: string): void {

@@ -18,7 +18,7 @@ import {
   addSite, backupResource, makeMount, releaseResource, removeBackup, removeMount, removeSite, resetAcl, resetQuota, setAcl, setQuota,
 } from './volumes.js';
 import { runCheck } from './checks.js';
-import { runShell } from './shell/index.js';
+import { readsStdin, runShell } from './shell/index.js';
 import { readSim } from './refresh.js';
 import { createGuest, destroyGuest, updateGuest, vifNames, xm, type XmOp } from './domains.js';
 import { createHost, deleteHost, updateHost, usage } from './hosts.js';
@@ -280,8 +280,8 @@ export function createSimDriver(ctx: DriverContext): SimDriver {
       }
     }),
     exec: async (req) => {
-      // Input is read whole when it is not a terminal (a password for kinit, a file for cat); the shell runs on the world at once.
-      const stdin = req.stdin.isTTY ? '' : await readAll(req.stdin);
+      // Input is read whole when the command reads it and it is not a terminal (a password for kinit, a file for cat).
+      const stdin = req.stdin.isTTY || !readsStdin(req.argv) ? '' : await readAll(req.stdin);
       const r = await guarded(() => {
         requireUp(w, req.guest, `cellctl exec ${req.guest}`);
         return runShell(w, env, { guest: req.guest, cell: ctx.cell, argv: req.argv, stdin, ...(req.as ? { as: req.as } : {}) });

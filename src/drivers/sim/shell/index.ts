@@ -103,6 +103,24 @@ function line(c: Ctx, tokens: string[], io: Run): number {
   return status;
 }
 
+/**
+ * Does the command line read stdin (kinit's password, cat with no file)? Only then is it read: an open
+ * stdin nobody writes to (a script's) must not hold a command that does not need it.
+ */
+export function readsStdin(argv: string[]): boolean {
+  const parsed = argv[0] === 'sh' && argv[1] === '-c' && argv[2] !== undefined ? words(argv[2]) : { ok: true as const, tokens: argv };
+  if (!parsed.ok) return false;
+  const commands: string[][] = [[]];
+  for (const t of parsed.tokens) {
+    if (t === '\0;' || t === '\0&&' || t === '\0||') commands.push([]);
+    else commands[commands.length - 1]!.push(t);
+  }
+  return commands.some((c) => {
+    const args = c.filter((t, i) => !t.startsWith('\0') && !c[i - 1]?.startsWith('\0'));
+    return (args[0] === 'kinit' && !args.includes('-k')) || (args[0] === 'cat' && args.length === 1);
+  });
+}
+
 export interface ShellResult { status: number; output: { fd: 1 | 2; text: string }[] }
 
 /**
