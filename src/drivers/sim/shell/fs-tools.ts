@@ -67,9 +67,10 @@ export const fsCmd: Cmd = (c, args) => {
         for (let i = 0; i < acl.length; i += 2) {
           const [name, text] = [acl[i]!, acl[i + 1]!];
           if (text === 'none') { delete entries[name]; continue; }
-          const r = parseRights(text.replace(/^-/, ''));
-          if (!r.rights || ![...text.replace(/^-/, '')].every((x) => RIGHTS_ORDER.includes(x) || ['all', 'read', 'write'].includes(text))) { fail(`illegal rights character '${text}'`); continue; }
-          if (name.includes('@') === false && name !== 'system:anyuser' && name !== 'system:authuser' && !own(c.w.afs?.prdb.entries ?? {}, name)) { fail(`User or group doesn't exist ; unable to change access list for ${path}`); continue; }
+          const body = text.replace(/^-/, '');
+          if (!['all', 'read', 'write'].includes(body) && ![...body].every((x) => RIGHTS_ORDER.includes(x))) { fail(`illegal rights character in '${text}'`); continue; }
+          if (!own(c.w.afs?.prdb.entries ?? {}, name)) { fail(`User or group doesn't exist ; unable to change access list for ${path}`); continue; }
+          const r = parseRights(body);
           entries[name] = r.rights;
         }
         if (Object.keys(entries).length + Object.keys((p.o.negative ? vol.acls : vol.negative)[d.value.dir] ?? {}).length > 20) { fail(`Invalid argument; it is possible that ${path} has too many ACL entries (20 is the most)`); continue; }
