@@ -105,6 +105,7 @@ export class SemanticChecker {
     else if (isObj(g.kernel)) {
       this.fileRef(g.kernel.symvers, at('kernel', 'symvers'), 'Module.symvers');
       this.fileRef(g.kernel.config, at('kernel', 'config'), 'kernel config');
+      this.fileRef(g.kernel.image, at('kernel', 'image'), 'kernel image');
       this.catalogRef(this.catalog.xen, 'Xen release', at('kernel', 'xen'));
     }
     if (typeof g.memory === 'number' && typeof g.maxmem === 'number' && g.maxmem < g.memory) {
