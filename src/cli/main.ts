@@ -9,7 +9,7 @@ const USAGE = `usage: cellctl <command> [options]
 
   validate CELL.yaml              check the file and the compat rules
   plan CELL.yaml                  show what apply would change (--json, --detailed-exitcode)
-  apply CELL.yaml                 bring the cell up (--driver sim|netns|libvirt, --skip-compat)
+  apply CELL.yaml                 bring the cell up (--driver sim|netns|libvirt|qemu, --skip-compat)
   destroy CELL.yaml               tear everything down, dependents first
   status CELL.yaml                hosts, domains, services, drift
   console CELL.yaml [GUEST]       a guest's boot console and kernel log (like xm create -c)

@@ -10,7 +10,7 @@ export interface CellState {
   version: 1;
   cell: string;
   file: string; // cell file it came from
-  driver: string; // driver that applied it: sim, netns, libvirt
+  driver: string; // driver that applied it: sim, netns, libvirt, qemu
   serial: number; // bumped on every write
   resources: Record<string, ResourceState>;
   driverData?: unknown; // the driver's own world (the sim hypervisor), saved with the resources

@@ -17,7 +17,7 @@ async function run(s: Session, flags: Flags, destroy: boolean): Promise<number> 
       ...(concurrency ? { concurrency } : {}),
       planned: (p, driver) => {
         print(renderPlan({ ...p, findings: [] }, false));
-        if (driver !== 'sim' && !destroy) for (const l of s.standIns()) print(`Note: ${l}.`);
+        if (driver !== 'sim' && !destroy) for (const l of s.standIns(driver)) print(`Note: ${l}.`);
       },
     });
     await view.finished?.();

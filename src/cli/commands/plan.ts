@@ -10,7 +10,7 @@ export const plan: Command = async (args, flags) => {
   if (flags.json) out(JSON.stringify(planJson(p), null, 2));
   else {
     out(renderPlan(p));
-    if (driver !== 'sim') for (const l of s.standIns()) out(`Note (--driver ${driver}): ${l}.`);
+    if (driver !== 'sim') for (const l of s.standIns(driver)) out(`Note (--driver ${driver}): ${l}.`);
   }
   if (s.errors.length) {
     if (!flags.json) err(`Error: ${s.errors.length} compat error(s): apply would refuse this cell.`);
