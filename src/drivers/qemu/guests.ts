@@ -113,7 +113,6 @@ export async function createQemuGuest(r: Runner, P: Places, catalog: Catalog, bo
   const host = P.net.reg.hosts[a.host];
   if (!host || !netnsExists(hostNs)) throw new Error(`host ${a.host} is not up (create host.${a.host} first)`);
   if (mem.raised) log(`guest ${name}: ${mem.raised}`);
-  if (choice.standIn) log(`guest ${name}: ${choice.standIn}`);
 
   const rec: GuestRec = {
     host: a.host, netns: hostNs, dir: P.guestDir(name), kernel: a.kernel, ...(choice.standIn ? { standIn: choice.standIn } : {}),
@@ -149,7 +148,7 @@ export async function createQemuGuest(r: Runner, P: Places, catalog: Catalog, bo
   rec.release = files.kernel.release;
   rec.accel = `${g.accel.accel}: ${g.accel.reason}`;
   P.save();
-  log(`guest ${name}: QEMU pid ${g.pid} in ${hostNs} (${rec.accel}), ${mem.memory} MiB, kernel ${files.kernel.release}`);
+  log(`guest ${name}: QEMU pid ${g.pid} in ${hostNs} (${rec.accel}), ${mem.memory} MiB, kernel ${files.kernel.release}${choice.standIn ? ` (stand-in for ${a.kernel})` : ''}`);
   await waitReady(g, BOOT_TIMEOUT_MS);
   const bootMs = Date.now() - t0;
   rec.state = 'running';

@@ -93,15 +93,7 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
   };
   const agentOf = (name: string) => guestOf(name)?.agent;
 
-  const safe = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (e) {
-      throw new Error(`${what}: ${(e as Error).message}`);
-    }
-  };
-
-  const create = (res: Resource): Promise<Record<string, Json>> => safe(res.address, async () => {
+  const create = async (res: Resource): Promise<Record<string, Json>> => {
     switch (res.type) {
       case 'host':
         return createQemuHost(r, P, res.name, res.attrs);
@@ -119,9 +111,9 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
       default:
         throw new Error(`the qemu driver does not realize ${res.type} resources`);
     }
-  });
+  };
 
-  const del = (prior: AppliedResource): Promise<void> => safe(prior.address, async () => {
+  const del = async (prior: AppliedResource): Promise<void> => {
     const on = guestOfAttrs(prior.attrs);
     const g = on ? guestOf(on) : undefined;
     switch (prior.type) {
@@ -142,7 +134,7 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
       default:
         return;
     }
-  });
+  };
 
   /** Everything of this cell, recorded or not: QEMU processes under the state dir, namespaces by prefix, files. */
   const purge = async (): Promise<string[]> => {

@@ -69,10 +69,12 @@ export async function rmmod(agent: GuestAgent, name: string): Promise<string | u
   return r.code === 0 ? undefined : (r.stderr || r.stdout).trim();
 }
 
-/** The kernel's words when it refused, as one line. */
+/** The kernel's words when it refused, as one line (its lines about this module, without the signature noise). */
 function refusal(res: InsmodResult, release: string): string {
-  const words = res.kernelLog.map((l) => l.replace(/^\[\s*[\d.]+\]\s*/, ''));
-  return `insmod ${res.name}: refused by the guest's kernel ${release}: ${words.length ? words.join('; ') : res.insmod}${words.length && res.insmod ? ` (${res.insmod})` : ''}`;
+  const words = res.kernelLog
+    .map((l) => l.replace(/^\[\s*[\d.]+\]\s*/, ''))
+    .filter((l) => l.startsWith(`${res.name}: `) && !/out-of-tree module|verification failed/.test(l));
+  return `insmod ${res.name}: refused by the guest's kernel ${release}: ${words.length ? words.join('; ') : res.insmod}`;
 }
 
 function cellKernel(rec: GuestRec, catalog: Catalog): KernelEntry {

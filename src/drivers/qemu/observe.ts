@@ -6,9 +6,7 @@ import { netnsExists } from '../netns/namespaces.js';
 import type { GuestAgent } from '../vm/agent.js';
 import { guestAlive } from '../vm/qemu.js';
 import { guestPaths } from '../vm/qemu-args.js';
-import { afsdPids, afsMounted } from './client.js';
-import { loadedModules } from './modules.js';
-import { partitionMounted } from './partitions.js';
+import { GUEST_BUSYBOX } from '../vm/guest-agent.js';
 import type { Places } from './world.js';
 
 const CONSOLE_LINES = 3000;
@@ -16,16 +14,36 @@ const CONSOLE_LINES = 3000;
 /** A guest's agent, if its QEMU runs (undefined otherwise). */
 export type AgentOf = (guest: string) => GuestAgent | undefined;
 
-/** Asks the guest, but a guest that does not answer within a few seconds is reported, not waited for. */
-async function ask<T>(agent: GuestAgent | undefined, f: (a: GuestAgent) => Promise<T>): Promise<T | undefined> {
+/** What a running guest says about itself, read in one agent request. */
+export interface GuestFacts {
+  modules: Set<string>; // /proc/modules
+  mounts: { dev: string; path: string; fs: string }[]; // /proc/mounts
+  afsd: number[]; // pids of afsd
+}
+
+const FACTS = `cat /proc/modules; echo @@; cat /proc/mounts; echo @@; ${GUEST_BUSYBOX} pidof afsd; true`;
+
+/**
+ * The guest's facts, or undefined when it does not answer within a few seconds (stopped, hung,
+ * or its agent socket held by another cellctl process: QEMU serves one client at a time).
+ */
+export async function guestFacts(agent: GuestAgent | undefined): Promise<GuestFacts | undefined> {
   if (!agent) return undefined;
   try {
     await agent.ping(5_000);
-    return await f(agent);
+    const r = await agent.exec('sh', ['-c', FACTS], { timeoutMs: 10_000 });
+    const [mods = '', mounts = '', pids = ''] = r.stdout.split('@@\n');
+    return {
+      modules: new Set(mods.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean)),
+      mounts: mounts.split('\n').filter(Boolean).map((l) => l.split(' ')).map(([dev = '', path = '', fs = '']) => ({ dev, path, fs })),
+      afsd: pids.trim().split(/\s+/).filter(Boolean).map(Number),
+    };
   } catch {
     return undefined;
   }
 }
+
+const afsUp = (f: GuestFacts) => f.afsd.length > 0 && f.mounts.some((m) => m.path === '/afs' && m.fs === 'afs');
 
 export async function status(P: Places, agentOf: AgentOf): Promise<DriverStatus> {
   const hosts = Object.entries(P.w.hosts).map(([name, h]) => {
@@ -45,20 +63,21 @@ export async function status(P: Places, agentOf: AgentOf): Promise<DriverStatus>
       address: `guest.${name}`, guest: name, state: pid ? 'up' : 'down', ...(pid ? { pid } : {}),
       detail: `${g.memory} MiB${g.asked !== g.memory ? ` (cell asks ${g.asked})` : ''}, ${g.vcpus} vcpu, kernel ${g.release ?? '?'}${g.standIn ? ' (stand-in)' : ''}, ${g.accel ?? 'accelerator not chosen yet'}, taps ${g.taps.join(',') || '-'} in ${g.netns}`,
     });
-    const agent = pid ? agentOf(name) : undefined;
-    const loaded = await ask(agent, loadedModules);
+    const f = await guestFacts(pid ? agentOf(name) : undefined);
+    const silent = `unknown: ${name} does not answer`;
     for (const [res, m] of Object.entries(P.w.modules).filter(([, m]) => m.guest === name)) {
-      const up = !!m.loadedAs && !!loaded?.has(m.loadedAs);
-      services.push({ address: `module.${res}`, guest: name, state: up ? 'up' : 'down', detail: m.loadedAs ? `${m.loadedAs} ${up ? 'loaded' : 'not loaded'}${m.loadedAs !== m.name ? ` (for ${m.module})` : ''}` : `nothing stays loaded for ${m.module}` });
+      const up = !!m.loadedAs && !!f?.modules.has(m.loadedAs);
+      const what = !m.loadedAs ? `nothing stays loaded for ${m.module}` : !f ? `${m.loadedAs}: ${silent}` : `${m.loadedAs} ${up ? 'loaded' : 'not loaded'}`;
+      services.push({ address: `module.${res}`, guest: name, state: up ? 'up' : 'down', detail: `${what}${m.loadedAs && m.loadedAs !== m.name ? ` (for ${m.module})` : ''}` });
     }
     if (P.w.clients[name]) {
-      const pids = (await ask(agent, afsdPids)) ?? [];
-      const mounted = (await ask(agent, afsMounted)) ?? false;
-      services.push({ address: `afs-client.${name}`, guest: name, state: pids.length && mounted ? 'up' : 'down', ...(pids[0] ? { pid: pids[0] } : {}), detail: `afsd ${pids.length} processes, /afs ${mounted ? 'mounted' : 'not mounted'}` });
+      const mounted = f?.mounts.some((m) => m.path === '/afs' && m.fs === 'afs');
+      const detail = !f ? silent : `afsd ${f.afsd.length ? `pid ${f.afsd.join(' ')}` : 'not running'}, /afs ${mounted ? 'mounted' : 'not mounted'}`;
+      services.push({ address: `afs-client.${name}`, guest: name, state: f && afsUp(f) ? 'up' : 'down', ...(f?.afsd[0] ? { pid: f.afsd[0] } : {}), detail });
     }
     for (const [res, p] of Object.entries(P.w.partitions).filter(([, p]) => p.guest === name)) {
-      const dev = await ask(agent, (a) => partitionMounted(a, p.path));
-      services.push({ address: `partition.${res}`, guest: name, state: dev ? 'up' : 'down', detail: dev ? `${dev} (ext4 ${p.image}) on ${p.path}` : `${p.path} not mounted` });
+      const m = f?.mounts.find((x) => x.path === p.path);
+      services.push({ address: `partition.${res}`, guest: name, state: m ? 'up' : 'down', detail: !f ? silent : m ? `${m.dev} (${m.fs}, ${p.image}) on ${p.path}` : `${p.path} not mounted` });
     }
   }
   return { hosts, domains, services };
@@ -90,34 +109,30 @@ export async function observe(P: Places, agentOf: AgentOf, prior: AppliedResourc
   const guestName = prior.type === 'guest' ? prior.name : (prior.attrs as { guest?: string }).guest;
   const g = guestName ? P.w.guests[guestName] : undefined;
   const pid = g ? guestAlive(guestPaths(g.dir).pidfile) : undefined;
-  const agent = pid && guestName ? agentOf(guestName) : undefined;
+  if (prior.type === 'host') {
+    const ns = P.hostNs(prior.name);
+    return at(netnsExists(ns), netnsExists(ns) ? `namespace ${ns}` : `namespace ${ns} is gone`);
+  }
+  if (!guestName || !g) return at(false, `not recorded by the qemu driver`);
+  if (!pid) return at(false, `QEMU of ${guestName} is not running`);
+  const f = await guestFacts(agentOf(guestName));
+  if (!f) return at(prior.type === 'guest', `QEMU pid ${pid} runs; the guest does not answer`);
   switch (prior.type) {
-    case 'host': {
-      const ns = P.hostNs(prior.name);
-      return at(netnsExists(ns), netnsExists(ns) ? `namespace ${ns}` : `namespace ${ns} is gone`);
-    }
-    case 'guest': {
-      if (!pid) return at(false, `QEMU of ${prior.name} is not running`);
-      const answers = (await ask(agent, async () => true)) ?? false;
-      return at(answers, `QEMU pid ${pid}${answers ? ', agent answers' : ', agent does not answer'}`);
-    }
+    case 'guest':
+      return at(true, `QEMU pid ${pid}, the guest answers`);
     case 'module': {
       const m = P.w.modules[prior.name];
       if (!m) return at(false, 'not recorded by the qemu driver');
       if (!m.loadedAs) return at(true, `nothing stays loaded for ${m.module}`);
-      const loaded = await ask(agent, loadedModules);
-      return at(!!loaded?.has(m.loadedAs), loaded ? `${m.loadedAs} ${loaded.has(m.loadedAs) ? 'is' : 'is not'} in /proc/modules` : `guest ${m.guest} does not answer`);
+      return at(f.modules.has(m.loadedAs), `${m.loadedAs} ${f.modules.has(m.loadedAs) ? 'is' : 'is not'} in /proc/modules`);
     }
     case 'partition': {
-      const p = P.w.partitions[prior.name];
-      const dev = p ? await ask(agent, (a) => partitionMounted(a, p.path)) : undefined;
-      return at(!!dev, dev ? `${dev} mounted on ${p!.path}` : `${String(prior.attrs.path)} is not mounted`);
+      const path = String(prior.attrs.path);
+      const m = f.mounts.find((x) => x.path === path);
+      return at(!!m, m ? `${m.dev} (${m.fs}) mounted on ${path}` : `${path} is not mounted`);
     }
-    case 'afs-client': {
-      const pids = (await ask(agent, afsdPids)) ?? [];
-      const mounted = (await ask(agent, afsMounted)) ?? false;
-      return at(pids.length > 0 && mounted, `afsd ${pids.length ? `running (${pids.length} processes)` : 'not running'}, /afs ${mounted ? 'mounted' : 'not mounted'}`);
-    }
+    case 'afs-client':
+      return at(afsUp(f), `afsd ${f.afsd.length ? `pid ${f.afsd.join(' ')}` : 'not running'}, /afs ${f.mounts.some((m) => m.path === '/afs') ? 'mounted' : 'not mounted'}`);
     default:
       return at(false, `${prior.type} is not realized by the qemu driver`);
   }
@@ -133,15 +148,15 @@ export async function check(P: Places, agentOf: AgentOf, c: Check): Promise<Chec
   switch (c.kind) {
     case 'guest-running': {
       if (!pid) return { status: 'fail', message: `QEMU of ${guest} is not running` };
-      const up = await ask(agent, async (a) => (await a.exec('cat', ['/proc/uptime'])).stdout.split(' ')[0]);
+      const up = await agent?.exec('cat', ['/proc/uptime'], { timeoutMs: 10_000 }).then((r) => r.stdout.split(' ')[0], () => undefined);
       return up
         ? { status: 'pass', message: `QEMU pid ${pid} (${g!.accel}), kernel ${g!.release}, guest uptime ${up} s` }
         : { status: 'fail', message: `QEMU pid ${pid} runs but the guest agent does not answer` };
     }
     case 'client-module': {
-      const loaded = await ask(agent, loadedModules);
-      if (!loaded) return { status: 'fail', message: `guest ${guest} does not answer` };
-      return loaded.has('openafs')
+      const f = await guestFacts(agent);
+      if (!f) return { status: 'fail', message: `guest ${guest} does not answer` };
+      return f.modules.has('openafs')
         ? { status: 'pass', message: `openafs.ko loaded in kernel ${g!.release}${c.params.module ? ` (for ${String(c.params.module)})` : ''}` }
         : { status: 'fail', message: `openafs is not in ${guest}'s /proc/modules` };
     }

@@ -96,8 +96,3 @@ async function unmountAndUnplug(g: Guest, path: string, node: string, guest: str
     return !err || /not found|find node/i.test(err);
   }, 200);
 }
-
-/** Is the partition mounted in the guest (refresh, status)? */
-export async function partitionMounted(agent: GuestAgent, path: string): Promise<string | undefined> {
-  return mountedAt(agent, path);
-}
