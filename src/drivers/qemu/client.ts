@@ -5,7 +5,7 @@
 import type { AfsClientAttrs, Json } from '../../plan/resources.js';
 import type { GuestAgent } from '../vm/agent.js';
 import { GUEST_BUSYBOX } from '../vm/guest-agent.js';
-import { insmod, loadedModules, openafsKoFor } from './modules.js';
+import { insmod, loadedModules, openafsKoFor, rmmod } from './modules.js';
 import type { GuestRec, Places } from './world.js';
 
 const AFSD_TIMEOUT_MS = 120_000;
@@ -55,6 +55,8 @@ export async function createClient(P: Places, rec: GuestRec, agent: GuestAgent, 
     const r = await P.inKernel(a.guest, () => insmod(agent, ko.ko, `afs-client.${a.guest}`));
     if (!r.loaded) throw new Error(`openafs.ko refused by the guest's kernel ${release}: ${r.kernelLog.join('; ') || r.insmod}`);
     out.module_loaded_here = { file: ko.ko, kernel_log: r.kernelLog };
+    P.w.clients[a.guest] = { guest: a.guest, cell: a.cell, loadedModule: true };
+    P.save();
   }
   const dbs = dbAddresses(P, a);
   const kb = cacheKb(rec.memory);
@@ -75,18 +77,22 @@ export async function createClient(P: Places, rec: GuestRec, agent: GuestAgent, 
   const wscell = await fs(agent, ['wscell']);
   if (!wscell.includes(`'${a.cell}'`)) throw new Error(`fs wscell on ${a.guest} says ${wscell}, expected cell ${a.cell}`);
   const sysname = await fs(agent, ['sysname']);
+  const uptime = Number((await agent.exec('cat', ['/proc/uptime'])).stdout.split(' ')[0]);
   return {
     ...out, mount: '/afs', afsd: `afsd ${AFSD_ARGS.join(' ')} (${kb} KB memory cache)`, afsd_pids: await afsdPids(agent),
-    cellservdb: dbs.map((d) => `${d.ip} #${d.name}`), wscell, sysname,
+    cellservdb: dbs.map((d) => `${d.ip} #${d.name}`), wscell, sysname, ready_at_uptime_s: uptime,
   };
 }
 
+/** As Debian's openafs-client unit stops: unmount /afs (the cache manager shuts down with it), then rmmod if it loaded the module. */
 export async function deleteClient(P: Places, agent: GuestAgent | undefined, guest: string, log: (l: string) => void): Promise<void> {
   if (agent && (await afsMounted(agent))) {
     const r = await agent.exec('umount', ['/afs'], { timeoutMs: 60_000 });
     if (r.code !== 0) throw new Error(`umount /afs on ${guest}: ${(r.stderr || r.stdout).trim()}`);
-    const s = await agent.exec('afsd', ['-shutdown'], { timeoutMs: 60_000 });
-    if (s.code !== 0) log(`afs-client.${guest}: afsd -shutdown: ${(s.stderr || s.stdout).trim()}`);
+  }
+  if (agent && P.w.clients[guest]?.loadedModule) {
+    const why = await rmmod(agent, 'openafs').catch((e: Error) => e.message);
+    if (why) log(`afs-client.${guest}: openafs stays loaded until the guest stops (${why})`);
   }
   delete P.w.clients[guest];
   P.save();

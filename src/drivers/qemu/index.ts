@@ -1,7 +1,7 @@
 // --driver qemu: every guest of the cell is a real Linux VM (QEMU, KVM only where a probe boot
 // works, else TCG), in its host's network namespace with a tap per vif on the host's bridges. Modules
 // are judged by the guest's real kernel; client guests run the real OpenAFS kernel client.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
 import { Masker } from '../../render/mask.js';
@@ -67,6 +67,14 @@ export function qemuPrerequisites(): { ok: boolean; reason?: string } {
     return { ok: false, reason: `qemu-system-x86_64 does not run: ${(e as Error).message}` };
   }
   return { ok: true };
+}
+
+function guestDirsOnDisk(root: string): string[] {
+  try {
+    return readdirSync(join(root, 'guests')).map((g) => join(root, 'guests', g));
+  } catch {
+    return [];
+  }
 }
 
 export function createQemuDriver(ctx: DriverContext): QemuDriver {
@@ -151,9 +159,13 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
       await removeNetns(r, ns);
       found.push(`namespace ${ns}`);
     }
-    for (const g of Object.values(P.w.guests)) {
-      const sd = guestPaths(g.dir).socketDir;
-      if (sd) rmSync(sd, { recursive: true, force: true });
+    // sockets that did not fit under a long state path live in a directory named after the guest's
+    for (const dir of new Set([...Object.values(P.w.guests).map((g) => g.dir), ...guestDirsOnDisk(P.root)])) {
+      const sd = guestPaths(dir).socketDir;
+      if (sd && existsSync(sd)) {
+        rmSync(sd, { recursive: true, force: true });
+        found.push(`socket directory ${sd}`);
+      }
     }
     if (existsSync(P.root)) rmSync(P.root, { recursive: true, force: true });
     for (const g of guests.values()) g.agent.close();

@@ -48,6 +48,7 @@ export interface ModuleRec {
 export interface ClientRec {
   guest: string;
   cell: string;
+  loadedModule?: boolean; // openafs.ko was loaded by the client (no module resource holds it)
 }
 
 export interface QemuWorld {

@@ -13,6 +13,9 @@ import { netnsPrefix } from '../../../src/drivers/netns/layout.js';
 import { resolveHeaders } from '../../../src/kmod/headers.js';
 import { buildLenient } from '../../../src/kmod/lenient-build.js';
 import type { CellState } from '../../../src/state/types.js';
+import type { QemuDriver } from '../../../src/drivers/qemu/index.js';
+import { asApplied } from '../../../src/engine/execute.js';
+import { Session } from '../../../src/ops/session.js';
 import { buildEnv, MODULES_DIR } from '../../modules/build.js';
 import { cellctl, leftovers, qemuEnv, removeDir, tempDir, title, type Run } from './env.js';
 
@@ -177,6 +180,25 @@ describe.skipIf(!env.ok)(title('--driver qemu: a two-guest cell through the CLI'
     expect(svc.get('guest.alpha')!.detail).toMatch(new RegExp(`^${MIN} MiB \\(cell asks ${MIN - 32}\\), 1 vcpu, kernel \\S+ \\(stand-in\\), (tcg|kvm): .*, taps vm[0-9a-f]{8}0 in cx-`));
     for (const a of ['module.alpha.openafs', 'module.beta.gpl_xen', 'afs-client.alpha', 'partition.beta./vicepa']) expect(svc.get(a)?.state, a).toBe('up');
     expect(st.drift).toEqual([]);
+  });
+
+  it('observe (what refresh will read) reports what is really there for each recorded resource', async () => {
+    const s = Session.load(file, { stateDir, driver: 'qemu' });
+    try {
+      const st = s.readState()!;
+      const d = (await s.driver('qemu', st, { readOnly: true })) as QemuDriver;
+      const seen = (a: string) => d.observe(asApplied(a, st.resources[a]!));
+      for (const a of Object.keys(st.resources)) {
+        const o = await seen(a);
+        expect(o.present, `${a}: ${o.detail}`).toBe(true);
+      }
+      expect((await seen('afs-client.alpha')).detail).toMatch(/^afsd pid \d+.*, \/afs mounted$/);
+      // taken out behind cellctl's back: the read says so
+      expect((await d.agent('beta')!.exec('rmmod', ['gpl_xen'])).code).toBe(0);
+      expect(await seen('module.beta.gpl_xen')).toMatchObject({ present: false, detail: 'gpl_xen is not in /proc/modules' });
+    } finally {
+      await s.close();
+    }
   });
 
   it('destroy leaves no QEMU process, namespace, tap, mount or file', async () => {
