@@ -26,6 +26,8 @@ export function qemuNotes(resources: Resource[], catalog: Catalog): string[] {
     const refused = k ? checkModuleLoad(entry, k, catalog.licences, r.address).some((f) => f.severity === 'error') : false;
     if (refused && entry.kernel_kind === 'linux') {
       notes.push(`${r.address}: the catalog refuses ${entry.id}; the guest's real kernel judges a probe with its licence and imports (insmod, kernel log recorded)`);
+    } else if (refused) {
+      notes.push(`${r.address}: the catalog refuses ${entry.id}, a ${entry.kernel_kind} module the guest's Linux kernel cannot load: apply fails there with the catalog's verdict`);
     } else if (entry.debian_stand_in) {
       notes.push(`${r.address}: ${entry.id} is realized by ${entry.debian_stand_in.description}`);
     } else if (entry.kernel_kind === 'linux') {

@@ -70,6 +70,10 @@ describe('qemu driver: plan', () => {
     expect(qemuNotes(tproa.managed, catalog)).toContain("module.service-m1.nnpfs: arla-0.43-nnpfs is realized by OpenAFS 1.8.9's openafs.ko (Debian openafs-modules-dkms, built for the guest's Linux kernel)");
     const awesmoe = plan('awesmoe.yaml');
     expect(qemuNotes(awesmoe.managed, catalog)).toContain("module.shea.openafs: the catalog refuses openafs-1.4.2-linux; the guest's real kernel judges a probe with its licence and imports (insmod, kernel log recorded)");
+    const stock = plan('tproa.yaml');
+    const guest = stock.managed.find((r) => r.type === 'guest')!;
+    (guest.attrs as { kernel: string }).kernel = 'netbsd-3.1-xen3-domu'; // the stock DEBUG,DIAGNOSTIC kernel nnpfs refuses
+    expect(qemuNotes(stock.managed, catalog)).toContain("module.service-m1.nnpfs: the catalog refuses arla-0.43-nnpfs, a netbsd module the guest's Linux kernel cannot load: apply fails there with the catalog's verdict");
     const fixed = plan('awesmoe-fixed.yaml');
     expect(qemuNotes(fixed.managed, catalog).filter((n) => n.startsWith('module.'))).toEqual([
       "module.shea.openafs: openafs-1.4.2-linux is realized by OpenAFS 1.8.9's openafs.ko (Debian openafs-modules-dkms, built for the guest's Linux kernel)",
