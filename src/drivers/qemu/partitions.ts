@@ -46,6 +46,8 @@ export async function createPartition(P: Places, g: Guest, resName: string, a: P
   const agent = g.agent;
   const mounted = await mountedAt(agent, a.path);
   if (mounted) return { image, device: mounted, mounted: a.path, fs: 'ext4' };
+  // ext4 and its helpers load from the host root over 9p (seconds under TCG): start now, in the background
+  await agent.spawn('modprobe', ['ext4']);
   if (!existsSync(image)) {
     const empty = join(dir, '.empty');
     mkdirSync(empty, { recursive: true });
