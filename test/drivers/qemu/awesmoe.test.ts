@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { netnsPrefix } from '../../../src/drivers/netns/layout.js';
 import { CELLS } from '../../paths.js';
-import { cellctl, leftovers, qemuEnv, removeDir, tempDir, title, type Run } from './env.js';
+import { cellctl, cleanUp, leftovers, qemuEnv, tempDir, title, type Run } from './env.js';
 
 const env = await qemuEnv();
 const FILE = join(CELLS, 'awesmoe.yaml');
@@ -26,7 +26,7 @@ describe.skipIf(!env.ok)(title('cells/awesmoe.yaml --skip-compat on --driver qem
 
   afterAll(async () => {
     if (!destroyed && existsSync(join(stateDir, CELL))) await cellctl(['destroy', FILE, '--state-dir', stateDir]);
-    removeDir(work);
+    await cleanUp(work, stateDir, netnsPrefix(CELL, join(stateDir, CELL, 'qemu')));
   }, 120_000);
 
   it('without --skip-compat nothing is applied', async () => {

@@ -17,7 +17,7 @@ import type { QemuDriver } from '../../../src/drivers/qemu/index.js';
 import { asApplied } from '../../../src/engine/execute.js';
 import { Session } from '../../../src/ops/session.js';
 import { buildEnv, MODULES_DIR } from '../../modules/build.js';
-import { cellctl, leftovers, qemuEnv, removeDir, tempDir, title, type Run } from './env.js';
+import { cellctl, cleanUp, leftovers, qemuEnv, tempDir, title, type Run } from './env.js';
 
 const build = buildEnv();
 const vm = await qemuEnv({ openafs: true });
@@ -103,7 +103,7 @@ describe.skipIf(!env.ok)(title('--driver qemu: a two-guest cell through the CLI'
 
   afterAll(async () => {
     if (!destroyed && stateDir && existsSync(join(stateDir, CELL))) await cellctl(['destroy', file, '--state-dir', stateDir]);
-    removeDir(work);
+    await cleanUp(work, stateDir, stateDir && netnsPrefix(CELL, join(stateDir, CELL, 'qemu')));
   }, 120_000);
 
   it('applies, saying what stands in for what (kernel, memory, module)', () => {
@@ -214,7 +214,7 @@ describe.skipIf(!env.ok)(title('--driver qemu: a two-guest cell through the CLI'
 
 describe.skipIf(!vm.ok)(title('--driver qemu: a host refuses guests that do not fit once raised to the minimum memory', vm), () => {
   let work: string;
-  afterAll(() => removeDir(work));
+  afterAll(() => cleanUp(work, work && join(work, 'state'), netnsPrefix('tight.test', join(work ?? '', 'state', 'tight.test', 'qemu'))));
 
   it('fails at the guest, before any QEMU starts, naming what holds the memory; destroy cleans up', async () => {
     work = tempDir('fit');

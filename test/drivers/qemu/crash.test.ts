@@ -7,14 +7,14 @@ import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { netnsPrefix } from '../../../src/drivers/netns/layout.js';
 import { CLI } from '../../paths.js';
-import { cellctl, leftovers, qemuEnv, removeDir, tempDir, title } from './env.js';
+import { cellctl, cleanUp, leftovers, qemuEnv, tempDir, title } from './env.js';
 
 const env = await qemuEnv();
 const CELL = 'crash.test';
 
 describe.skipIf(!env.ok)(title('--driver qemu: apply killed while a guest boots, then destroy', env), () => {
   let work: string;
-  afterAll(() => removeDir(work));
+  afterAll(() => cleanUp(work, work && join(work, 'state'), netnsPrefix(CELL, join(work ?? '', 'state', CELL, 'qemu'))));
 
   it('destroy stops the orphaned QEMU and leaves no process, namespace, tap, mount or file', async () => {
     work = tempDir('crash');

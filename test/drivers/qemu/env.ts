@@ -70,6 +70,30 @@ export async function leftovers(stateRoot: string, prefix: string | undefined): 
   return out;
 }
 
+/**
+ * After a test that may have failed half-way: if `cellctl destroy` did not clean up, end the QEMU
+ * processes this test's state dir started (by pid, found by their pidfile path) and delete the
+ * cell's namespaces, so a failed run leaves nothing on the machine. Then the files go.
+ */
+export async function cleanUp(work: string | undefined, stateRoot?: string, prefix?: string): Promise<void> {
+  if (!work) return;
+  if (stateRoot) {
+    for (const l of await leftovers(stateRoot, prefix)) {
+      const pid = /^qemu pid (\d+)$/.exec(l)?.[1];
+      if (pid) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      const ns = /^namespace (\S+)$/.exec(l)?.[1];
+      if (ns) await execa('ip', ['netns', 'del', ns], { reject: false });
+    }
+  }
+  rmSync(work, { recursive: true, force: true });
+}
+
 export function removeDir(dir: string | undefined): void {
   if (dir) rmSync(dir, { recursive: true, force: true });
 }

@@ -14,7 +14,7 @@ import { resolveHeaders, type KernelHeaders } from '../../../src/kmod/headers.js
 import { buildLenient } from '../../../src/kmod/lenient-build.js';
 import { probeModule } from '../../../src/kmod/probe.js';
 import { buildEnv, MODULES_DIR } from '../../modules/build.js';
-import { qemuEnv, removeDir, tempDir, title } from './env.js';
+import { cleanUp, qemuEnv, tempDir, title } from './env.js';
 
 const CASES = ['gpl_xen', 'nongpl_xen', 'nongpl_printk', 'undefined_import', 'ns_missing', 'ns_imported'];
 // modpost refuses a module without MODULE_LICENSE outright: these two are probes (src/kmod/probe.ts)
@@ -69,8 +69,8 @@ describe.skipIf(!env.ok)(title('module verdicts: check-module against the real k
   }, 600_000);
 
   afterAll(async () => {
-    if (guest) await stopGuest(guest);
-    removeDir(work);
+    if (guest) await stopGuest(guest).catch(() => undefined);
+    await cleanUp(work, work);
   }, 60_000);
 
   it('the kernel did what each case is there to show (else the comparison proves nothing)', () => {
