@@ -9,7 +9,7 @@ import { loadCell } from '../config/load.js';
 import type { CellSpec } from '../config/types.js';
 import { UserError } from '../diagnostics.js';
 import type { Driver, DriverContext } from '../drivers/driver.js';
-import { capabilitiesOf, DRIVER_NAMES, isDriverName, openDriver, type DriverName } from '../drivers/index.js';
+import { capabilitiesOf, DRIVER_NAMES, isDriverName, openDriver, planNotes, type DriverName } from '../drivers/index.js';
 import { desiredResources, splitManaged } from '../plan/desired.js';
 import { diff, type Refreshed } from '../plan/diff.js';
 import { targetPlan } from '../plan/target.js';
@@ -117,13 +117,22 @@ export class Session {
     return name;
   }
 
-  /** What real software serves each catalog version on the real backends (from catalog data). */
-  standIns(): string[] {
-    const used = new Set([this.spec.kerberos?.software, this.spec.afs?.software, ...Object.values(this.spec.afs?.clients ?? {})]);
-    return [...used].flatMap((id) => {
+  /**
+   * What real software serves each catalog version on the real backends (from catalog data), and
+   * what the driver itself stands in for (kernels, modules, memory on --driver qemu).
+   */
+  standIns(driver?: DriverName): string[] {
+    const realizes = capabilitiesOf(driver ?? 'netns', { connect: this.opts.connect }).realizes;
+    const used = new Set([
+      ...(realizes.has('kdc') ? [this.spec.kerberos?.software] : []),
+      ...(realizes.has('afs-db') || realizes.has('afs-fs') ? [this.spec.afs?.software] : []),
+      ...(realizes.has('afs-client') ? Object.values(this.spec.afs?.clients ?? {}) : []),
+    ]);
+    const software = [...used].flatMap((id) => {
       const real = id ? this.catalog.software.get(id)?.debian_stand_in : undefined;
       return real ? [`${id} is served by ${real}`] : [];
     });
+    return driver ? [...software, ...planNotes(driver, desiredResources(this.spec, this.catalog), this.catalog)] : software;
   }
 
   lockState(command: string): void {

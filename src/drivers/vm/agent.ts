@@ -159,7 +159,8 @@ export class GuestAgent {
     if (this.sock && !this.sock.destroyed) return Promise.resolve(this.sock);
     return new Promise((resolve, reject) => {
       const s = connect(this.socketPath);
-      const refused = (e: Error) => reject(new AgentError(`${this.label}: cannot connect to the agent socket ${this.socketPath}: ${e.message}`));
+      const refused = (e: NodeJS.ErrnoException) => reject(new AgentError(`${this.label}: cannot connect to the agent socket ${this.socketPath}: ${e.message}${
+        e.code === 'EAGAIN' ? ' (another process is connected to this guest\'s agent: QEMU serves one client at a time)' : ''}`));
       s.once('error', refused);
       s.once('connect', () => {
         s.off('error', refused);
