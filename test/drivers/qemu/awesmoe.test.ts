@@ -25,7 +25,7 @@ describe.skipIf(!env.ok)(title('cells/awesmoe.yaml --skip-compat on --driver qem
   }, 600_000);
 
   afterAll(async () => {
-    if (!destroyed && existsSync(join(stateDir, CELL))) await cellctl(['destroy', FILE, '--state-dir', stateDir]);
+    if (!destroyed && existsSync(join(stateDir, CELL))) await cellctl(['destroy', FILE, '--state-dir', stateDir, '--auto-approve']);
     await cleanUp(work, stateDir, netnsPrefix(CELL, join(stateDir, CELL, 'qemu')));
   }, 120_000);
 
@@ -40,8 +40,10 @@ describe.skipIf(!env.ok)(title('cells/awesmoe.yaml --skip-compat on --driver qem
     expect(apply.code, apply.stdout).toBe(1);
     expect(apply.stdout).toContain("Note: module.shea.openafs: the catalog refuses openafs-1.4.2-linux; the guest's real kernel judges a probe");
     expect(apply.stderr).toContain('Error: [module-gpl-only-symbol]'); // the catalog's verdict, printed first
-    const err = apply.stderr.split('\n').find((l) => l.startsWith('Error: module.shea.openafs: '));
-    expect(err).toMatch(/^Error: module\.shea\.openafs: insmod openafs: refused by the guest's kernel \S+: /);
+    // The progress view shows the step's error (stdout); stderr points at it.
+    expect(apply.stderr).toContain('Error: module.shea.openafs failed (its error is above).');
+    const err = apply.stdout.split('\n').find((l) => l.startsWith('+ module.shea.openafs: FAILED: '));
+    expect(err).toMatch(/^\+ module\.shea\.openafs: FAILED: insmod openafs: refused by the guest's kernel \S+: /);
     expect(err).toContain("openafs: module license 'http://www.openafs.org/dl/license10.html' taints kernel.");
     expect(err).toContain('openafs: Unknown symbol xen_features (err -2)');
     expect(err).toContain('openafs: Unknown symbol force_evtchn_callback (err -2)'); // not exported by 6.1 at all
@@ -59,7 +61,7 @@ describe.skipIf(!env.ok)(title('cells/awesmoe.yaml --skip-compat on --driver qem
   });
 
   it('destroy (after the failed apply) leaves nothing', async () => {
-    const r = await cellctl(['destroy', FILE, '--state-dir', stateDir]);
+    const r = await cellctl(['destroy', FILE, '--state-dir', stateDir, '--auto-approve']);
     destroyed = true;
     expect(r.code, r.stderr).toBe(0);
     expect(await leftovers(stateDir, netnsPrefix(CELL, join(stateDir, CELL, 'qemu')))).toEqual([]);

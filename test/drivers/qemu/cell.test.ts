@@ -102,7 +102,7 @@ describe.skipIf(!env.ok)(title('--driver qemu: a two-guest cell through the CLI'
   }, 900_000 + vm.buildMs);
 
   afterAll(async () => {
-    if (!destroyed && stateDir && existsSync(join(stateDir, CELL))) await cellctl(['destroy', file, '--state-dir', stateDir]);
+    if (!destroyed && stateDir && existsSync(join(stateDir, CELL))) await cellctl(['destroy', file, '--state-dir', stateDir, '--auto-approve']);
     await cleanUp(work, stateDir, stateDir && netnsPrefix(CELL, join(stateDir, CELL, 'qemu')));
   }, 120_000);
 
@@ -204,7 +204,7 @@ describe.skipIf(!env.ok)(title('--driver qemu: a two-guest cell through the CLI'
   it('destroy leaves no QEMU process, namespace, tap, mount or file', async () => {
     const prefix = netnsPrefix(CELL, join(stateDir, CELL, 'qemu'));
     expect(await leftovers(stateDir, prefix)).not.toEqual([]); // the check sees the running cell
-    destroyed = await cellctl(['destroy', file, '--state-dir', stateDir]);
+    destroyed = await cellctl(['destroy', file, '--state-dir', stateDir, '--auto-approve']);
     expect(destroyed.code, destroyed.stderr).toBe(0);
     expect(destroyed.stdout).toMatch(/Destroy complete! Resources: 0 added, 0 changed, 7 destroyed\./);
     expect(await leftovers(stateDir, prefix)).toEqual([]);
@@ -230,8 +230,8 @@ guests:
     expect(r.code).toBe(1);
     // the cell fits as written (compat passes); raised to what a real guest needs, it does not
     expect(r.stdout).toContain(`Note: guest g: asks for ${MIN - 64} MiB; real guests here need at least ${MIN} MiB`);
-    expect(r.stderr).toContain(`Error: guest.g: guest g needs ${MIN} MiB but host h has ${MIN - 50} MiB free (${MIN + 50} MiB RAM, dom0 100 MiB, other guests 0 MiB)`);
-    const d = await cellctl(['destroy', file, '--state-dir', stateDir]);
+    expect(r.stdout).toContain(`+ guest.g: FAILED: guest g needs ${MIN} MiB but host h has ${MIN - 50} MiB free (${MIN + 50} MiB RAM, dom0 100 MiB, other guests 0 MiB)`);
+    const d = await cellctl(['destroy', file, '--state-dir', stateDir, '--auto-approve']);
     expect(d.code, d.stderr).toBe(0);
     expect(await leftovers(stateDir, netnsPrefix('tight.test', join(stateDir, 'tight.test', 'qemu')))).toEqual([]);
   }, 120_000);

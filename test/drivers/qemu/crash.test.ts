@@ -27,7 +27,7 @@ guests:
 `);
     const stateDir = join(work, 'state');
     const prefix = netnsPrefix(CELL, join(stateDir, CELL, 'qemu'));
-    const child = execa(process.execPath, [CLI, 'apply', file, '--driver', 'qemu', '--state-dir', stateDir], { reject: false, env: { CI: '1' } });
+    const child = execa(process.execPath, [CLI, 'apply', file, '--driver', 'qemu', '--state-dir', stateDir, '--auto-approve'], { reject: false, env: { CI: '1' } });
     let out = '';
     await new Promise<void>((resolve, reject) => {
       child.stdout!.on('data', (d: Buffer) => {
@@ -42,7 +42,7 @@ guests:
     expect(orphans.some((l) => l.startsWith('qemu pid '))).toBe(true);
     expect(orphans.some((l) => l.startsWith('namespace '))).toBe(true);
 
-    const d = await cellctl(['destroy', file, '--state-dir', stateDir]);
+    const d = await cellctl(['destroy', file, '--state-dir', stateDir, '--auto-approve']);
     expect(d.code, `${d.stdout}\n${d.stderr}`).toBe(0);
     expect(d.stdout).toContain('guest.g: cleaned up after an interrupted create');
     expect(await leftovers(stateDir, prefix)).toEqual([]);

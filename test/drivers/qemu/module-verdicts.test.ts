@@ -86,7 +86,8 @@ describe.skipIf(!env.ok)(title('module verdicts: check-module against the real k
     it(`${name}: check-module's verdict is the kernel's`, () => {
       const r = results.get(name)!;
       const { findings } = checkModuleFile(kos.get(name)!, { symvers: headers.symvers, config: headers.config, licences });
-      const errors = findings.filter((f) => f.severity === 'error');
+      // modpost's refusal of a missing licence is not the loader's: it loads such a module as 'unspecified' (tainted).
+      const errors = findings.filter((f) => f.severity === 'error' && f.code !== 'module-licence-missing');
       const log = r.kernelLog.join('\n');
       expect(errors.length === 0, `check-module: ${JSON.stringify(errors)}\nkernel: ${log}\ninsmod: ${r.insmod}`).toBe(r.loaded);
       expect(named(errors), log).toEqual(refusedByKernel(r));
