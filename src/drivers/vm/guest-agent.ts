@@ -31,7 +31,6 @@ export function fill(template: string, values: Record<string, string>): string {
 }
 
 const AGENT = `# cellctl guest agent (generated; see src/drivers/vm/guest-agent.ts)
-PORT=/dev/virtio-ports/@@PORT@@
 WORK=@@RUN@@/agent
 say() { read -r up _ </proc/uptime; echo "cellctl-agent: [$up] $*" >/dev/console; }
 mkdir -p $WORK
@@ -41,13 +40,7 @@ rm -f $WORK/.idle
 mkfifo $WORK/.idle
 exec 4<>$WORK/.idle
 nap() { read -r -t $1 _ <&4; }
-n=0
-while [ ! -e $PORT ]; do
-  n=$((n + 1)); [ $n = 50 ] && say "waiting for $PORT (no such virtio port yet)"
-  nap 0.1
-done
-exec 3<>$PORT
-say "ready on $PORT"
+@@OPEN@@
 
 # take ID N NAME: the next N bytes of the request into $w/NAME (dd with count_bytes+fullblock
 # reads exactly N; head -c would read ahead into what follows)
@@ -91,8 +84,8 @@ run() {
 }
 
 while :; do
-  # EOF means the host is not connected: poll until it is
-  if ! read -r tag id op n1 n2 tmo <&3; then nap 0.2; continue; fi
+  # EOF: the host is not connected (virtio port), or the connection ended (see AgentChannel)
+  if ! read -r tag id op n1 n2 tmo <&3; then @@ON_EOF@@; fi
   [ "$tag" = @@REQUEST@@ ] || continue
   case "$id$n1$n2$tmo" in ''|*[!0-9]*) say "malformed request header ignored"; continue ;; esac
   w=$WORK/$id
@@ -121,9 +114,35 @@ while :; do
     *) echo "unknown op $op" >$w/err; reply $id 127 - ;;
   esac
   rm -rf $w
+  @@AFTER@@
 done
 `;
 
-export function agentScript(): string {
-  return fill(AGENT, { BB: GUEST_BUSYBOX, PORT: AGENT_PORT, RUN: GUEST_RUN_DIR, REPLY: REPLY_TAG, REQUEST: REQUEST_TAG, END: END_TAG });
+/**
+ * Where the agent's requests come from: by default the virtio-serial port, polled while the host
+ * is not connected (it reads EOF then). Another channel (a socket handed over on stdin by an
+ * inetd-style listener, say) gives its own sh: `open` makes fd 3 the channel, `onEof` runs when a
+ * read finds none, `oneShot` ends the agent after one request.
+ */
+export interface AgentChannel {
+  open: string;
+  onEof: string;
+  oneShot?: boolean;
+}
+
+const VIRTIO_PORT_CHANNEL: AgentChannel = {
+  open: `PORT=/dev/virtio-ports/${AGENT_PORT}
+n=0
+while [ ! -e $PORT ]; do
+  n=$((n + 1)); [ $n = 50 ] && say "waiting for $PORT (no such virtio port yet)"
+  nap 0.1
+done
+exec 3<>$PORT
+say "ready on $PORT"`,
+  onEof: 'nap 0.2; continue',
+};
+
+export function agentScript(channel: AgentChannel = VIRTIO_PORT_CHANNEL): string {
+  const values = { BB: GUEST_BUSYBOX, RUN: GUEST_RUN_DIR, REPLY: REPLY_TAG, REQUEST: REQUEST_TAG, END: END_TAG };
+  return fill(AGENT, { ...values, OPEN: channel.open, ON_EOF: channel.onEof, AFTER: channel.oneShot ? 'exit 0' : ':' });
 }
