@@ -7,7 +7,9 @@
 //   short (the host went away mid-send) is dropped, never run.
 // Guest -> host, per request:
 //   "CELLCTL-R <id> <exit> <flag> <base64 stdout> <base64 stderr>\n"
-//   flag is "-" or "timeout" (the command's process group was killed after timeoutMs).
+//   flag is "-" or "timeout" (the command's process group was killed after timeoutMs); a relay
+//   between host and agent (a Xen domU's, say) answers "undelivered" when it could not reach the
+//   agent, with its reason as stderr: the request did not run.
 // A command runs as its own session (setsid), its stdin/stdout/stderr are files and the port's
 // fd is closed in it, so nothing it prints or leaves running can reach the channel.
 //
@@ -20,6 +22,7 @@ export const GUEST_BUSYBOX = `${GUEST_RUN_DIR}/busybox`;
 export const REQUEST_TAG = 'CELLCTL-Q';
 export const END_TAG = 'CELLCTL-E';
 export const REPLY_TAG = 'CELLCTL-R';
+export const UNDELIVERED_FLAG = 'undelivered';
 export type AgentOp = 'ping' | 'exec' | 'poweroff';
 
 /** Fills @@NAME@@ placeholders; a placeholder left unfilled is a bug in this file, so it throws. */

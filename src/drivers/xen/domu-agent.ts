@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AgentTimeoutError, GuestAgent } from '../vm/agent.js';
-import { END_TAG, GUEST_BUSYBOX, GUEST_RUN_DIR, REQUEST_TAG, fill } from '../vm/guest-agent.js';
+import { END_TAG, GUEST_BUSYBOX, GUEST_RUN_DIR, REPLY_TAG, REQUEST_TAG, UNDELIVERED_FLAG, fill } from '../vm/guest-agent.js';
 import { shq } from '../vm/guest-scripts.js';
 import { qmpCommand } from '../vm/qmp.js';
 import { CONTROL_BRIDGE } from './dom0-setup.js';
@@ -89,15 +89,24 @@ while :; do
   end=; eid=
   read -r end eid <&3
   if [ "$end" != @@END@@ ] || [ "$eid" != "$id" ]; then log "request $id incomplete; dropped"; continue; fi
-  secs=$((tmo / 1000 + 30)); [ "$op" = ping ] && secs=5
+  secs=$((tmo / 1000 + 30)); [ "$op" = ping ] && secs=20
   { echo "$tag $id $op $n1 $n2 $tmo"; $BB cat $W/body; echo "$end $id"; } |
-    $BB timeout $secs $BB nc -w 5 "$addr" @@PORT@@ >&3 || log "request $id ($op): no answer from [$addr]:@@PORT@@ (exit $?)"
-  rm -f $W/body
+    $BB timeout $secs $BB nc -w 5 "$addr" @@PORT@@ >&3 2>$W/err
+  rc=$?
+  if [ $rc != 0 ]; then
+    why=$($BB cat $W/err)
+    log "request $id ($op): [$addr]:@@PORT@@: \${why:-exit $rc}"
+    # not connected at all: say so at once (the host retries, or reports it), rather than time out
+    case $why in *"can't connect"*|*"timed out"*)
+      printf '@@REPLY@@ %s 255 @@UNDELIVERED@@  %s\n' $id "$(echo "domU agent at [$addr]:@@PORT@@: $why" | $BB base64 -w 0)" >&3 ;;
+    esac
+  fi
+  rm -f $W/body $W/err
 done
 `;
 
 export function relayScript(): string {
-  return fill(RELAY, { BB: GUEST_BUSYBOX, RUN: GUEST_RUN_DIR, PORT: String(DOMU_AGENT_PORT), REQUEST: REQUEST_TAG, END: END_TAG });
+  return fill(RELAY, { BB: GUEST_BUSYBOX, RUN: GUEST_RUN_DIR, PORT: String(DOMU_AGENT_PORT), REQUEST: REQUEST_TAG, END: END_TAG, REPLY: REPLY_TAG, UNDELIVERED: UNDELIVERED_FLAG });
 }
 
 async function qmp(host: XenHost, execute: string, args: Record<string, unknown>, okIf?: RegExp): Promise<void> {
@@ -137,11 +146,13 @@ export async function waitDomuReady(agent: GuestAgent, timeoutMs = 120_000, aliv
     const left = timeoutMs - (Date.now() - t0);
     if (left <= 0) throw new AgentTimeoutError(`${agent.label}: agent not ready after ${timeoutMs} ms`);
     try {
-      await agent.ping(Math.min(6_000, left));
+      // the relay says at once when the domU's agent is not listening yet ("undelivered"); a
+      // ping that gets no word at all is a busy machine: give it time
+      await agent.ping(Math.min(30_000, left));
       return Date.now() - t0;
     } catch (e) {
       if (alive && !(await alive())) throw new Error(`${agent.label}: the domain is gone before its agent answered`);
-      if (!(e instanceof AgentTimeoutError)) await new Promise((r) => setTimeout(r, 200));
+      if (!(e instanceof AgentTimeoutError)) await new Promise((r) => setTimeout(r, 500));
     }
   }
 }

@@ -134,20 +134,47 @@ export function xlConsole(host: XenHost, name: string): string {
   return existsSync(f) ? readFileSync(f, 'utf8') : '';
 }
 
-export async function xlDestroy(host: XenHost, name: string): Promise<void> {
-  await runXl(host, ['destroy', name]);
+async function domainId(host: XenHost, name: string): Promise<number> {
+  return Number((await runXl(host, ['domid', name])).trim());
 }
 
-/** Asks the domU to shut down (its kernel runs the orderly poweroff) and, with wait, waits until it is gone. */
+/**
+ * Waits until no domain has this id any more: a domain that shut down or was destroyed stays in
+ * `xl list` as "(null)" while dom0's backends and daemons still hold its pages.
+ */
+async function waitGone(host: XenHost, id: number, name: string, ms: number): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    const d = (await xlList(host)).find((x) => x.id === id);
+    if (!d) return;
+    if (Date.now() - t0 > ms) throw new Error(`domain ${name} (id ${id}) still in xl list as ${JSON.stringify(d.name)} (${d.state}) after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
+
+/** `xl destroy`, then waits until the domain has left `xl list`. */
+export async function xlDestroy(host: XenHost, name: string, o: { waitMs?: number } = {}): Promise<void> {
+  const id = await domainId(host, name);
+  await runXl(host, ['destroy', name]);
+  await waitGone(host, id, name, o.waitMs ?? 60_000);
+}
+
+/**
+ * Asks the domU to shut down (its kernel runs the orderly poweroff); with waitMs, waits until it
+ * has left `xl list` (xl shutdown -w, then its last pages released).
+ */
 export async function xlShutdown(host: XenHost, name: string, o: { waitMs?: number } = {}): Promise<void> {
   if (o.waitMs === undefined) {
     await runXl(host, ['shutdown', name]);
     return;
   }
+  const t0 = Date.now();
+  const id = await domainId(host, name);
   try {
     await runXl(host, ['shutdown', '-w', name], o.waitMs);
   } catch (e) {
     if (e instanceof AgentTimeoutError) throw new Error(`xl shutdown -w ${name}: domain still there after ${o.waitMs} ms`);
     throw e;
   }
+  await waitGone(host, id, name, Math.max(5_000, o.waitMs - (Date.now() - t0)));
 }

@@ -4,6 +4,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { execa, execaSync } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../../src/catalog/load.js';
@@ -13,6 +14,7 @@ import { PACKAGE_ROOT } from '../../../src/paths.js';
 import { desiredResources } from '../../../src/plan/desired.js';
 import type { GuestAttrs } from '../../../src/plan/resources.js';
 import { tcg } from '../../../src/drivers/vm/accel.js';
+import { AgentError, AgentTimeoutError, GuestAgent } from '../../../src/drivers/vm/agent.js';
 import { guestPaths, qemuArgs, type GuestSpec } from '../../../src/drivers/vm/qemu-args.js';
 import { CONTROL_BRIDGE, dom0SetupScript } from '../../../src/drivers/xen/dom0-setup.js';
 import { controlMac, linkLocal, relayScript } from '../../../src/drivers/xen/domu-agent.js';
@@ -82,6 +84,32 @@ describe('control addresses', () => {
     expect(linkLocal('02:00:00:00:00:01')).toBe('fe80::ff:fe00:1');
     expect(linkLocal('0a:ce:11:0c:35:5d')).toBe('fe80::8ce:11ff:fe0c:355d');
     expect(() => linkLocal('52:54:00:12:34')).toThrow(/bad MAC/);
+  });
+});
+
+describe('a relay that cannot reach the agent', () => {
+  it('answers "undelivered": the client fails at once with the reason, and the next request goes through', async () => {
+    const sock = join(work, 'relay.sock');
+    let n = 0;
+    const server = createServer((c) => {
+      c.on('data', (d: Buffer) => {
+        const id = d.toString().split(' ')[1];
+        const why = Buffer.from("domU agent at [fe80::1%cellctl0]:7000: nc: can't connect to remote host: Connection refused").toString('base64');
+        c.write(n++ === 0 ? `CELLCTL-R ${id} 255 undelivered  ${why}\n` : `CELLCTL-R ${id} 0 -  \n`);
+      });
+    });
+    await new Promise<void>((r) => server.listen(sock, r));
+    const a = new GuestAgent(sock, 'domU shea');
+    try {
+      const err = await a.ping(30_000).catch((e: Error) => e);
+      expect(err).toBeInstanceOf(AgentError);
+      expect(err).not.toBeInstanceOf(AgentTimeoutError);
+      expect(String(err)).toMatch(/domU shea: request not delivered to the agent: domU agent at \[fe80::1%cellctl0\]:7000: nc: can't connect/);
+      await a.ping(5_000);
+    } finally {
+      a.close();
+      server.close();
+    }
   });
 });
 
