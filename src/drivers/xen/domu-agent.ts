@@ -67,7 +67,6 @@ BB=@@BB@@
 name=$1 addr=$2 W=@@RUN@@/relay-$3
 log() { read -r up _ </proc/uptime; echo "[$up] $*"; }
 mkdir -p $W
-echo $$ >$W.pid
 rm -f $W/.idle
 mkfifo $W/.idle
 exec 4<>$W/.idle
@@ -129,12 +128,15 @@ export async function openDomuAgent(host: XenHost, domain: string): Promise<Gues
   }
   const a = host.dom0.agent;
   const pidFile = relayPidFile(domain);
-  const running = await a.exec('sh', ['-c', `[ -s ${shq(pidFile)} ] && kill -0 "$(cat ${shq(pidFile)})"`]);
+  const running = await a.exec(GUEST_BUSYBOX, ['sh', '-c', `[ -s ${shq(pidFile)} ] && kill -0 "$(cat ${shq(pidFile)})"`]);
   if (running.code !== 0) {
     const script = `${GUEST_RUN_DIR}/relay.sh`;
     await a.writeFile(script, relayScript(), 0o755);
     const addr = `${linkLocal(controlMac(domain))}%${CONTROL_BRIDGE}`;
-    await a.spawn(GUEST_BUSYBOX, ['sh', script, ids.port, addr, domain], { logFile: `/var/log/xen/cellctl-relay-${domain}.log` });
+    // a session of its own (spawn), restarting the relay should it die: closeDomuAgent kills the group
+    const args = [ids.port, addr, domain].map(shq).join(' ');
+    const loop = `echo $$ >${shq(pidFile)}; while :; do ${GUEST_BUSYBOX} sh ${script} ${args}; echo "relay exited ($?); restarting it"; ${GUEST_BUSYBOX} sleep 1; done`;
+    await a.spawn(GUEST_BUSYBOX, ['sh', '-c', loop], { logFile: `/var/log/xen/cellctl-relay-${domain}.log` });
   }
   return new GuestAgent(socket, `domU ${domain}`);
 }
@@ -161,7 +163,7 @@ export async function waitDomuReady(agent: GuestAgent, timeoutMs = 120_000, aliv
 export async function closeDomuAgent(host: XenHost, domain: string): Promise<void> {
   const ids = relayIds(domain);
   const pidFile = relayPidFile(domain);
-  await host.dom0.agent.exec('sh', ['-c', `[ -s ${shq(pidFile)} ] && kill "$(cat ${shq(pidFile)})"; rm -rf ${shq(pidFile)} ${shq(`${GUEST_RUN_DIR}/relay-${domain}`)}; :`]);
+  await host.dom0.agent.exec(GUEST_BUSYBOX, ['sh', '-c', `[ -s ${shq(pidFile)} ] && kill -TERM -"$(cat ${shq(pidFile)})"; rm -rf ${shq(pidFile)} ${shq(`${GUEST_RUN_DIR}/relay-${domain}`)}; :`]);
   await qmp(host, 'device_del', { id: ids.device }, /not found/i);
   // the port goes away asynchronously; the chardev can be removed once nothing uses it
   for (let i = 0; ; i++) {
