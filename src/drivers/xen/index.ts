@@ -8,3 +8,4 @@ export { DOMU_AGENT_PORT, DOMU_MODULES, domuScripts } from './domu-init.js';
 export { closeDomuAgent, controlMac, linkLocal, openDomuAgent, waitDomuReady } from './domu-agent.js';
 export { domuConfig, prepareDomuBoot, type DomuBoot, type DomuOptions } from './domu-config.js';
 export { buildRootImage, type RootImage, type RootTree } from './root-image.js';
+export { pvLiveMigration, xlMigrate, xlMoveCold } from './migrate.js';
