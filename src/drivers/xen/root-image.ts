@@ -2,7 +2,7 @@
 // with the libraries ldd names, whole Debian packages, plain paths) plus busybox for everything
 // else. A PV domU cannot share the host root the way the QEMU guests do (no virtio 9p; Xen's
 // 9pfs backend needs a QEMU in dom0), so it gets its own disk, as the seed's guests had.
-import { type Stats, constants, copyFileSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { type Stats, closeSync, constants, copyFileSync, lstatSync, mkdirSync, mkdtempSync, openSync, readSync, readdirSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { isElf, isStaticElf } from '../vm/kimage.js';
@@ -48,27 +48,34 @@ async function packageFiles(pkg: string): Promise<string[]> {
   return String(r.stdout).split('\n').filter((l) => l.startsWith('/') && l !== '/.');
 }
 
-/** The shared libraries (and loader) ldd names for a dynamic ELF file. */
-async function libraries(file: string): Promise<string[]> {
-  const r = await execa('ldd', [file], { reject: false });
-  if (r.exitCode !== 0) return []; // "not a dynamic executable": nothing to add
-  const out: string[] = [];
-  for (const line of String(r.stdout).split('\n')) {
-    const m = /=>\s*(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
-    if (m) out.push(m[1]!);
-    else if (/=> not found/.test(line)) throw new Error(`root image: ${file}: ${line.trim()}`);
+/** The shared libraries (and loaders) ldd names for dynamic ELF files (one ldd per 200 files). */
+async function libraries(files: string[]): Promise<string[]> {
+  const out = new Set<string>();
+  for (let i = 0; i < files.length; i += 200) {
+    const r = await execa('ldd', files.slice(i, i + 200), { reject: false });
+    for (const line of String(r.stdout).split('\n')) {
+      const m = /=>\s*(\/\S+)/.exec(line) ?? /^\s+(\/\S+)\s+\(/.exec(line);
+      if (m) out.add(m[1]!);
+      else if (/=> not found/.test(line)) throw new Error(`root image: a library is missing: ${line.trim()}`);
+    }
   }
-  return out;
+  return [...out];
 }
 
+/** A dynamically linked ELF file (its headers, in the first 4 KiB, name an interpreter). */
 function isDynamicElf(path: string): boolean {
+  let fd: number | undefined;
   try {
-    const st = lstatSync(path);
-    if (!st.isFile() || st.size < 64) return false;
-    const b = readFileSync(path);
-    return isElf(b) && !isStaticElf(b);
+    if (!lstatSync(path).isFile()) return false;
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(4096);
+    const n = readSync(fd, head, 0, head.length, 0);
+    const b = head.subarray(0, n);
+    return n >= 64 && isElf(b) && !isStaticElf(b);
   } catch {
     return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -139,7 +146,7 @@ export async function buildRootImage(tree: RootTree, image: string, o: { sizeMiB
     for (const p of wanted) s.add(p, false);
     for (const p of tree.paths ?? []) s.add(p);
     const elfs = [...wanted, ...(tree.paths ?? [])].filter(isDynamicElf);
-    for (const f of elfs) for (const lib of await libraries(f)) s.add(lib);
+    for (const lib of await libraries(elfs)) s.add(lib);
 
     // busybox for every command the tree does not have (sh, mount, ip ... for a shell in the guest)
     const bb = o.busybox ?? '/bin/busybox';
