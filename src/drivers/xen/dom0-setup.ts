@@ -23,7 +23,7 @@ export interface Dom0Mount {
   cache?: 'loose';
 }
 
-export interface Uplink {
+export interface UplinkPort {
   mac: string; // dom0's NIC (a QEMU virtio-net on a tap in the host's netns)
   bridge: string; // the dom0 bridge it joins
 }
@@ -32,7 +32,7 @@ export interface Dom0Setup {
   toolsDir: string; // /usr/lib/xen-4.17/bin
   mounts: Dom0Mount[];
   bridges: string[];
-  uplinks: Uplink[];
+  uplinks: UplinkPort[];
   hotplug?: Record<string, string>; // /etc/xen/scripts/<name> -> text, installed in dom0 (hotplug.ts)
 }
 

@@ -14,6 +14,7 @@ import { qmpCommand } from '../vm/qmp.js';
 import { CONTROL_BRIDGE } from './dom0-setup.js';
 import { DOMU_AGENT_PORT } from './domu-init.js';
 import type { XenHost } from './host.js';
+import { xlConsole, xlList } from './xl.js';
 
 const SUN_PATH_MAX = 107;
 
@@ -141,19 +142,27 @@ export async function openDomuAgent(host: XenHost, domain: string): Promise<Gues
   return new GuestAgent(socket, `domU ${domain}`);
 }
 
-/** Waits until the domU's agent answers through its relay; returns the milliseconds waited. */
-export async function waitDomuReady(agent: GuestAgent, timeoutMs = 120_000, alive?: () => Promise<boolean>): Promise<number> {
+/**
+ * Waits until the domU's agent answers through its relay; returns the milliseconds waited.
+ * Fails early, with the domU's last console lines, once the domain is gone (a panic, init failing).
+ */
+export async function waitDomuReady(host: XenHost, domain: string, agent: GuestAgent, timeoutMs = 120_000): Promise<number> {
   const t0 = Date.now();
+  let checked = t0;
+  const consoleEnd = () => xlConsole(host, domain).trimEnd().split('\n').slice(-12).join('\n');
   for (;;) {
     const left = timeoutMs - (Date.now() - t0);
-    if (left <= 0) throw new AgentTimeoutError(`${agent.label}: agent not ready after ${timeoutMs} ms`);
+    if (left <= 0) throw new AgentTimeoutError(`${agent.label}: agent not ready after ${timeoutMs} ms; console ends:\n${consoleEnd()}`);
     try {
       // the relay says at once when the domU's agent is not listening yet ("undelivered"); a
       // ping that gets no word at all is a busy machine: give it time
       await agent.ping(Math.min(30_000, left));
       return Date.now() - t0;
     } catch (e) {
-      if (alive && !(await alive())) throw new Error(`${agent.label}: the domain is gone before its agent answered`);
+      if (Date.now() - checked > 10_000) {
+        checked = Date.now();
+        if (!(await xlList(host)).some((d) => d.name === domain)) throw new Error(`${agent.label}: the domain is gone before its agent answered; console ends:\n${consoleEnd()}`);
+      }
       if (!(e instanceof AgentTimeoutError)) await new Promise((r) => setTimeout(r, 500));
     }
   }

@@ -18,9 +18,10 @@ import { xlInfo, type XenInfo } from './xl.js';
 // create_bounce_frame (../shared/REAL-VM.md); max without SMAP/SMEP boots, but then processes in
 // dom0 and in domUs die now and then on a user-space access through %fs (TLS) that reads junk
 // (segfaults at the same `mov %fs:...` in busybox; once xenstored, by a #GP, which takes the host
-// down). Measured, 400 forks in dom0 and 400 in a domU at once: max,-smap,-smep with vendor AMD or
-// Intel, with or without fsgsbase, -smp 1 or 2: faults in 4 of 5 runs; qemu64: none in 2 runs,
-// nor in the test runs since. So qemu64, as the spike also found working.
+// down). Measured with a domU running and hundreds of forks in dom0 and the domU: max,-smap,-smep
+// with vendor AMD or Intel, with or without fsgsbase, -smp 1 or 2: faults in 4 of 7 runs, and in
+// both test runs that looked; qemu64: none in 2 such runs, nor in 3 test runs. So qemu64, which
+// the spike also found working.
 export const NESTED_XEN_CPU = 'qemu64';
 // Xen's command line beyond dom0_mem. xpti=false: TCG does not speculate, so Meltdown's page
 // table isolation (which Xen turns on for an Intel CPU, say with CELLCTL_XEN_CPU) would only make
@@ -89,6 +90,17 @@ function validate(spec: XenHostSpec): void {
   }
 }
 
+/** The dom0 setup for this host (throws on a bad bridge name or uplink: checked before booting). */
+function setupScript(spec: XenHostSpec, xen: XenImage): string {
+  return dom0SetupScript({
+    toolsDir: xen.toolsDir,
+    mounts: dom0Mounts(spec),
+    bridges: spec.bridges,
+    uplinks: (spec.vifs ?? []).map((v) => ({ mac: v.mac, bridge: v.bridge })),
+    hotplug: spec.xenHotplugScripts ? undefined : hotplugScripts(),
+  });
+}
+
 /** dom0's kernel and initramfs: the kit's, with the Xen backends loaded by /init (from RAM, not 9p). */
 export function prepareDom0Boot(): Promise<BootFiles> {
   return prepareBootFiles({}, { modules: [...INIT_MODULES, ...DOM0_MODULES] });
@@ -101,6 +113,7 @@ export function prepareDom0Boot(): Promise<BootFiles> {
 export async function startXenHost(spec: XenHostSpec, boot?: BootFiles): Promise<XenHost> {
   validate(spec);
   const xen = xenImage({ series: spec.xenSeries });
+  setupScript(spec, xen);
   const files = boot ?? (await prepareDom0Boot());
   const p = paths(spec);
   const mounts = dom0Mounts(spec);
@@ -153,14 +166,7 @@ export async function waitXenReady(host: XenHost, timeoutMs = 240_000): Promise<
   await waitReady(host.dom0, left());
   host.timings.dom0Agent = Date.now() - host.startedAt;
   const { spec } = host;
-  const script = dom0SetupScript({
-    toolsDir: host.xen.toolsDir,
-    mounts: dom0Mounts(spec),
-    bridges: spec.bridges,
-    uplinks: (spec.vifs ?? []).map((v) => ({ mac: v.mac, bridge: v.bridge })),
-    hotplug: spec.xenHotplugScripts ? undefined : hotplugScripts(),
-  });
-  const r = await host.dom0.agent.exec(GUEST_BUSYBOX, ['sh', '-c', script], { timeoutMs: left() });
+  const r = await host.dom0.agent.exec(GUEST_BUSYBOX, ['sh', '-c', setupScript(spec, host.xen)], { timeoutMs: left() });
   if (r.code !== 0) throw new Error(`Xen host ${spec.name}: dom0 setup failed: ${(r.stdout + r.stderr).trim().split('\n').slice(-6).join('\n')}`);
   host.timings.dom0Setup = Date.now() - host.startedAt;
   const info = await xlInfo(host, left());

@@ -97,7 +97,7 @@ describe.skipIf(!env.ok)(`a nested Xen host and its domUs${env.ok ? '' : ` (skip
     const d = (await xlList(host)).find((x) => x.name === 'shea');
     expect(d).toMatchObject({ id: created.id, memMiB: 128, vcpus: 1 });
     expect(d!.state).toMatch(/^[-rb]{6}$/); // running or blocked, not paused or crashed
-    await waitDomuReady(agent, 180_000);
+    await waitDomuReady(host, 'shea', agent, 180_000);
     split.domuAgent = Date.now() - t0;
     const up = /cellctl-init: \[([\d.]+)\] domU userspace up/.exec(xlConsole(host, 'shea'));
     console.log(`split: QEMU start -> xl info ${sec(split.xlInfo!)} s; xl create returned ${sec(split.xlCreate)} s; domU userspace at domU uptime ${up?.[1]} s; domU agent answered ${sec(split.domuAgent)} s after xl create started`);

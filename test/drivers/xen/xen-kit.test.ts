@@ -1,7 +1,7 @@
 // The Xen kit's pure parts: xl output parsers, addresses, the domU config (renderXl's, plus what
 // a booting domU needs), the generated sh (syntax-checked by busybox), the multiboot QEMU command
 // line, finding the hypervisor, and a root image read back with debugfs. No Xen needed.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -21,6 +21,7 @@ import { controlMac, linkLocal, relayScript } from '../../../src/drivers/xen/dom
 import { domuConfig, type DomuBoot } from '../../../src/drivers/xen/domu-config.js';
 import { domuScripts } from '../../../src/drivers/xen/domu-init.js';
 import { hotplugScripts } from '../../../src/drivers/xen/hotplug.js';
+import { startXenHost } from '../../../src/drivers/xen/host.js';
 import { findXen } from '../../../src/drivers/xen/hypervisor.js';
 import { buildRootImage } from '../../../src/drivers/xen/root-image.js';
 import { configDomainName, parseXlInfo, parseXlList } from '../../../src/drivers/xen/xl.js';
@@ -222,6 +223,28 @@ describe('finding Xen', () => {
     mkdirSync(join(lib, 'xen-4.17', 'bin'), { recursive: true });
     writeFileSync(join(lib, 'xen-4.17', 'bin', 'xl'), '');
     expect(findXen({ bootDir: boot, libDir: lib })).toEqual({ series: '4.17', package: join(boot, 'xen-4.17-amd64.gz'), toolsDir: join(lib, 'xen-4.17', 'bin') });
+  });
+});
+
+const XEN = (() => {
+  try {
+    findXen();
+    return true;
+  } catch {
+    return false;
+  }
+})();
+describe.skipIf(!XEN)(`a Xen host spec${XEN ? '' : ' (skipped: Xen packages not installed)'}`, () => {
+  const spec = { name: 'kraken', memoryMiB: 1024, cpus: 2, dom0MemoryMiB: 256, bridges: ['bridge4'] };
+
+  it('is refused before anything starts when it cannot work', async () => {
+    const dir = join(work, 'refused');
+    await expect(startXenHost({ ...spec, dir, dom0MemoryMiB: 1024 })).rejects.toThrow(/Xen host kraken: dom0 memory 1024 MiB leaves nothing of the host's 1024 MiB/);
+    await expect(startXenHost({ ...spec, dir, cpus: 0 })).rejects.toThrow(/cpus must be an integer >= 1/);
+    await expect(startXenHost({ ...spec, dir, bridges: ['bridge4;reboot'] })).rejects.toThrow(/bad bridge name/);
+    await expect(startXenHost({ ...spec, dir, vifs: [{ mac: '52:54:00:00:00:01', tap: 't0', bridge: 'bridge9' }] })).rejects.toThrow(/bridge bridge9 is not one of the host's bridges/);
+    await expect(startXenHost({ ...spec, dir, shares: [{ hostPath: work, dom0Path: 'local/xen' }] })).rejects.toThrow(/must be an absolute path/);
+    expect(() => readdirSync(join(dir, 'dom0'))).toThrow(/ENOENT/); // no QEMU was started
   });
 });
 

@@ -42,7 +42,7 @@ describe.skipIf(!env.ok)(`moving a domU between two nested Xen hosts${env.ok ? '
     await Promise.all([waitXenReady(a), waitXenReady(b)]);
     agent = await openDomuAgent(a, 'shea');
     await xlCreate(a, domuConfig('shea', seedShea(), boot, { gateway: '10.4.0.1' }));
-    await waitDomuReady(agent, 240_000);
+    await waitDomuReady(a, 'shea', agent, 240_000);
     await agent.writeFile('/root/marker', 'written on kraken\n');
   }, 500_000);
 
@@ -80,7 +80,7 @@ describe.skipIf(!env.ok)(`moving a domU between two nested Xen hosts${env.ok ? '
     expect(await names(a)).not.toContain('shea');
     expect((await xlList(b)).find((d) => d.name === 'shea')).toMatchObject({ id, memMiB: 128 });
     agent = await openDomuAgent(b, 'shea');
-    await waitDomuReady(agent, 120_000);
+    await waitDomuReady(b, 'shea', agent, 120_000);
     expect((await agent.exec('cat', ['/root/marker'])).stdout).toBe('written on kraken\n');
     expect((await agent.exec('hostname')).stdout).toBe('shea\n');
     // the kernel resumed where it was: no second boot in its console on the new host
