@@ -54,7 +54,8 @@ describe.skipIf(!env.ok)(`a nested Xen host and its domUs${env.ok ? '' : ` (skip
     split.xlInfo = Date.now() - t0;
     const dom0Up = /cellctl-init: \[([\d.]+)\] userspace up/.exec(readFileSync(host.dom0.consoleLog, 'utf8'))?.[1];
     console.log(`dom0 userspace at dom0 uptime ${dom0Up} s`);
-    console.log(`Xen host up (${host.dom0.accel.accel}, -cpu ${readFileSync(`/proc/${host.dom0.pid}/cmdline`, 'utf8').split('\0').find((a) => a.startsWith('max') || a.startsWith('qemu')) ?? '?'}): dom0 agent ${sec(host.timings.dom0Agent!)} s, dom0 set up ${sec(host.timings.dom0Setup!)} s, xl info ${sec(host.timings.xlInfo!)} s after QEMU start`);
+    const argv = readFileSync(`/proc/${host.dom0.pid}/cmdline`, 'utf8').split('\0');
+    console.log(`Xen host up (${host.dom0.accel.accel}, -cpu ${argv[argv.indexOf('-cpu') + 1]}): dom0 agent ${sec(host.timings.dom0Agent!)} s, dom0 set up ${sec(host.timings.dom0Setup!)} s, xl info ${sec(host.timings.xlInfo!)} s after QEMU start`);
   }, 400_000);
 
   afterAll(async () => {
