@@ -1,6 +1,7 @@
 // The bench's results: shape of bench/results.json, the targets, and the table printed at the end.
 import type { InprocResult } from './inproc.js';
 import type { ProfileSummary } from './profile.js';
+import type { QemuBench } from './qemu.js';
 
 export interface ProcResult { median?: number; runs: number[]; rssKiB?: number; rssError?: string; error?: string }
 export interface OpResult { inproc?: InprocResult; process?: ProcResult }
@@ -24,6 +25,7 @@ export interface Results {
   sizes: Record<number, { yamlBytes: number; stateBytes?: number; fullStateDir?: string; ops: Record<string, OpResult> }>;
   tproaPlan?: ProcResult;
   netns?: { available: boolean; reason?: string; smoke?: unknown; apply?: unknown; destroy?: unknown };
+  qemu?: QemuBench;
   targets: Target[];
   profiles: (ProfileSummary & { command: string; targets: string[] })[];
 }
@@ -65,6 +67,15 @@ export function evaluateTargets(r: Results, big: string, mid: string, tproa: str
     value: r.tproaPlan?.error ? undefined : r.tproaPlan?.median, detail: `node start-up alone: ${r.nodeStartupMs} ms`,
     profile: ['plan', tproa, '--state-dir', '$FRESH'],
   }));
+  const q = r.qemu?.available ? r.qemu : undefined;
+  out.push(target({
+    id: 'qemu-smoke-tproa', description: '`cellctl smoke cells/tproa.yaml --driver qemu` < 60 s (openafs.ko cached)', limit: 60_000, unit: 'ms',
+    value: q?.smoke?.code === 0 ? q.smoke.ms : undefined, detail: q ? (q.smoke?.code === 0 ? 'phase A: no servers in guests yet' : `exit ${q.smoke?.code}`) : r.qemu?.reason,
+  }));
+  out.push(target({
+    id: 'qemu-destroy-tproa', description: '`cellctl destroy cells/tproa.yaml` (qemu) < 5 s', limit: 5000, unit: 'ms',
+    value: q?.destroy?.code === 0 ? q.destroy.ms : undefined, detail: q ? `in-process ${q.inprocDestroyMs} ms` : r.qemu?.reason,
+  }));
   const applyArgs = ['apply', mid, '--state-dir', '$FRESH', '--quiet'];
   out.push(target({ id: 'sim-apply-1k-process', description: 'sim apply of 1,000 guests as a process < 5 s', limit: 5000, unit: 'ms', value: procMs(r, 1000, 'apply'), profile: applyArgs }));
   out.push(target({ id: 'sim-apply-1k-inproc', description: 'sim apply of 1,000 guests in-process < 5 s', limit: 5000, unit: 'ms', value: inMs(r, 1000, 'apply'), profile: applyArgs }));
@@ -102,6 +113,10 @@ export function renderTable(r: Results): string {
   }
   lines.push('', `cellctl plan cells/tproa.yaml (process): ${fmt(r.tproaPlan?.median, 0).trim()} ms median, ${fmt(mib(r.tproaPlan?.rssKiB), 0).trim()} MiB${r.tproaPlan?.error ? ` ERROR ${r.tproaPlan.error}` : ''}`);
   lines.push(r.netns?.available ? `netns: ${JSON.stringify({ smoke: r.netns.smoke, apply: r.netns.apply, destroy: r.netns.destroy })}` : `netns: not measured (${r.netns?.reason ?? 'not run'})`);
+  const q = r.qemu;
+  lines.push(q?.available
+    ? `qemu (tproa): smoke ${q.smoke?.ms} ms (exit ${q.smoke?.code}), apply ${q.apply?.ms} ms, destroy ${q.destroy?.ms} ms as processes; in-process apply ${q.inprocApplyMs} ms, destroy ${q.inprocDestroyMs} ms; boot to agent ${q.guest?.bootMs} ms (${q.guest?.accel}), afsd ready at guest uptime ${q.guest?.afsdReadyAtUptimeS} s; openafs.ko cached (first build took ${q.openafsKo?.firstBuildS} s)${q.error ? `; ERROR ${q.error}` : ''}\n  steps (ms): ${Object.entries(q.steps ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`
+    : `qemu: not measured (${q?.reason ?? 'not run'})`);
   lines.push('', 'Targets (reported, not asserted):');
   for (const t of r.targets) {
     const v = t.value === undefined ? 'not measured' : `${t.value}${t.unit === 'ms' ? ' ms' : ''}`;

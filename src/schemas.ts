@@ -25,6 +25,7 @@ export const CATALOG_SCHEMA: SchemaSet = {
   validators: {
     xen: '#/$defs/xenFile', os: '#/$defs/osFile', kernels: '#/$defs/kernelsFile',
     modules: '#/$defs/modulesFile', software: '#/$defs/softwareFile', licences: '#/$defs/licencesFile',
+    'stand-ins': '#/$defs/standInsFile',
   },
 };
 

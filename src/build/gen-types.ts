@@ -39,7 +39,7 @@ async function typesOf(set: SchemaSet, rootName: string, named: string[]): Promi
 }
 
 export const GENERATED = {
-  catalog: { file: join(PACKAGE_ROOT, 'src', 'catalog', 'types.generated.ts'), make: () => typesOf(CATALOG_SCHEMA, 'CatalogDefs', ['XenRelease', 'OsEntry', 'KernelEntry', 'ModuleEntry', 'SoftwareEntry', 'LicenceTable']) },
+  catalog: { file: join(PACKAGE_ROOT, 'src', 'catalog', 'types.generated.ts'), make: () => typesOf(CATALOG_SCHEMA, 'CatalogDefs', ['XenRelease', 'OsEntry', 'KernelEntry', 'ModuleEntry', 'SoftwareEntry', 'LicenceTable', 'StandIns']) },
   cell: { file: join(PACKAGE_ROOT, 'src', 'config', 'cell-file.generated.ts'), make: () => typesOf(CELL_SCHEMA, 'CellFile', []) },
 };
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { CATALOG_DATA_DIR } from '../paths.js';
 import { CATALOG_SCHEMA, validators } from '../schemas.js';
-import { BOOT_PLACEHOLDERS, type Catalog, type KernelEntry, type LicenceTable, type ModuleEntry, type OsEntry, type SoftwareEntry, type XenRelease } from './types.js';
+import { BOOT_PLACEHOLDERS, type Catalog, type KernelEntry, type LicenceTable, type ModuleEntry, type OsEntry, type SoftwareEntry, type StandIns, type XenRelease } from './types.js';
 
 /** A broken data file is a bug in cellctl, not user input: say exactly which file and entry. */
 export class CatalogError extends Error {
@@ -15,7 +15,7 @@ export class CatalogError extends Error {
   }
 }
 
-type FileName = 'xen' | 'os' | 'kernels' | 'modules' | 'software' | 'licences';
+type FileName = 'xen' | 'os' | 'kernels' | 'modules' | 'software' | 'licences' | 'stand-ins';
 
 function readJson(dir: string, file: string): unknown {
   let text: string;
@@ -80,6 +80,7 @@ export function readCatalog(dir: string = CATALOG_DATA_DIR): Catalog {
   const modules = byId('modules.json', read<ModuleEntry[]>(dir, 'modules'));
   const software = byId('software.json', read<SoftwareEntry[]>(dir, 'software'));
   const licences = read<LicenceTable>(dir, 'licences');
+  const standIns = read<StandIns>(dir, 'stand-ins');
 
   const families = new Set([...os.values()].map((o) => o.family));
   for (const x of xen.values()) {
@@ -128,7 +129,7 @@ export function readCatalog(dir: string = CATALOG_DATA_DIR): Catalog {
       if (missing.length) throw new CatalogError('software.json', sw.id, `its stand-in '${real.id}' does not serve ${missing.join(', ')}`);
     }
   }
-  return { xen, os, kernels, modules, software, licences };
+  return { xen, os, kernels, modules, software, licences, standIns };
 }
 
 let cached: Catalog | undefined;

@@ -10,6 +10,7 @@ export interface CatalogDefs {
   ModuleEntry?: ModuleEntry;
   SoftwareEntry?: SoftwareEntry;
   LicenceTable?: LicenceTable;
+  StandIns?: StandIns;
 }
 export interface XenRelease {
   /**
@@ -182,10 +183,24 @@ export interface ModuleEntry {
    */
   options_present?: string[];
   vermagic?: string;
+  debian_stand_in?: ModuleStandIn;
   /**
    * Where the fact comes from: document, page, commit, measurement.
    */
   source: string;
+}
+/**
+ * The real module a real guest kernel loads in this one's place, and how cellctl gets it.
+ */
+export interface ModuleStandIn {
+  /**
+   * openafs-ko: OpenAFS's openafs.ko built from Debian's openafs-modules-dkms for the guest kernel (src/kmod/openafs-ko.ts).
+   */
+  build: 'openafs-ko';
+  /**
+   * What is loaded, as plan and apply say it.
+   */
+  description: string;
 }
 export interface SoftwareEntry {
   /**
@@ -386,6 +401,37 @@ export interface LicenceTable {
    * MODULE_LICENSE strings the kernel treats as GPL (license_is_gpl_compatible).
    */
   gpl_compatible: string[];
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  source: string;
+}
+/**
+ * What the real backends run in place of what the catalog describes, beyond software (software.json's debian_stand_in) and modules (modules.json's debian_stand_in).
+ */
+export interface StandIns {
+  guest_kernel: GuestKernelStandIn;
+}
+/**
+ * The kernel real VM guests boot when their catalog kernel cannot boot here.
+ */
+export interface GuestKernelStandIn {
+  /**
+   * What is booted, as plan and apply say it.
+   */
+  description: string;
+  /**
+   * Why the catalog's kernels are not booted.
+   */
+  why: string;
+  /**
+   * MiB a guest needs with this kernel (host root over 9p, overlay, openafs.ko, afsd -memcache).
+   */
+  min_memory: number;
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  min_memory_source: string;
   /**
    * Where the fact comes from: document, page, commit, measurement.
    */

@@ -1,8 +1,8 @@
 // Shapes of the catalog data files under src/catalog/data/: generated from
 // schemas/catalog.schema.json (types.generated.ts), plus what code derives from them.
-import type { KernelEntry, LicenceTable, ModuleEntry, OsEntry, SoftwareEntry, XenRelease } from './types.generated.js';
+import type { KernelEntry, LicenceTable, ModuleEntry, OsEntry, SoftwareEntry, StandIns, XenRelease } from './types.generated.js';
 
-export type { BootMemory, KernelEntry, KnownIssue, LicenceTable, ModuleEntry, OsEntry, SoftwareEntry, XenRelease } from './types.generated.js';
+export type { BootMemory, GuestKernelStandIn, KernelEntry, KnownIssue, LicenceTable, ModuleEntry, ModuleStandIn, OsEntry, SoftwareEntry, StandIns, XenRelease } from './types.generated.js';
 
 export type ExportType = KernelEntry['exports'][string];
 export type Role = SoftwareEntry['roles'][number];
@@ -21,4 +21,5 @@ export interface Catalog {
   modules: Map<string, ModuleEntry>;
   software: Map<string, SoftwareEntry>;
   licences: LicenceTable;
+  standIns: StandIns;
 }

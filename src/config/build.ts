@@ -62,6 +62,7 @@ function guest(name: string, g: GuestFile, cell: string, catalog: Catalog, baseD
     if (k.xen !== undefined) kernel.xen = String(k.xen);
     image = k.release !== undefined ? `vmlinuz-${k.release}` : 'vmlinuz';
   }
+  const ownImage = typeof g.kernel === 'object' && g.kernel.image !== undefined ? resolveFrom(baseDir, g.kernel.image) : undefined;
   const out: GuestSpec = {
     name,
     host: g.host,
@@ -73,7 +74,7 @@ function guest(name: string, g: GuestFile, cell: string, catalog: Catalog, baseD
     vcpus: g.vcpus ?? 1,
     vifs: (g.vifs ?? []).map((v) => (v.ip === undefined ? { mac: v.mac, bridge: v.bridge } : { mac: v.mac, bridge: v.bridge, ip: v.ip })),
     disks: (g.disks ?? []).map(parseDisk),
-    kernel_image: g.kernel_image ?? `/local/xen/${name}.${cell}/${image}`,
+    kernel_image: g.kernel_image ?? ownImage ?? `/local/xen/${name}.${cell}/${image}`,
     extra_modules: (g.extra_modules ?? []).map((m) => (isModulePath(m) ? resolveFrom(baseDir, m) : m)),
   };
   if (g.root !== undefined) out.root = g.root;

@@ -22,6 +22,10 @@ export type KernelFiles =
        * Xen release the kernel was built for (catalog id).
        */
       xen?: string | number;
+      /**
+       * Path to the kernel image itself (bzImage or ELF vmlinux): the default of the guest's kernel_image, and what --driver qemu boots.
+       */
+      image?: string;
     };
 export type MountFile =
   | string

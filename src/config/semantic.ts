@@ -136,6 +136,7 @@ export class SemanticChecker {
     else if (isObj(g.kernel)) {
       const symvers = this.fileRef(g.kernel.symvers, at('kernel', 'symvers'), 'Module.symvers');
       const config = this.fileRef(g.kernel.config, at('kernel', 'config'), 'kernel config');
+      this.fileRef(g.kernel.image, at('kernel', 'image'), 'kernel image');
       this.catalogRef(this.catalog.xen, 'Xen release', at('kernel', 'xen'));
       const k = g.kernel;
       if (symvers && (config || k.config === undefined)) {

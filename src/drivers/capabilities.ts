@@ -1,11 +1,15 @@
 // What each driver realizes, known without loading it, so plan can say what a driver will not manage.
+import type { Catalog } from '../catalog/types.js';
 import { RESOURCE_TYPES, V1_TYPES, type Resource, type ResourceType } from '../plan/resources.js';
 import type { Capabilities, DriverName } from './driver.js';
+import { qemuNotes } from './qemu/notes.js';
 
 export interface DriverOptions { connect?: string }
 
 const EVERYTHING: Capabilities = { realizes: new Set(RESOURCE_TYPES), runs: 'catalog' };
 const DOMAINS_ONLY: ResourceType[] = ['host', 'guest'];
+/** Real Linux guests: their kernels, modules, /vicep partitions and kernel AFS clients. */
+const GUEST_SIDE: ResourceType[] = ['host', 'guest', 'module', 'partition', 'afs-client'];
 
 const PART_B = 'issue #15 part B';
 
@@ -35,5 +39,16 @@ export function capabilitiesOf(name: DriverName, _opts: DriverOptions = {}): Cap
       };
     case 'libvirt':
       return { realizes: new Set(DOMAINS_ONLY), runs: 'catalog', unmanagedReason: 'the libvirt driver defines and starts domains; it provisions no services inside them' };
+    case 'qemu':
+      return {
+        realizes: new Set(GUEST_SIDE),
+        runs: 'stand-ins',
+        unmanagedReason: 'the qemu driver boots the guests, loads their modules, mounts /vicep partitions and runs the kernel AFS client; KDCs and AFS servers are not yet placed inside its guests',
+      };
   }
+}
+
+/** What a driver will stand in for or change, said in plan and apply before it runs (catalog data, no driver loaded). */
+export function planNotes(name: DriverName, resources: Resource[], catalog: Catalog): string[] {
+  return name === 'qemu' ? qemuNotes(resources, catalog) : [];
 }

@@ -6,7 +6,7 @@ import type { Observed } from '../plan/types.js';
 import type { SecretStore } from '../state/secrets.js';
 import type { ResourceState } from '../state/types.js';
 
-export const DRIVER_NAMES = ['sim', 'netns', 'libvirt'] as const;
+export const DRIVER_NAMES = ['sim', 'netns', 'libvirt', 'qemu'] as const;
 export type DriverName = (typeof DRIVER_NAMES)[number];
 
 export interface DriverContext {

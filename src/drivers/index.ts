@@ -3,7 +3,7 @@ import { UserError } from '../diagnostics.js';
 import type { DriverOptions } from './capabilities.js';
 import { DRIVER_NAMES, type Driver, type DriverContext, type DriverName } from './driver.js';
 
-export { capabilitiesOf, type DriverOptions } from './capabilities.js';
+export { capabilitiesOf, planNotes, type DriverOptions } from './capabilities.js';
 export { DRIVER_NAMES, type DriverName } from './driver.js';
 
 export function isDriverName(s: string): s is DriverName {
@@ -22,5 +22,11 @@ export async function openDriver(name: DriverName, ctx: DriverContext, opts: Dri
     }
     case 'libvirt':
       return (await import('./libvirt/index.js')).createLibvirtDriver(ctx, { connect: opts.connect });
+    case 'qemu': {
+      const qemu = await import('./qemu/index.js');
+      const pre = qemu.qemuPrerequisites();
+      if (!pre.ok) throw new UserError(`--driver qemu: ${pre.reason}`);
+      return qemu.createQemuDriver(ctx);
+    }
   }
 }

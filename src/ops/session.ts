@@ -10,7 +10,7 @@ import { loadCell } from '../config/load.js';
 import type { CellSpec } from '../config/types.js';
 import { UserError } from '../diagnostics.js';
 import type { Driver, DriverContext } from '../drivers/driver.js';
-import { capabilitiesOf, DRIVER_NAMES, isDriverName, openDriver, type DriverName } from '../drivers/index.js';
+import { capabilitiesOf, DRIVER_NAMES, isDriverName, openDriver, planNotes, type DriverName } from '../drivers/index.js';
 import { desiredResources, splitManaged } from '../plan/desired.js';
 import { diff, type Refreshed } from '../plan/diff.js';
 import { targetPlan } from '../plan/target.js';
@@ -130,11 +130,18 @@ export class Session {
   }
 
   /**
-   * What real software serves each catalog version on the real backends, and the keys it takes where
-   * they differ from the catalog's (from catalog data: debian_stand_in, stand_in, service_key).
+   * What real software serves each catalog version the driver runs (from catalog data:
+   * debian_stand_in, stand_in, service_key), the keys it takes where they differ from the catalog's,
+   * and what the driver itself stands in for (kernels, modules, memory on --driver qemu).
    */
-  standIns(): string[] {
-    const used = new Set([this.spec.kerberos?.software, ...Object.values(this.spec.realms).map((r) => r.software), this.spec.afs?.software, ...Object.values(this.spec.afs?.clients ?? {})]);
+  standIns(driver?: DriverName): string[] {
+    const caps = capabilitiesOf(driver ?? 'netns', { connect: this.opts.connect });
+    const realizes = caps.realizes;
+    const used = new Set([
+      ...(realizes.has('kdc') ? [this.spec.kerberos?.software, ...Object.values(this.spec.realms).map((r) => r.software)] : []),
+      ...(realizes.has('afs-db') || realizes.has('afs-fs') ? [this.spec.afs?.software] : []),
+      ...(realizes.has('afs-client') ? Object.values(this.spec.afs?.clients ?? {}) : []),
+    ]);
     const notes = [...used].flatMap((id) => {
       const sw = id ? this.catalog.software.get(id) : undefined;
       if (!sw?.debian_stand_in) return [];
@@ -143,12 +150,12 @@ export class Session {
     });
     const afs = this.spec.afs;
     const krb = this.spec.kerberos;
-    if (afs && krb) {
+    if (afs && krb && realizes.has('service-key')) {
       const declared = serviceKeyEnctypes(this.catalog, afs.software, krb.software, 'catalog');
       const real = serviceKeyEnctypes(this.catalog, afs.software, krb.software, 'stand-ins');
       if (declared.join() !== real.join()) notes.push(`afs/${this.spec.cell} is keyed ${real.join(', ')} there (what the stand-ins take), where ${afs.software} takes ${declared.join(', ') || 'nothing the KDC makes'}`);
     }
-    return notes;
+    return driver ? [...notes, ...planNotes(driver, desiredResources(this.spec, this.catalog, caps.runs), this.catalog)] : notes;
   }
 
   lockState(command: string): void {

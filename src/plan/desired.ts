@@ -51,9 +51,11 @@ export interface Realizes {
 }
 
 /**
- * The resources a driver realizes, with dependencies on the others dropped (they are satisfied by
- * nothing), and the addresses of the rest: what plan shows as "not managed by <driver>"; `declined`:
- * why the driver leaves a resource of a type it realizes.
+ * The resources a driver realizes and the addresses of the rest: what plan shows as "not managed
+ * by <driver>". A dependency on an unmanaged resource is replaced by that resource's own
+ * dependencies (transitively), so the order between managed ones survives: a partition still
+ * waits for its guest when the fileserver between them is not managed. `declined`: why the driver
+ * leaves a resource of a type it realizes.
  */
 export function splitManaged(desired: Resource[], caps: Realizes | ReadonlySet<ResourceType>, cell: { realm: string } = { realm: '' }):
   { managed: Resource[]; unmanaged: string[]; declined: Record<string, string> } {
@@ -67,8 +69,20 @@ export function splitManaged(desired: Resource[], caps: Realizes | ReadonlySet<R
   });
   if (managed.length === desired.length) return { managed, unmanaged: [], declined };
   const keep = new Set(managed.map((r) => r.address));
+  const depsOf = new Map(desired.map((r) => [r.address, r.deps]));
+  const through = new Map<string, string[]>(); // unmanaged address -> the managed ones it stands for
+  const resolve = (d: string, seen: Set<string>): string[] => {
+    if (keep.has(d)) return [d];
+    const known = through.get(d);
+    if (known) return known;
+    if (seen.has(d)) return [];
+    seen.add(d);
+    const out = [...new Set((depsOf.get(d) ?? []).flatMap((x) => resolve(x, seen)))];
+    through.set(d, out);
+    return out;
+  };
   return {
-    managed: managed.map((r) => ({ ...r, deps: r.deps.filter((d) => keep.has(d)) })),
+    managed: managed.map((r) => ({ ...r, deps: [...new Set(r.deps.flatMap((d) => resolve(d, new Set())))] })),
     unmanaged: desired.filter((r) => !keep.has(r.address)).map((r) => r.address),
     declined,
   };

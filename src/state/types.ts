@@ -10,7 +10,7 @@ export interface CellState {
   version: 1;
   cell: string;
   file: string; // cell file it came from
-  driver: string; // driver that applied it: sim, netns, libvirt
+  driver: string; // driver that applied it: sim, netns, libvirt, qemu
   serial: number; // bumped on every write
   lineage?: string; // random id given when the state is created: a saved plan is refused by another state
   resources: Record<string, ResourceState>;

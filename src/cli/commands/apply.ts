@@ -52,7 +52,7 @@ async function run(args: string[], flags: Flags, destroy: boolean, saved?: { pla
           const notes = [...unmanagedLines(p), ...targetLines(p)].join('\n').trimEnd();
           if (notes) print(notes);
         }
-        if (driver !== 'sim' && !destroy) for (const l of s.standIns()) print(`Note: ${l}.`);
+        if (driver !== 'sim' && !destroy) for (const l of s.standIns(driver)) print(`Note: ${l}.`);
       },
     });
     await view.finished?.();

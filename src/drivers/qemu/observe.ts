@@ -1,0 +1,172 @@
+// What is really there: status (QEMU pids, memory, taps, accelerator, modules, afsd), the guests'
+// serial consoles, the checks a smoke runs, and a per-resource read for refresh.
+import { existsSync, readFileSync } from 'node:fs';
+import type { AppliedResource, Check, CheckResult, DriverStatus, ServiceStatus } from '../driver.js';
+import { netnsExists } from '../netns/namespaces.js';
+import type { GuestAgent } from '../vm/agent.js';
+import { guestAlive } from '../vm/qemu.js';
+import { guestPaths } from '../vm/qemu-args.js';
+import { GUEST_BUSYBOX } from '../vm/guest-agent.js';
+import type { Places } from './world.js';
+
+const CONSOLE_LINES = 3000;
+
+/** A guest's agent, if its QEMU runs (undefined otherwise). */
+export type AgentOf = (guest: string) => GuestAgent | undefined;
+
+/** What a running guest says about itself, read in one agent request. */
+export interface GuestFacts {
+  modules: Set<string>; // /proc/modules
+  mounts: { dev: string; path: string; fs: string }[]; // /proc/mounts
+  afsd: number[]; // pids of afsd
+}
+
+const FACTS = `cat /proc/modules; echo @@; cat /proc/mounts; echo @@; ${GUEST_BUSYBOX} pidof afsd; true`;
+
+/**
+ * The guest's facts, or undefined when it does not answer within a few seconds (stopped, hung,
+ * or its agent socket held by another cellctl process: QEMU serves one client at a time).
+ */
+export async function guestFacts(agent: GuestAgent | undefined): Promise<GuestFacts | undefined> {
+  if (!agent) return undefined;
+  try {
+    await agent.ping(5_000);
+    const r = await agent.exec('sh', ['-c', FACTS], { timeoutMs: 10_000 });
+    const [mods = '', mounts = '', pids = ''] = r.stdout.split('@@\n');
+    return {
+      modules: new Set(mods.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean)),
+      mounts: mounts.split('\n').filter(Boolean).map((l) => l.split(' ')).map(([dev = '', path = '', fs = '']) => ({ dev, path, fs })),
+      afsd: pids.trim().split(/\s+/).filter(Boolean).map(Number),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+const afsUp = (f: GuestFacts) => f.afsd.length > 0 && f.mounts.some((m) => m.path === '/afs' && m.fs === 'afs');
+
+export async function status(P: Places, agentOf: AgentOf): Promise<DriverStatus> {
+  const hosts = Object.entries(P.w.hosts).map(([name, h]) => {
+    const used = h.dom0 + Object.values(P.w.guests).filter((g) => g.host === name).reduce((s, g) => s + g.memory, 0);
+    return { name, memory: h.memory, used, free: h.memory - used };
+  });
+  const domains: DriverStatus['domains'] = [];
+  const services: ServiceStatus[] = [];
+  for (const [name, g] of Object.entries(P.w.guests)) {
+    const pid = guestAlive(guestPaths(g.dir).pidfile);
+    const accel = g.accel?.split(':')[0] ?? '?';
+    domains.push({
+      id: null, name, host: g.host, memory: g.memory, vifs: g.ips.map((ip, i) => `${ip ?? '-'}@${g.taps[i]}`),
+      state: pid ? `running (qemu pid ${pid}, ${accel})` : g.state === 'starting' ? 'starting' : 'not running',
+    });
+    services.push({
+      address: `guest.${name}`, guest: name, state: pid ? 'up' : 'down', ...(pid ? { pid } : {}),
+      detail: `${g.memory} MiB${g.asked !== g.memory ? ` (cell asks ${g.asked})` : ''}, ${g.vcpus} vcpu, kernel ${g.release ?? '?'}${g.standIn ? ' (stand-in)' : ''}, ${g.accel ?? 'accelerator not chosen yet'}, taps ${g.taps.join(',') || '-'} in ${g.netns}`,
+    });
+    const f = await guestFacts(pid ? agentOf(name) : undefined);
+    const silent = `unknown: ${name} does not answer`;
+    for (const [res, m] of Object.entries(P.w.modules).filter(([, m]) => m.guest === name)) {
+      const up = !!m.loadedAs && !!f?.modules.has(m.loadedAs);
+      const what = !m.loadedAs ? `nothing stays loaded for ${m.module}` : !f ? `${m.loadedAs}: ${silent}` : `${m.loadedAs} ${up ? 'loaded' : 'not loaded'}`;
+      services.push({ address: `module.${res}`, guest: name, state: up ? 'up' : 'down', detail: `${what}${m.loadedAs && m.loadedAs !== m.name ? ` (for ${m.module})` : ''}` });
+    }
+    if (P.w.clients[name]) {
+      const mounted = f?.mounts.some((m) => m.path === '/afs' && m.fs === 'afs');
+      const detail = !f ? silent : `afsd ${f.afsd.length ? `pid ${f.afsd.join(' ')}` : 'not running'}, /afs ${mounted ? 'mounted' : 'not mounted'}`;
+      services.push({ address: `afs-client.${name}`, guest: name, state: f && afsUp(f) ? 'up' : 'down', ...(f?.afsd[0] ? { pid: f.afsd[0] } : {}), detail });
+    }
+    for (const [res, p] of Object.entries(P.w.partitions).filter(([, p]) => p.guest === name)) {
+      const m = f?.mounts.find((x) => x.path === p.path);
+      services.push({ address: `partition.${res}`, guest: name, state: m ? 'up' : 'down', detail: !f ? silent : m ? `${m.dev} (${m.fs}, ${p.image}) on ${p.path}` : `${p.path} not mounted` });
+    }
+  }
+  return { hosts, domains, services };
+}
+
+/** The guest's serial console since its last start: cellctl's start line, the kernel log, /init's and the agent's lines. */
+export function consoleOf(P: Places, guest: string): string {
+  const dir = P.w.guests[guest]?.dir ?? P.guestDir(guest);
+  const file = guestPaths(dir).consoleLog;
+  if (!existsSync(file)) return `qemu driver: guest ${guest} has no console log (${file}): it was never started, or it was destroyed`;
+  const text = readFileSync(file, 'utf8');
+  const start = text.lastIndexOf('=== cellctl: starting guest');
+  const lines = text.slice(Math.max(0, start)).trimEnd().split('\n');
+  return (lines.length > CONSOLE_LINES ? [`(${lines.length - CONSOLE_LINES} earlier lines in ${file})`, ...lines.slice(-CONSOLE_LINES)] : lines).join('\n');
+}
+
+export interface Observation {
+  address: string;
+  present: boolean;
+  detail: string;
+}
+
+/**
+ * What is really there for one recorded resource (refresh): a host's namespace, a guest's QEMU and
+ * agent, a module in /proc/modules, a partition mounted, afsd running with /afs mounted.
+ */
+export async function observe(P: Places, agentOf: AgentOf, prior: AppliedResource): Promise<Observation> {
+  const at = (present: boolean, detail: string): Observation => ({ address: prior.address, present, detail });
+  const guestName = prior.type === 'guest' ? prior.name : (prior.attrs as { guest?: string }).guest;
+  const g = guestName ? P.w.guests[guestName] : undefined;
+  const pid = g ? guestAlive(guestPaths(g.dir).pidfile) : undefined;
+  if (prior.type === 'host') {
+    const ns = P.hostNs(prior.name);
+    return at(netnsExists(ns), netnsExists(ns) ? `namespace ${ns}` : `namespace ${ns} is gone`);
+  }
+  if (!guestName || !g) return at(false, `not recorded by the qemu driver`);
+  if (!pid) return at(false, `QEMU of ${guestName} is not running`);
+  const f = await guestFacts(agentOf(guestName));
+  if (!f) return at(prior.type === 'guest', `QEMU pid ${pid} runs; the guest does not answer`);
+  switch (prior.type) {
+    case 'guest':
+      return at(true, `QEMU pid ${pid}, the guest answers`);
+    case 'module': {
+      const m = P.w.modules[prior.name];
+      if (!m) return at(false, 'not recorded by the qemu driver');
+      if (!m.loadedAs) return at(true, `nothing stays loaded for ${m.module}`);
+      return at(f.modules.has(m.loadedAs), `${m.loadedAs} ${f.modules.has(m.loadedAs) ? 'is' : 'is not'} in /proc/modules`);
+    }
+    case 'partition': {
+      const path = String(prior.attrs.path);
+      const m = f.mounts.find((x) => x.path === path);
+      return at(!!m, m ? `${m.dev} (${m.fs}) mounted on ${path}` : `${path} is not mounted`);
+    }
+    case 'afs-client':
+      return at(afsUp(f), `afsd ${f.afsd.length ? `pid ${f.afsd.join(' ')}` : 'not running'}, /afs ${f.mounts.some((m) => m.path === '/afs') ? 'mounted' : 'not mounted'}`);
+    default:
+      return at(false, `${prior.type} is not realized by the qemu driver`);
+  }
+}
+
+const NO_SERVERS = 'the qemu driver does not yet place AFS database and file servers in its guests, so there is no cell to reach';
+
+export async function check(P: Places, agentOf: AgentOf, c: Check): Promise<CheckResult> {
+  const guest = c.guest ?? '';
+  const g = P.w.guests[guest];
+  const pid = g ? guestAlive(guestPaths(g.dir).pidfile) : undefined;
+  const agent = pid ? agentOf(guest) : undefined;
+  switch (c.kind) {
+    case 'guest-running': {
+      if (!pid) return { status: 'fail', message: `QEMU of ${guest} is not running` };
+      const up = await agent?.exec('cat', ['/proc/uptime'], { timeoutMs: 10_000 }).then((r) => r.stdout.split(' ')[0], () => undefined);
+      return up
+        ? { status: 'pass', message: `QEMU pid ${pid} (${g!.accel}), kernel ${g!.release}, guest uptime ${up} s` }
+        : { status: 'fail', message: `QEMU pid ${pid} runs but the guest agent does not answer` };
+    }
+    case 'client-module': {
+      const f = await guestFacts(agent);
+      if (!f) return { status: 'fail', message: `guest ${guest} does not answer` };
+      return f.modules.has('openafs')
+        ? { status: 'pass', message: `openafs.ko loaded in kernel ${g!.release}${c.params.module ? ` (for ${String(c.params.module)})` : ''}` }
+        : { status: 'fail', message: `openafs is not in ${guest}'s /proc/modules` };
+    }
+    case 'afs-resolves':
+    case 'client-anon-refused':
+    case 'client-tokens':
+    case 'client-file-rw':
+      if (!Object.values(P.w.clients).some((x) => x.guest === guest)) return { status: 'fail', message: `no AFS client on ${guest}` };
+      return { status: 'skip', message: NO_SERVERS };
+    default:
+      return { status: 'skip', message: `check kind ${c.kind} is not run by the qemu driver` };
+  }
+}

@@ -1,0 +1,125 @@
+// The qemu driver's world: what it made and where, saved with the state (ctx.checkpoint) before
+// anything real is made, so that a kill at any moment leaves nothing destroy cannot find.
+import { join, resolve } from 'node:path';
+import { Mutex } from '../netns/exec.js';
+import type { Registry as NetRegistry } from '../netns/layout.js';
+import { Layout, shortHash } from '../netns/layout.js';
+
+export interface HostRec {
+  memory: number;
+  dom0: number;
+  cpus: number;
+}
+
+export interface GuestRec {
+  host: string;
+  netns: string; // the host's namespace, where QEMU and the taps live
+  dir: string; // pidfile, sockets, console.log, disks, vicep images
+  kernel: string; // the cell's kernel: catalog id or Module.symvers path
+  release?: string; // what the guest really runs (uname -r), once booted
+  standIn?: string; // set when the catalog kernel is stood in for
+  taps: string[];
+  macs: string[];
+  ips: (string | null)[];
+  bridges: string[];
+  memory: number; // MiB QEMU gives it
+  asked: number; // MiB the cell file asks for
+  vcpus: number;
+  disks: string[]; // image files, in the order the guest sees them (vda, vdb, ...)
+  state: 'starting' | 'running';
+  pid?: number;
+  accel?: string; // "tcg: no /dev/kvm"
+}
+
+export interface PartitionRec {
+  guest: string;
+  path: string; // /vicepa
+  image: string;
+  node: string; // QMP node-name and device id, also the disk's serial
+}
+
+export interface ModuleRec {
+  guest: string;
+  module: string; // catalog id or .ko path
+  name: string; // as the kernel names it
+  loadedAs?: string; // name in /proc/modules when it stays loaded (the stand-in's "openafs")
+}
+
+export interface ClientRec {
+  guest: string;
+  cell: string;
+  loadedModule?: boolean; // openafs.ko was loaded by the client (no module resource holds it)
+}
+
+export interface QemuWorld {
+  net: Partial<NetRegistry>; // hosts' namespaces and bridges, kept by the netns driver's code
+  hosts: Record<string, HostRec>;
+  guests: Record<string, GuestRec>;
+  partitions: Record<string, PartitionRec>; // by resource name
+  modules: Record<string, ModuleRec>;
+  clients: Record<string, ClientRec>;
+}
+
+export function emptyWorld(): QemuWorld {
+  return { net: {}, hosts: {}, guests: {}, partitions: {}, modules: {}, clients: {} };
+}
+
+/** The world, its places on disk, and the netns Layout its hosts live in. */
+export class Places {
+  w: QemuWorld;
+  readonly root: string; // <state>/qemu
+  readonly net: Layout;
+  private readonly kernelLocks = new Map<string, Mutex>();
+
+  constructor(cell: string, realm: string, stateDir: string, world: unknown, private readonly persist: (w: QemuWorld) => void) {
+    this.root = resolve(stateDir);
+    this.w = { ...emptyWorld(), ...((world ?? {}) as Partial<QemuWorld>) };
+    this.net = new Layout(cell, realm, stateDir, this.w.net, (reg) => {
+      this.w.net = reg;
+      this.save();
+    });
+  }
+
+  save(): void {
+    this.w.net = this.net.reg;
+    this.persist(this.w);
+  }
+
+  reset(): void {
+    this.w = emptyWorld();
+    this.net.reset();
+  }
+
+  /**
+   * One kernel change at a time per guest (insmod, hot-plug + mount): the kernel log lines between
+   * a change's marks are then its own.
+   */
+  inKernel<T>(guest: string, fn: () => Promise<T>): Promise<T> {
+    let m = this.kernelLocks.get(guest);
+    if (!m) this.kernelLocks.set(guest, (m = new Mutex()));
+    return m.run(fn);
+  }
+
+  get prefix(): string {
+    return this.net.prefix;
+  }
+  hostNs(host: string): string {
+    return this.net.hostNs(host);
+  }
+  guestDir(guest: string): string {
+    return join(this.root, 'guests', guest);
+  }
+  /** A phy: device of a host is a file under the state dir; guests of that host share it. */
+  deviceImage(host: string, device: string): string {
+    return join(this.root, 'hosts', host, 'devices', `${device.replace(/^\/dev\//, '').replace(/[^\w.-]/g, '_')}.img`);
+  }
+  /** Tap of a guest's vif in its host's namespace: "vm" + 8 hex + index (<= 15 bytes). */
+  tap(guest: string, i: number): string {
+    return `vm${shortHash(`${this.prefix}|${guest}`, 8)}${i}`;
+  }
+  guest(name: string): GuestRec {
+    const g = this.w.guests[name];
+    if (!g) throw new Error(`guest ${name} is not up in this cell (create guest.${name} first)`);
+    return g;
+  }
+}
