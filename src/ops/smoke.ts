@@ -188,16 +188,18 @@ async function applyCheckTeardown(s: Session, o: SmokeOptions, report: SmokeRepo
 
 /**
  * Each check in order; one whose resources the driver does not realize, or were not applied, or whose
- * prerequisite did not pass, is skipped.
+ * prerequisite did not pass, is skipped. A prerequisite the driver itself skipped (it does not apply
+ * there: no kernel module under afsd.fuse) does not hold back what needs it.
  */
 async function runChecks(checks: PlannedCheck[], d: Driver, state: CellState, apply: PhaseRun, record: (r: CheckRun) => void,
   o: { driver: string; unmanaged: Map<string, string> }): Promise<void> {
   const status = new Map<string, CheckResult['status']>();
+  const notApplicable = new Set<string>();
   const names = new Map(checks.map((c) => [c.id, c.name]));
   for (const check of checks) {
     const beyond = check.resources.find((r) => o.unmanaged.has(r));
     const missing = check.resources.filter((r) => !state.resources[r]);
-    const blocked = check.needs.filter((n) => status.get(n) !== 'pass');
+    const blocked = check.needs.filter((n) => status.get(n) !== 'pass' && !notApplicable.has(n));
     let run: CheckRun;
     if (beyond) {
       const why = o.unmanaged.get(beyond);
@@ -211,6 +213,7 @@ async function runChecks(checks: PlannedCheck[], d: Driver, state: CellState, ap
     } else {
       const t = await timed(() => d.check(check));
       run = { check, result: t.value ?? { status: 'fail', message: t.error!.message }, seconds: t.seconds };
+      if (run.result.status === 'skip') notApplicable.add(check.id);
     }
     status.set(check.id, run.result.status);
     record(run);
