@@ -228,6 +228,7 @@ export interface SoftwareEntry {
   kdc_database?: KdcDatabase;
   kdc_enctypes?: KdcEnctypes;
   service_key?: ServiceKey;
+  quota_spare?: QuotaSpare;
   runs_here?: RunsHere;
   stand_in?: StandIn;
   /**
@@ -353,6 +354,19 @@ export interface ServiceKey {
     | 'camellia128-cts-cmac'
     | 'camellia256-cts-cmac'
   )[];
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  source: string;
+}
+/**
+ * How far past its quota a volume may grow on this fileserver before a store is refused with EDQUOT (its -spare default).
+ */
+export interface QuotaSpare {
+  /**
+   * KB a volume may use beyond its quota.
+   */
+  kb: number;
   /**
    * Where the fact comes from: document, page, commit, measurement.
    */
