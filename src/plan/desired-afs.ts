@@ -54,7 +54,8 @@ export function afsResources(spec: CellSpec, catalog: Catalog, add: Add, modules
   const volumes = new Map(afs.volumes.map((v) => [v.name,
     add('volume', v.name, { volume: v.name, server: v.server, partition: v.partition }, [addr.partition(v.server, v.partition)]).address]));
   for (const v of afs.volumes) if (v.quota !== undefined) add('quota', v.name, { volume: v.name, max_kb: v.quota }, [addr.volume(v.name)]);
-  if (krb) ptsEntries(spec, afs, add, dbAddrs);
+  // fs mkmount and fs setacl are an administrator's: with their token, so after their pts entries.
+  const fsAdmins = krb ? ptsEntries(spec, afs, add, dbAddrs) : [];
 
   // What each volume holds that the file declares: its release and its backup carry it.
   const content = new Map<string, { lines: string[]; deps: string[] }>();
@@ -69,7 +70,7 @@ export function afsResources(spec: CellSpec, catalog: Catalog, add: Add, modules
     const parent = mounts.find((x) => x.rel === m.rel.slice(0, m.rel.lastIndexOf('/')));
     const target = mountTarget(m.volume).base;
     const r = add('mount', m.path, { path: m.path, in_volume: m.inVolume, dir: m.dir, volume: m.volume, rw: m.rw },
-      [addr.volume(m.inVolume), ...(volumes.has(target) ? [addr.volume(target)] : []), ...(parent ? [addr.mount(parent.path)] : [])]);
+      [addr.volume(m.inVolume), ...(volumes.has(target) ? [addr.volume(target)] : []), ...(parent ? [addr.mount(parent.path)] : []), ...fsAdmins]);
     hold(m.inVolume, `mount ${m.dir} ${m.rw ? '%' : '#'}${m.volume}`, r.address);
   }
   for (const a of afs.acls) {
@@ -78,7 +79,7 @@ export function afsResources(spec: CellSpec, catalog: Catalog, add: Add, modules
     const mount = mounts.find((m) => m.rel !== '' && m.rel === cellPath(a.path, spec.cell)?.rel);
     const who = [...Object.keys(a.normal), ...Object.keys(a.negative)];
     const r = add('acl', a.path, { path: a.path, volume, normal: a.normal, negative: a.negative }, [
-      addr.volume(volume), ...(mount ? [addr.mount(mount.path)] : []), ...(krb ? who.flatMap((w) => entryAddress(w, groupNames)) : []),
+      addr.volume(volume), ...(mount ? [addr.mount(mount.path)] : []), ...(krb ? who.flatMap((w) => entryAddress(w, groupNames)) : []), ...fsAdmins,
     ]);
     const show = (m: Record<string, string>, sign: string) => Object.entries(m).map(([n, x]) => `${sign}${n} ${x}`);
     hold(volume, `acl / ${[...show(a.normal, ''), ...show(a.negative, '-')].join(', ')}`, r.address);
@@ -116,8 +117,9 @@ function entryAddress(who: string, groups: Set<string>): string[] {
 /**
  * pts users: every principal of the cell's realm, and another realm's principals the AFS part
  * names (users, groups, ACLs); the groups, with system:authuser@REALM for each trusted realm.
+ * Returns the administrators' entries.
  */
-function ptsEntries(spec: CellSpec, afs: AfsSpec, add: Add, dbAddrs: string[]): void {
+function ptsEntries(spec: CellSpec, afs: AfsSpec, add: Add, dbAddrs: string[]): string[] {
   const krb = spec.kerberos!;
   const admins = afs.administrators
     ? new Set(afs.administrators)
@@ -136,12 +138,16 @@ function ptsEntries(spec: CellSpec, afs: AfsSpec, add: Add, dbAddrs: string[]): 
   // Users with a fixed id first: the ptserver gives the others one above the highest, which must not be a fixed one.
   const hasId = (u: { user: string }) => afs.users[u.user]?.id !== undefined;
   const fixed = users.filter(hasId).map((u) => addr.ptsName(u.user));
+  // A foreign user's entry needs its realm's system:authuser@<realm> group first (the ptserver refuses it without).
+  for (const t of krb.trusts) add('pts-group', realmAuthGroup(t), { group: realmAuthGroup(t), owner: 'system:administrators', members: [] }, dbAddrs);
+  const authGroups = new Set(krb.trusts.map(realmAuthGroup));
   for (const u of [...users.filter(hasId), ...users.filter((x) => !hasId(x))]) {
     const id = afs.users[u.user]?.id;
+    const at = u.user.indexOf('@');
+    const foreign = at >= 0 ? `system:authuser${u.user.slice(at)}` : undefined;
     add('pts-user', u.user, { user: u.user, principal: u.principal, admin: admins.has(u.user), ...(id !== undefined ? { id } : {}) },
-      [...dbAddrs, addr.principal(u.principal), ...(id === undefined ? fixed : [])]);
+      [...dbAddrs, addr.principal(u.principal), ...(id === undefined ? fixed : []), ...(foreign && authGroups.has(foreign) ? [addr.ptsGroup(foreign)] : [])]);
   }
-  for (const t of krb.trusts) add('pts-group', realmAuthGroup(t), { group: realmAuthGroup(t), owner: 'system:administrators', members: [] }, dbAddrs);
   const groups = new Set(afs.groups.map((g) => g.name));
   const fixedGroups = afs.groups.filter((g) => g.id !== undefined).map((g) => addr.ptsGroup(g.name));
   for (const g of afs.groups) {
@@ -149,4 +155,5 @@ function ptsEntries(spec: CellSpec, afs: AfsSpec, add: Add, dbAddrs: string[]): 
     add('pts-group', g.name, { group: g.name, owner: g.owner, members: g.members, ...(g.id !== undefined ? { id: g.id } : {}) },
       [...dbAddrs, ...owner, ...g.members.map(addr.ptsName), ...(g.id === undefined ? fixedGroups : [])]);
   }
+  return users.filter((u) => admins.has(u.user)).map((u) => addr.ptsName(u.user));
 }

@@ -82,20 +82,22 @@ describe('lifecycles', () => {
 });
 
 describe('what netns realizes', () => {
-  it('the v1 parts; the v2 types and another realm\'s resources are shown as not managed, with why', () => {
+  it('all but another realm (its KDC, its principals, the cross-realm keys), shown as not managed, with why', () => {
     const p = s.plan(undefined, { driver: 'netns' });
     const managed = new Set(p.desired.map((r) => r.type));
-    expect([...managed].sort()).toEqual(['afs-client', 'afs-db', 'afs-fs', 'guest', 'host', 'kdc', 'module', 'partition', 'principal', 'pts-user', 'service-key', 'volume']);
+    expect([...managed].sort()).toEqual(['acl', 'afs-client', 'afs-db', 'afs-fs', 'backup', 'guest', 'host', 'kdc', 'keytab', 'module', 'mount', 'partition', 'principal', 'pts-group', 'pts-user', 'quota', 'release', 'ro-site', 'service-key', 'volume']);
     expect(p.desired.map((r) => r.address)).not.toContain('kdc.athena');
     expect(p.unmanaged?.declined).toEqual({
       'kdc.athena': 'the netns driver runs one realm, TPROA.NET, until issue #15 part B',
       'principal.bob@ATHENA.TPROA.NET': 'the netns driver runs one realm, TPROA.NET, until issue #15 part B',
-      'pts-user.kula': 'explicit AFS ids (pts createuser -id) come with issue #15 part B',
-      'pts-user.amy': 'explicit AFS ids (pts createuser -id) come with issue #15 part B',
-      'pts-user.bob@athena.tproa.net': "another realm's user needs that realm (issue #15 part B)",
     });
+    // another realm's user is a pts entry, made after its realm's system:authuser@ group (the ptserver wants it first)
+    const bob = p.desired.find((r) => r.address === 'pts-user.bob@athena.tproa.net');
+    expect(bob?.deps).toContain('pts-group.system:authuser@athena.tproa.net');
     const text = renderPlan(p);
-    expect(text).toMatch(/^Not managed by netns \(\d+ resources; the netns driver makes groups, quotas, mount points, ACLs, replicas, backup volumes, keytabs and cross-realm keys with issue #15 part B\): /m);
-    expect(text).toContain('  pts-user.kula, pts-user.amy: explicit AFS ids (pts createuser -id) come with issue #15 part B');
+    expect(text).toMatch(/^Not managed by netns \(4 resources; the netns driver runs one realm: cross-realm keys come with issue #15 part B\): /m);
+    // fs mkmount and fs setacl run with an administrator's token: after the administrators' pts entries
+    for (const a of ['mount./afs/tproa.net/home', 'acl./afs/tproa.net/home']) expect(p.desired.find((r) => r.address === a)?.deps).toContain('pts-user.kula.admin');
+    expect(text).toContain('  kdc.athena, principal.bob@ATHENA.TPROA.NET: the netns driver runs one realm, TPROA.NET, until issue #15 part B');
   });
 });
