@@ -13,15 +13,16 @@ const GUEST_SIDE: ResourceType[] = ['host', 'guest', 'module', 'partition', 'afs
 
 const PART_B = 'issue #15 part B';
 
-/** netns: one realm (the cell's), users whose ids the ptserver picks; the v2 types come with part B. */
+/** netns: all but cross-realm keys (one realm); mount points and ACLs through libuafs's pioctls. */
+const NETNS_TYPES: ResourceType[] = [...V1_TYPES, 'pts-group', 'quota', 'mount', 'acl', 'ro-site', 'release', 'backup', 'keytab'];
+
+/** netns: one realm (the cell's); another realm's users are pts entries only (no KDC gives them tickets). */
 function netnsDeclines(r: Resource, cell: { realm: string }): string | undefined {
   switch (r.type) {
     case 'kdc':
     case 'principal':
+    case 'keytab':
       return r.attrs.realm !== cell.realm ? `the netns driver runs one realm, ${cell.realm}, until ${PART_B}` : undefined;
-    case 'pts-user':
-      if (r.attrs.principal.includes('@')) return `another realm's user needs that realm (${PART_B})`;
-      return r.attrs.id !== undefined ? `explicit AFS ids (pts createuser -id) come with ${PART_B}` : undefined;
     default:
       return undefined;
   }
@@ -34,8 +35,8 @@ export function capabilitiesOf(name: DriverName, _opts: DriverOptions = {}): Cap
       return EVERYTHING;
     case 'netns':
       return {
-        realizes: new Set(V1_TYPES), runs: 'stand-ins', declines: netnsDeclines,
-        unmanagedReason: `the netns driver makes groups, quotas, mount points, ACLs, replicas, backup volumes, keytabs and cross-realm keys with ${PART_B}`,
+        realizes: new Set(NETNS_TYPES), runs: 'stand-ins', declines: netnsDeclines,
+        unmanagedReason: `the netns driver runs one realm: cross-realm keys come with ${PART_B}`,
       };
     case 'libvirt':
       return { realizes: new Set(DOMAINS_ONLY), runs: 'catalog', unmanagedReason: 'the libvirt driver defines and starts domains; it provisions no services inside them' };

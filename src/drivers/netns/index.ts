@@ -11,11 +11,13 @@ import { Masker } from '../../render/mask.js';
 import { alive, Runner } from './exec.js';
 import { Layout } from './layout.js';
 import { cellNamespaces, createGuest, createHost, deleteGuest, deleteHost, killAll, migrateGuest, netnsExists, pidsInNetns, pidsWithMarker } from './namespaces.js';
-import { createKdc, createPrincipal, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey, kdcPid } from './kerberos.js';
-import { bosPid } from './afs-servers.js';
+import { createKdc, createPrincipal, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey, kdcPid, NETNS_KDC } from './kerberos.js';
+import { bosPid, NETNS_OPENAFS } from './afs-servers.js';
 import { createAfsDb, createPtsUser, deleteAfsDb, deletePtsUser, startDbServer, stopDbServer } from './afs-db.js';
 import { createAfsFs, createPartition, createVolume, deleteAfsFs, deletePartition, deleteVolume } from './afs-fs.js';
 import { clientPid, createClient, deleteClient, helperMissing } from './client.js';
+import { clearAcl, createMount, deleteMount, setAcl } from './afs-fs-admin.js';
+import { addSite, backup, createKeytab, createPtsGroup, deleteKeytab, deletePtsGroup, release, removeBackup, removeSite, setQuota } from './afs-admin.js';
 import { runCheck } from './checks.js';
 import { readNetns, unstick } from './health.js';
 import { execInGuest } from './guest-exec.js';
@@ -118,6 +120,22 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
         return createPtsUser(r, L, res.attrs);
       case 'afs-client':
         return createClient(L, res.attrs, standIn(res.attrs.software));
+      case 'pts-group':
+        return createPtsGroup(r, L, res.attrs);
+      case 'quota':
+        return setQuota(r, L, res.attrs);
+      case 'ro-site':
+        return addSite(r, L, res.attrs);
+      case 'release':
+        return release(r, L, res.attrs);
+      case 'backup':
+        return backup(r, L, res.attrs);
+      case 'mount':
+        return createMount(r, L, pw, res.attrs);
+      case 'acl':
+        return setAcl(r, L, pw, res.attrs);
+      case 'keytab':
+        return createKeytab(r, L, res.attrs, ctx.catalog.software.get(NETNS_KDC)?.kdc_enctypes?.supported ?? []);
     }
   });
 
@@ -137,6 +155,14 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
       case 'volume': return deleteVolume(r, L, prior.attrs);
       case 'pts-user': return deletePtsUser(r, L, prior.attrs);
       case 'afs-client': return deleteClient(r, L, prior.attrs.guest);
+      case 'pts-group': return deletePtsGroup(r, L, prior.attrs);
+      case 'quota': return void (await setQuota(r, L, prior.attrs, 0).catch(() => undefined)); // its volume may be gone first
+      case 'ro-site': return removeSite(r, L, prior.attrs);
+      case 'release': return; // the clones go with their sites
+      case 'backup': return removeBackup(r, L, prior.attrs);
+      case 'keytab': return deleteKeytab(r, L, prior.attrs);
+      case 'mount': return deleteMount(r, L, pw, prior.attrs);
+      case 'acl': return clearAcl(r, L, pw, prior.attrs);
     }
   });
 
@@ -205,7 +231,7 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     console: console_,
     status,
     async check(c: Check): Promise<CheckResult> {
-      const res = await runCheck({ r, L, password: pw }, c);
+      const res = await runCheck({ r, L, password: pw, quotaSpareKb: ctx.catalog.software.get(NETNS_OPENAFS)?.quota_spare?.kb ?? 0 }, c);
       return { ...res, message: masker.mask(res.message), ...(res.detail ? { detail: masker.mask(res.detail) } : {}) };
     },
     async migrate(guest: string, toHost: string) {
