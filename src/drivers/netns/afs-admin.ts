@@ -3,7 +3,7 @@
 // volumes; and service keytabs with kadmin.local ktadd. ACLs and mount points need a client (cellctl-uafs).
 import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BackupAttrs, KeytabAttrs, PtsGroupAttrs, QuotaAttrs, ReleaseAttrs, RoSiteAttrs } from '../../plan/resources.js';
+import type { BackupAttrs, KeytabAttrs, PtsGroupAttrs, QuotaAttrs, ReleaseAttrs, RoSiteAttrs, VolumeAttrs } from '../../plan/resources.js';
 import type { Runner } from './exec.js';
 import type { Layout } from './layout.js';
 import { bosPid, mustAdmin } from './afs-servers.js';
@@ -56,6 +56,16 @@ export async function setQuota(r: Runner, L: Layout, a: QuotaAttrs, maxKb = a.ma
   const ex = await mustAdmin(r, L, s, 'vos', ['examine', a.volume]);
   const quota = /MaxQuota\s+(\d+)/.exec(ex.stdout)?.[1];
   return { volume: a.volume, max_kb: Number(quota ?? -1) };
+}
+
+/** vos move: the RW (its data, quota and ACLs) to another server or partition; its backup clone is deleted on the way. */
+export async function moveVolume(r: Runner, L: Layout, from: VolumeAttrs, to: VolumeAttrs): Promise<void> {
+  const ex = await mustAdmin(r, L, to.server, 'vos', ['examine', to.volume]);
+  const rw = /server (\S+) partition (\S+) RW Site/.exec(ex.stdout);
+  const here = rw && rw[2] === to.partition && [L.ipOf(to.server), to.server, `${to.server}.${L.cell}`].includes(rw[1]!);
+  if (here) return; // moved already (an earlier run stopped after the move)
+  await mustAdmin(r, L, to.server, 'vos', ['move', '-id', to.volume, '-fromserver', L.ipOf(from.server), '-frompartition', from.partition,
+    '-toserver', L.ipOf(to.server), '-topartition', to.partition]);
 }
 
 /** vos addsite: the VLDB gets the RO site; its clone is made by the release. */

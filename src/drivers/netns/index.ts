@@ -17,7 +17,7 @@ import { createAfsDb, createPtsUser, deleteAfsDb, deletePtsUser, startDbServer, 
 import { createAfsFs, createPartition, createVolume, deleteAfsFs, deletePartition, deleteVolume } from './afs-fs.js';
 import { clientPid, createClient, deleteClient, helperMissing } from './client.js';
 import { clearAcl, createMount, deleteMount, setAcl } from './afs-fs-admin.js';
-import { addSite, backup, createKeytab, createPtsGroup, deleteKeytab, deletePtsGroup, release, removeBackup, removeSite, setQuota } from './afs-admin.js';
+import { addSite, backup, createKeytab, moveVolume, createPtsGroup, deleteKeytab, deletePtsGroup, release, removeBackup, removeSite, setQuota } from './afs-admin.js';
 import { runCheck } from './checks.js';
 import { readNetns, unstick } from './health.js';
 import { execInGuest } from './guest-exec.js';
@@ -225,6 +225,9 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
         if (g) for (const v of g.veths) await r.run('ip', ['-n', L.reg.hosts[g.host]!.ns, 'link', 'del', v]);
       }
       await safe(res.address, () => unstick(r, L, res));
+      if (res.type === 'volume' && prior.type === 'volume' && (prior.attrs.server !== res.attrs.server || prior.attrs.partition !== res.attrs.partition)) {
+        await safe(res.address, () => moveVolume(r, L, prior.attrs, res.attrs));
+      }
       return create(res);
     },
     delete: del,

@@ -7,9 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
+import { capabilitiesOf } from '../../../src/drivers/capabilities.js';
 import { helperMissing } from '../../../src/drivers/netns/client.js';
-import { netnsPrerequisites } from '../../../src/drivers/netns/index.js';
+import { createNetnsDriver, netnsPrerequisites, type NetnsDriver } from '../../../src/drivers/netns/index.js';
+import type { Registry } from '../../../src/drivers/netns/layout.js';
+import { deriveChecks } from '../../../src/ops/checks.js';
+import { splitManaged } from '../../../src/plan/desired.js';
+import type { Resource } from '../../../src/plan/resources.js';
 import { CELLS, CLI } from '../../paths.js';
+import { bringUp, openCell, type Cell } from './helpers.js';
 
 const pre = netnsPrerequisites();
 const missing = pre.ok ? helperMissing() : pre.reason;
@@ -54,4 +60,35 @@ describe.skipIf(!!missing)(`netns: cell file v2 for real${missing ? ` (skipped: 
     expect(kt).not.toMatch(/des-cbc/);
     expect(out.teardown.status).toBe('pass');
   }, 300_000);
+});
+
+describe.skipIf(!!missing)(`netns: vos move in place${missing ? ` (skipped: ${missing})` : ''}`, () => {
+  let cell: Cell;
+  let driver: NetnsDriver;
+  afterAll(async () => {
+    if (driver) await driver.destroyAll();
+    if (cell) rmSync(cell.root, { recursive: true, force: true });
+  }, 60_000);
+
+  it('moves scratch to another partition with vos move: its quota, ACL and mount point still hold there', async () => {
+    cell = openCell(join(CELLS, 'tproa-full.yaml'));
+    cell.resources = splitManaged(cell.resources, capabilitiesOf('netns'), cell.spec).managed;
+    driver = createNetnsDriver(cell.ctx);
+    await bringUp(cell, driver);
+    const vol = cell.resources.find((r) => r.address === 'volume.scratch') as Resource & { type: 'volume' };
+    const moved = { ...vol, attrs: { ...vol.attrs, partition: '/vicepa' } };
+    await driver.update({ ...cell.applied[vol.address]!, address: vol.address, name: vol.name } as never, moved);
+    const reg = driver.snapshot() as Registry;
+    const ex = await execa('ip', ['netns', 'exec', reg.guests['service-m1']!.ns, 'vos', 'examine', 'scratch', '-noauth', '-config', join(cell.ctx.stateDir, 'netns', 'guests', 'service-m1', 'root', 'etc', 'openafs')], { reject: false });
+    expect(ex.stdout, ex.stderr).toMatch(/server \S+ partition \/vicepa RW Site/);
+    expect(ex.stdout).toMatch(/MaxQuota\s+64 K/);
+    // the checks of scratch, after the move: its ACL (kept in the volume), its quota, its mount point
+    const resources = cell.resources.map((r) => (r.address === vol.address ? moved : r));
+    const checks = deriveChecks(cell.spec.cell, cell.spec.realm, resources).filter((c) => /scratch/.test(c.id));
+    expect(checks.map((c) => c.kind).sort()).toEqual(['acl-write', 'mount-point', 'quota-exceeded', 'volume-listed']);
+    for (const c of checks) {
+      const r = await driver.check(c);
+      expect(r.status, `${c.id}: ${r.message}\n${r.detail ?? ''}`).toBe('pass');
+    }
+  }, 240_000);
 });
