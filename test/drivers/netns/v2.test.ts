@@ -23,10 +23,13 @@ const missing = pre.ok ? helperMissing() : pre.reason;
 interface CheckOut { id: string; kind: string; status: string; message: string; detail: string | null }
 
 describe.skipIf(!!missing)(`netns: cell file v2 for real${missing ? ` (skipped: ${missing})` : ''}`, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cellctl-netns-v2-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let dir: string | undefined;
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
 
   it('smoke passes every check of tproa-full but those of the second realm, each through the real servers', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cellctl-netns-v2-'));
     const r = await execa('node', [CLI, 'smoke', join(CELLS, 'tproa-full.yaml'), '--driver', 'netns', '--json', '--state-dir', dir], { reject: false, env: { ...process.env, CI: '1' } });
     const out = JSON.parse(r.stdout) as { result: string; summary: { passed: number; failed: number; skipped: number }; checks: CheckOut[]; teardown: { status: string } };
     const table = out.checks.map((c) => `${c.status.padEnd(4)} ${c.id}: ${c.message}`).join('\n');
