@@ -2,6 +2,7 @@
 import type { Catalog } from '../catalog/types.js';
 import { RESOURCE_TYPES, V1_TYPES, type Resource, type ResourceType } from '../plan/resources.js';
 import type { Capabilities, DriverName } from './driver.js';
+import { netnsNotes } from './netns/notes.js';
 import { qemuNotes } from './qemu/notes.js';
 
 export interface DriverOptions { connect?: string }
@@ -51,5 +52,5 @@ export function capabilitiesOf(name: DriverName, _opts: DriverOptions = {}): Cap
 
 /** What a driver will stand in for or change, said in plan and apply before it runs (catalog data, no driver loaded). */
 export function planNotes(name: DriverName, resources: Resource[], catalog: Catalog): string[] {
-  return name === 'qemu' ? qemuNotes(resources, catalog) : [];
+  return name === 'qemu' ? qemuNotes(resources, catalog) : name === 'netns' ? netnsNotes(resources, catalog) : [];
 }

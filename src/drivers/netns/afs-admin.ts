@@ -109,10 +109,10 @@ export function keytabPath(L: Layout, guest: string, principal: string): string 
 
 /**
  * The principal with a random key, extracted with kadmin.local ktadd (which re-randomizes: the
- * keytab and the KDC agree) into the guest's keytab. `enctypes`: those of the file the KDC makes;
- * none of them: the KDC's default key types (the plan says which, from the catalog).
+ * keytab and the KDC agree) into the guest's keytab. `enctypes`: those of the file the KDC makes
+ * (notes.ts); none: the KDC's default key types. Returns the key types the keytab really holds.
  */
-export function createKeytab(r: Runner, L: Layout, a: KeytabAttrs, kdcMakes: readonly string[]): Promise<Record<string, string | number | string[]>> {
+export function createKeytab(r: Runner, L: Layout, a: KeytabAttrs, enctypes: readonly string[]): Promise<Record<string, string | number | string[]>> {
   return L.krbLock.run(async () => {
     if (!a.guest) throw new Error(`keytab ${a.principal}: no guest to install it on`);
     const file = keytabPath(L, a.guest, a.principal);
@@ -121,16 +121,15 @@ export function createKeytab(r: Runner, L: Layout, a: KeytabAttrs, kdcMakes: rea
       const add = await kadmin(r, L, `addprinc -randkey ${a.principal}`);
       if (add.failed) throw new Error(`kadmin.local addprinc -randkey ${a.principal}: ${add.out}`);
     }
-    const asked = a.enctypes.filter((e) => kdcMakes.includes(e));
     rmSync(file, { force: true });
-    const e = asked.length ? ` -e ${asked.map((t) => `${t}:normal`).join(',')}` : '';
+    const e = enctypes.length ? ` -e ${enctypes.map((t) => `${t}:normal`).join(',')}` : '';
     const res = await kadmin(r, L, `ktadd -k ${file}${e} ${a.principal}`);
     if (res.failed || !existsSync(file)) throw new Error(`kadmin.local ktadd ${a.principal}: ${res.out}`);
     chmodSync(file, 0o600);
     await propagate(r, L);
     const list = await r.run('klist', ['-k', '-e', '-t', file]);
-    const enctypes = [...new Set([...list.stdout.matchAll(/\(([a-z0-9-]+)\)\s*$/gm)].map((m) => m[1]!))];
-    return { principal: `${a.principal}@${a.realm}`, keytab: file, enctypes };
+    const held = [...new Set([...list.stdout.matchAll(/\(([a-z0-9-]+)\)\s*$/gm)].map((m) => m[1]!))];
+    return { principal: `${a.principal}@${a.realm}`, keytab: file, enctypes: held };
   });
 }
 

@@ -9,9 +9,6 @@ import type { Layout } from './layout.js';
 import { scrubbedEnv } from '../../state/secrets.js';
 import { daemonMarks, killAll, netnsExists, nsLink, pidsWithNs } from './namespaces.js';
 
-/** The OpenAFS this driver runs whatever the cell declares (catalog id): Debian's 1.8.9. */
-export const NETNS_OPENAFS = 'openafs-1.8.9';
-
 const ENCTYPE_NUMBERS: Record<string, number> = { 'aes256-cts-hmac-sha1-96': 18, 'aes128-cts-hmac-sha1-96': 17 };
 
 /** The script that runs first in a guest's private mount namespace (same pid all the way: every step execs). */

@@ -11,8 +11,9 @@ import { Masker } from '../../render/mask.js';
 import { alive, Runner } from './exec.js';
 import { Layout } from './layout.js';
 import { cellNamespaces, createGuest, createHost, deleteGuest, deleteHost, killAll, migrateGuest, netnsExists, pidsInNetns, pidsWithMarker } from './namespaces.js';
-import { createKdc, createPrincipal, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey, kdcPid, NETNS_KDC } from './kerberos.js';
-import { bosPid, NETNS_OPENAFS } from './afs-servers.js';
+import { createKdc, createPrincipal, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey, kdcPid } from './kerberos.js';
+import { bosPid } from './afs-servers.js';
+import { keytabEnctypes, NETNS_OPENAFS } from './notes.js';
 import { createAfsDb, createPtsUser, deleteAfsDb, deletePtsUser, startDbServer, stopDbServer } from './afs-db.js';
 import { createAfsFs, createPartition, createVolume, deleteAfsFs, deletePartition, deleteVolume } from './afs-fs.js';
 import { clientPid, createClient, deleteClient, helperMissing } from './client.js';
@@ -135,7 +136,7 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
       case 'acl':
         return setAcl(r, L, pw, res.attrs);
       case 'keytab':
-        return createKeytab(r, L, res.attrs, ctx.catalog.software.get(NETNS_KDC)?.kdc_enctypes?.supported ?? []);
+        return createKeytab(r, L, res.attrs, keytabEnctypes(res.attrs.enctypes, ctx.catalog));
     }
   });
 

@@ -9,9 +9,6 @@ import { alive, type Runner, until } from './exec.js';
 import type { Layout } from './layout.js';
 import { daemonMarks, killPids } from './namespaces.js';
 
-/** The KDC this driver runs whatever the cell declares (catalog id): Debian's MIT krb5kdc. */
-export const NETNS_KDC = 'mit-krb5-1.20';
-
 export interface KrbEnv { KRB5_CONFIG: string; KRB5_KDC_PROFILE?: string; KRB5CCNAME?: string }
 
 /** Writes the cell-wide krb5.conf: every registered KDC (master first), nothing looked up in DNS. */
