@@ -1,6 +1,6 @@
 // --driver netns: a real Kerberos realm and AFS cell on this machine. Hosts and guests are network
 // namespaces, the daemons are Debian's krb5kdc, bosserver/ptserver/vlserver/dafs and afsd.fuse.
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { addr } from '../../plan/addrs.js';
 import type { Attrs, Resource } from '../../plan/resources.js';
@@ -8,16 +8,18 @@ import { capabilitiesOf } from '../capabilities.js';
 import { masterPassword, principalPassword } from '../../state/secrets.js';
 import type { AppliedResource, CheckResult, Check, Driver, DriverContext, DriverStatus } from '../driver.js';
 import { Masker } from '../../render/mask.js';
-import { alive, Runner } from './exec.js';
+import { createKdc, createPrincipal, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey, kdcPid } from '../services/kerberos.js';
+import { bosPid } from '../services/afs-servers.js';
+import { createAfsDb, createPtsUser, deleteAfsDb, deletePtsUser, startDbServer, stopDbServer } from '../services/afs-db.js';
+import { createAfsFs, createPartition, createVolume, deleteAfsFs, deleteVolume, forgetPartition } from '../services/afs-fs.js';
+import { instancePids } from '../services/health.js';
+import { Runner } from './exec.js';
 import { Layout } from './layout.js';
 import { cellNamespaces, createGuest, createHost, deleteGuest, deleteHost, killAll, migrateGuest, netnsExists, pidsInNetns, pidsWithMarker } from './namespaces.js';
-import { createKdc, createPrincipal, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey, kdcPid } from './kerberos.js';
-import { bosPid } from './afs-servers.js';
-import { createAfsDb, createPtsUser, deleteAfsDb, deletePtsUser, startDbServer, stopDbServer } from './afs-db.js';
-import { createAfsFs, createPartition, createVolume, deleteAfsFs, deletePartition, deleteVolume } from './afs-fs.js';
 import { clientPid, createClient, deleteClient, helperMissing } from './client.js';
 import { runCheck } from './checks.js';
 import { readNetns, unstick } from './health.js';
+import { bosAlive, mountedIn, netnsServices } from './placement.js';
 
 export interface NetnsDriver extends Driver {
   /** Fault injection: stop a db server's ptserver and vlserver (as if it failed); start them again. */
@@ -59,6 +61,7 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
   const r = new Runner(masker);
   const L = new Layout(ctx.cell, ctx.realm, ctx.stateDir, ctx.world, (world) => ctx.checkpoint(world));
   L.log = (line) => ctx.log(masker.mask(line));
+  const s = netnsServices(r, L, masker);
   const pw = (principal: string) => {
     const v = principalPassword(ctx.secrets, principal);
     masker.add(v);
@@ -95,28 +98,28 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
       case 'kdc': {
         const pwd = masterPassword(ctx.secrets);
         masker.add(pwd);
-        return createKdc(r, L, ctx.catalog, res.attrs, pwd);
+        return createKdc(s, ctx.catalog, res.attrs, pwd);
       }
       case 'principal':
-        return createPrincipal(r, L, res.attrs, pw(res.attrs.principal));
+        return createPrincipal(s, res.attrs, pw(res.attrs.principal));
       case 'service-key':
-        return createServiceKey(r, L, res.attrs);
+        return createServiceKey(s, res.attrs);
       case 'afs-db': {
         const si = standIn(res.attrs.software);
-        return { ...(await createAfsDb(r, L, res.attrs)), ...(si ? { stand_in: si } : {}) };
+        return { ...(await createAfsDb(s, res.attrs)), ...(si ? { stand_in: si } : {}) };
       }
       case 'afs-fs': {
         const si = standIn(res.attrs.software);
-        return { ...(await createAfsFs(r, L, res.attrs)), ...(si ? { stand_in: si } : {}) };
+        return { ...(await createAfsFs(s, res.attrs)), ...(si ? { stand_in: si } : {}) };
       }
       case 'partition':
-        return createPartition(r, L, res.attrs);
+        return { ...(await createPartition(s, s.place(res.attrs.guest), res.attrs.path)), dir: L.afsPath(res.attrs.guest, res.attrs.path) };
       case 'volume':
-        return createVolume(r, L, res.attrs);
+        return createVolume(s, res.attrs);
       case 'pts-user':
-        return createPtsUser(r, L, res.attrs);
+        return createPtsUser(s, res.attrs);
       case 'afs-client':
-        return createClient(L, res.attrs, standIn(res.attrs.software));
+        return createClient(s, L, res.attrs, standIn(res.attrs.software));
     }
   });
 
@@ -127,14 +130,19 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
       case 'module':
         delete L.reg.modules[prior.name];
         return L.save();
-      case 'kdc': return deleteKdc(L, prior.attrs.guest);
-      case 'principal': return deletePrincipal(r, L, prior.attrs.principal);
-      case 'service-key': return deleteServiceKey(r, L, prior.attrs.principal);
-      case 'afs-db': return deleteAfsDb(r, L, prior.attrs.guest);
-      case 'afs-fs': return deleteAfsFs(r, L, prior.attrs.guest);
-      case 'partition': return deletePartition(r, L, prior.attrs);
-      case 'volume': return deleteVolume(r, L, prior.attrs);
-      case 'pts-user': return deletePtsUser(r, L, prior.attrs);
+      case 'kdc': return deleteKdc(s, prior.attrs.guest);
+      case 'principal': return deletePrincipal(s, prior.attrs.principal);
+      case 'service-key': return deleteServiceKey(s, prior.attrs.principal);
+      case 'afs-db': return deleteAfsDb(s, prior.attrs.guest);
+      case 'afs-fs': return deleteAfsFs(s, prior.attrs.guest);
+      case 'partition': {
+        const pid = bosAlive(L, prior.attrs.guest);
+        if (pid && mountedIn(pid, prior.attrs.path)) await r.run('nsenter', ['-t', String(pid), '-m', '--', 'umount', '-l', prior.attrs.path]);
+        rmSync(L.afsPath(prior.attrs.guest, prior.attrs.path), { recursive: true, force: true });
+        return forgetPartition(s, prior.attrs.guest, prior.attrs.path);
+      }
+      case 'volume': return deleteVolume(s, prior.attrs);
+      case 'pts-user': return deletePtsUser(s, prior.attrs);
       case 'afs-client': return deleteClient(r, L, prior.attrs.guest);
     }
   });
@@ -150,6 +158,7 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     return guestsFirst;
   };
 
+  const kdcOf = async (g: string) => (s.has(g) ? kdcPid(s.place(g)) : undefined);
   const status = async (): Promise<DriverStatus> => {
     const hosts = Object.entries(L.reg.hosts).map(([name, h]) => {
       const used = h.dom0 + Object.values(L.reg.guests).filter((g) => g.host === name).reduce((s, g) => s + g.memory, 0);
@@ -161,9 +170,16 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     const services: DriverStatus['services'] = [];
     const svc = (address: string, guest: string, pid: number | undefined, detail: string) =>
       services.push({ address, guest, state: pid ? 'up' : 'down', ...(pid ? { pid } : {}), detail });
-    for (const g of Object.keys(L.reg.kdcs)) svc(addr.kdc(g), g, kdcPid(L, g), `krb5kdc ${L.reg.kdcs[g]!.role}`);
-    for (const g of L.reg.afsDb) svc(addr.afsDb(g), g, bosPid(L, g), `bosserver; ${instancePids(L, g, ['ptserver', 'vlserver'])}`);
-    for (const g of Object.keys(L.reg.afsFs)) svc(addr.afsFs(g), g, bosPid(L, g), `bosserver; ${instancePids(L, g, ['dafs'])}`);
+    const up = (g: string) => (s.has(g) ? s.place(g) : undefined);
+    for (const g of Object.keys(L.reg.kdcs)) svc(addr.kdc(g), g, await kdcOf(g), `krb5kdc ${L.reg.kdcs[g]!.role}`);
+    for (const g of L.reg.afsDb) {
+      const p = up(g);
+      svc(addr.afsDb(g), g, p && (await bosPid(s, p)), `bosserver; ${p ? await instancePids(p, ['ptserver', 'vlserver']) : 'no instances'}`);
+    }
+    for (const g of Object.keys(L.reg.afsFs)) {
+      const p = up(g);
+      svc(addr.afsFs(g), g, p && (await bosPid(s, p)), `bosserver; ${p ? await instancePids(p, ['dafs']) : 'no instances'}`);
+    }
     for (const g of Object.keys(L.reg.clients)) svc(addr.afsClient(g), g, clientPid(L, g), 'afsd.fuse on /afs');
     return { hosts, domains, services };
   };
@@ -188,7 +204,7 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     name: 'netns',
     capabilities: capabilitiesOf('netns'),
     prefix: L.prefix,
-    read: (prior) => readNetns(r, L, prior),
+    read: (prior) => readNetns(r, L, s, prior),
     create,
     async update(prior: AppliedResource, res: Resource) {
       // Every create converges on what exists (it starts what is not running); a changed guest gets
@@ -197,14 +213,14 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
         const g = L.reg.guests[res.name];
         if (g) for (const v of g.veths) await r.run('ip', ['-n', L.reg.hosts[g.host]!.ns, 'link', 'del', v]);
       }
-      await safe(res.address, () => unstick(r, L, res));
+      await safe(res.address, () => unstick(r, L, s, res));
       return create(res);
     },
     delete: del,
     console: console_,
     status,
     async check(c: Check): Promise<CheckResult> {
-      const res = await runCheck({ r, L, password: pw }, c);
+      const res = await runCheck({ r, L, s, password: pw }, c);
       return { ...res, message: masker.mask(res.message), ...(res.detail ? { detail: masker.mask(res.detail) } : {}) };
     },
     async migrate(guest: string, toHost: string) {
@@ -214,23 +230,11 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     async close() {
       /* the cell keeps running between commands: nothing to close */
     },
-    stopDbServer: (guest) => safe(`stop db server ${guest}`, () => stopDbServer(r, L, guest)),
-    startDbServer: (guest) => safe(`start db server ${guest}`, () => startDbServer(r, L, guest)),
+    stopDbServer: (guest) => safe(`stop db server ${guest}`, () => stopDbServer(s, guest)),
+    startDbServer: (guest) => safe(`start db server ${guest}`, () => startDbServer(s, guest)),
     destroyAll,
     purge: destroyAll,
   };
-}
-
-/** Pids of a guest's bos instances, from bosserver's -pidfiles (ptserver.pid, dafs.file.pid, ...). */
-function instancePids(L: Layout, guest: string, instances: string[]): string {
-  const dir = L.afsPath(guest, '/var/lib/openafs/local');
-  if (!existsSync(dir)) return 'no instances';
-  const out: string[] = [];
-  for (const f of readdirSync(dir).filter((f) => f.endsWith('.pid') && instances.some((i) => f.startsWith(`${i}.`)))) {
-    const pid = Number(readFileSync(join(dir, f), 'utf8').trim());
-    out.push(`${f.replace(/\.pid$/, '')} ${alive(pid) ? pid : 'down'}`);
-  }
-  return out.join(', ') || 'no instances';
 }
 
 /** Cleanup without a driver context: every namespace and process of a cell's netns prefix. */
