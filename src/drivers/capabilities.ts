@@ -9,22 +9,16 @@ export interface DriverOptions { connect?: string }
 
 const EVERYTHING: Capabilities = { realizes: new Set(RESOURCE_TYPES) };
 const DOMAINS_ONLY: ResourceType[] = ['host', 'guest'];
-/** Real Linux guests: their kernels, modules, /vicep partitions and kernel AFS clients. */
-const GUEST_SIDE: ResourceType[] = ['host', 'guest', 'module', 'partition', 'afs-client'];
 
 /** What a driver realizes, from its name and options alone. */
 export function capabilitiesOf(name: DriverName, _opts: DriverOptions = {}): Capabilities {
   switch (name) {
     case 'sim':
     case 'netns':
+    case 'qemu': // real Linux guests: kernels, modules, KDCs, AFS servers and kernel AFS clients in them
       return EVERYTHING;
     case 'libvirt':
       return { realizes: new Set(DOMAINS_ONLY), unmanagedReason: 'the libvirt driver defines and starts domains; it provisions no services inside them' };
-    case 'qemu':
-      return {
-        realizes: new Set(GUEST_SIDE),
-        unmanagedReason: 'the qemu driver boots the guests, loads their modules, mounts /vicep partitions and runs the kernel AFS client; KDCs and AFS servers are not yet placed inside its guests',
-      };
   }
 }
 

@@ -35,7 +35,9 @@ export type AppliedResource = ResourceState & { address: string; name: string };
 
 export type CheckKind =
   | 'guest-running' | 'kdc-answers' | 'kinit' | 'afs-quorum' | 'volume-listed' | 'pts-user'
-  | 'bos-status' | 'client-module' | 'client-tokens' | 'client-file-rw' | 'client-anon-refused' | 'afs-resolves';
+  | 'bos-status' | 'client-module' | 'client-tokens' | 'client-file-rw' | 'client-anon-refused' | 'afs-resolves'
+  // the AFS client's fs commands: listacl, setacl then writes allowed and refused, listquota, checkservers
+  | 'client-acl-list' | 'client-acl-write' | 'client-quota' | 'client-servers';
 
 /** One end-to-end check a driver runs against a live cell. */
 export interface Check {

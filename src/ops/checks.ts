@@ -79,7 +79,20 @@ export function deriveChecks(cell: string, realm: string, resources: Resource[])
         [client, addr.principal(tokenPrincipal), addr.serviceKey(cell)], [`client-module.${g}`, `kinit.${tokenPrincipal}@${g}`, 'afs-quorum']);
       add({ id: `client-file-rw.${g}`, kind: 'client-file-rw', name: `write a file in /afs/${cell} from ${g} as ${writer} and read it back from the fileserver`, guest: g, params: { principal: writer, path: `/afs/${cell}/cellctl-smoke-${g}.txt` } },
         [client, addr.principal(writer)], [token, `afs-resolves.${g}`, `kinit.${writer}@${g}`]);
+      add({ id: `fs-listacl.${g}`, kind: 'client-acl-list', name: `fs listacl /afs/${cell} from ${g} as ${writer} shows the fileserver's ACL`, guest: g, params: { principal: writer, path: `/afs/${cell}` } },
+        [client, addr.principal(writer)], [token, `afs-resolves.${g}`]);
+      // Another principal than the administrator is granted a directory; the administrator keeps only rl there.
+      const other = principals.find((p) => p !== writer);
+      if (other) {
+        add({ id: `fs-setacl-write-allowed-and-refused.${g}`, kind: 'client-acl-write', name: `fs setacl from ${g}: ${other} may write in a directory of /afs/${cell}, ${writer} is refused there`, guest: g,
+          params: { admin: writer, allowed: other, refused: writer, dir: `/afs/${cell}/cellctl-acl-${g}` } },
+        [client, addr.principal(writer), addr.principal(other), addr.ptsUser(other)], [`client-file-rw.${g}`, `fs-listacl.${g}`, `kinit.${other}@${g}`]);
+      }
     }
+    add({ id: `fs-listquota.${g}`, kind: 'client-quota', name: `fs listquota /afs/${cell} from ${g}: root.cell's quota and usage from its fileserver`, guest: g, params: { path: `/afs/${cell}`, volume: 'root.cell' } },
+      [client], [`afs-resolves.${g}`]);
+    add({ id: `fs-checkservers.${g}`, kind: 'client-servers', name: `fs checkservers from ${g}: every fileserver the client knows answers`, guest: g, params: { fileservers } },
+      [client], [`afs-resolves.${g}`]);
   }
   return checks;
 }

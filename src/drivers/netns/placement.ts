@@ -126,10 +126,11 @@ export function netnsPlacement(r: Runner, L: Layout, guest: string): Placement {
         chmodSync(f, w.mode ?? 0o644);
       }
     },
-    async mkdir(p, mode) {
-      const f = file(p);
-      mkdirSync(f, { recursive: true });
-      if (mode !== undefined) chmodSync(f, mode);
+    async mkdir(ps, mode) {
+      for (const f of ps.map(file)) {
+        mkdirSync(f, { recursive: true });
+        if (mode !== undefined) chmodSync(f, mode);
+      }
     },
     async remove(p) {
       rmSync(file(p), { recursive: true, force: true });

@@ -2,7 +2,14 @@
 // serial consoles, the checks a smoke runs, and a per-resource read for refresh.
 import { existsSync, readFileSync } from 'node:fs';
 import type { AppliedResource, Check, CheckResult, DriverStatus, ServiceStatus } from '../driver.js';
+import { addr } from '../../plan/addrs.js';
 import { netnsExists } from '../netns/namespaces.js';
+import { kernelClientCheck } from '../services/afs-client.js';
+import { bosPid } from '../services/afs-servers.js';
+import { serviceCheck } from '../services/checks.js';
+import { instancePids } from '../services/health.js';
+import { kdcPid } from '../services/kerberos.js';
+import type { Services } from '../services/placement.js';
 import type { GuestAgent } from '../vm/agent.js';
 import { guestAlive } from '../vm/qemu.js';
 import { guestPaths } from '../vm/qemu-args.js';
@@ -45,7 +52,7 @@ export async function guestFacts(agent: GuestAgent | undefined): Promise<GuestFa
 
 const afsUp = (f: GuestFacts) => f.afsd.length > 0 && f.mounts.some((m) => m.path === '/afs' && m.fs === 'afs');
 
-export async function status(P: Places, agentOf: AgentOf): Promise<DriverStatus> {
+export async function status(P: Places, agentOf: AgentOf, x: Services): Promise<DriverStatus> {
   const hosts = Object.entries(P.w.hosts).map(([name, h]) => {
     const used = h.dom0 + Object.values(P.w.guests).filter((g) => g.host === name).reduce((s, g) => s + g.memory, 0);
     return { name, memory: h.memory, used, free: h.memory - used };
@@ -79,8 +86,28 @@ export async function status(P: Places, agentOf: AgentOf): Promise<DriverStatus>
       const m = f?.mounts.find((x) => x.path === p.path);
       services.push({ address: `partition.${res}`, guest: name, state: m ? 'up' : 'down', detail: !f ? silent : m ? `${m.dev} (${m.fs}, ${p.image}) on ${p.path}` : `${p.path} not mounted` });
     }
+    if (f) services.push(...(await serviceStatus(x, name)));
   }
   return { hosts, domains, services };
+}
+
+/** The KDC and AFS servers of a guest that answers, with their pids as the guest sees them. */
+async function serviceStatus(x: Services, guest: string): Promise<ServiceStatus[]> {
+  const out: ServiceStatus[] = [];
+  const svc = (address: string, pid: number | undefined, detail: string) =>
+    out.push({ address, guest, state: pid ? 'up' : 'down', ...(pid ? { pid } : {}), detail: `${detail} (pids inside the guest)` });
+  if (!x.has(guest)) return out;
+  const p = x.place(guest);
+  const kdc = x.reg.kdcs[guest];
+  if (kdc) svc(addr.kdc(guest), await kdcPid(p), `krb5kdc ${kdc.role}`);
+  const db = x.reg.afsDb.includes(guest);
+  const fs = !!x.reg.afsFs[guest];
+  if (db || fs) {
+    const bos = await bosPid(x, p);
+    if (db) svc(addr.afsDb(guest), bos, `bosserver ${bos ?? 'down'}; ${await instancePids(p, ['ptserver', 'vlserver'])}`);
+    if (fs) svc(addr.afsFs(guest), bos, `bosserver ${bos ?? 'down'}; ${await instancePids(p, ['dafs'])}`);
+  }
+  return out;
 }
 
 /** The guest's serial console since its last start: cellctl's start line, the kernel log, /init's and the agent's lines. */
@@ -138,9 +165,7 @@ export async function observe(P: Places, agentOf: AgentOf, prior: AppliedResourc
   }
 }
 
-const NO_SERVERS = 'the qemu driver does not yet place AFS database and file servers in its guests, so there is no cell to reach';
-
-export async function check(P: Places, agentOf: AgentOf, c: Check): Promise<CheckResult> {
+export async function check(P: Places, agentOf: AgentOf, x: Services, c: Check, pw: (principal: string) => string): Promise<CheckResult> {
   const guest = c.guest ?? '';
   const g = P.w.guests[guest];
   const pid = g ? guestAlive(guestPaths(g.dir).pidfile) : undefined;
@@ -164,9 +189,14 @@ export async function check(P: Places, agentOf: AgentOf, c: Check): Promise<Chec
     case 'client-anon-refused':
     case 'client-tokens':
     case 'client-file-rw':
-      if (!Object.values(P.w.clients).some((x) => x.guest === guest)) return { status: 'fail', message: `no AFS client on ${guest}` };
-      return { status: 'skip', message: NO_SERVERS };
+    case 'client-acl-list':
+    case 'client-acl-write':
+    case 'client-quota':
+    case 'client-servers':
+      if (!pid) return { status: 'fail', message: `QEMU of ${guest} is not running` };
+      if (!Object.values(P.w.clients).some((cl) => cl.guest === guest)) return { status: 'fail', message: `no AFS client on ${guest}` };
+      return (await kernelClientCheck(x, c, pw))!;
     default:
-      return { status: 'skip', message: `check kind ${c.kind} is not run by the qemu driver` };
+      return (await serviceCheck(x, c, pw)) ?? { status: 'skip', message: `check kind ${c.kind} is not run by the qemu driver` };
   }
 }

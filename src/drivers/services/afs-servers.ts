@@ -20,8 +20,8 @@ function nameFiles(x: Services) {
 
 /** A guest's OpenAFS tree: config dirs (db/local 0700, else bosserver is "unhappy"), cell files, CellServDB, names. */
 export async function ensureAfsTree(x: Services, p: Placement, dbs: string[] = x.reg.dbPlanned): Promise<void> {
-  for (const d of ['/etc/openafs/server', '/var/log/openafs', '/var/cache/openafs']) await p.mkdir(d);
-  for (const d of ['/var/lib/openafs/db', '/var/lib/openafs/local']) await p.mkdir(d, 0o700);
+  await p.mkdir(['/etc/openafs/server', '/var/log/openafs', '/var/cache/openafs']);
+  await p.mkdir(['/var/lib/openafs/db', '/var/lib/openafs/local'], 0o700);
   const db = cellServDB(x, p.kind, dbs);
   await p.writeFiles([
     { path: '/etc/openafs/server/ThisCell', data: `${x.cell}\n` },

@@ -117,7 +117,7 @@ async function createKdcNow(x: Services, catalog: Catalog, a: KdcAttrs, masterPw
   x.reg.kdcs[a.guest] = { role: a.role, realm: a.realm, master: a.master, ...(standIn ? { standIn } : {}) };
   x.reg.realm = a.realm;
   x.save();
-  await p.mkdir(d, 0o700);
+  await p.mkdir([d], 0o700);
   await p.writeFiles([{ path: p.paths.krb5Conf, data: krb5ConfText(x) }, ...kdcProfile(x, p)]);
   const env = kdcEnv(p);
   let propagation: string | undefined;
@@ -153,7 +153,7 @@ async function propagateTo(x: Services, replica: string): Promise<void> {
   const m = x.place(masterOf(x));
   const p = x.place(replica);
   const d = p.paths.kdc;
-  await p.mkdir(d, 0o700);
+  await p.mkdir([d], 0o700);
   const dump = `${m.paths.kdc}/datatrans.${replica}`;
   await must(m, 'kdb5_util', ['-r', x.realm, 'dump', dump], { env: kdcEnv(m) });
   const [data, stash] = [await m.readFile(dump), await m.readFile(`${m.paths.kdc}/stash`)];
@@ -228,7 +228,7 @@ export function createServiceKey(x: Services, a: ServiceKeyAttrs): Promise<Recor
     }
     if (!exists || !(await m.readFile(kt))) {
       await m.remove(kt);
-      await m.mkdir(kt.slice(0, kt.lastIndexOf('/')), 0o700);
+      await m.mkdir([kt.slice(0, kt.lastIndexOf('/'))], 0o700);
       const e = a.enctypes.map((t) => `${t}:normal`).join(',');
       const res = await kadmin(x, `ktadd -k ${kt} -e ${e} ${princ}`); // ktadd re-randomizes: keytab and KDC agree
       if (res.failed) throw new Error(`kadmin.local ktadd ${princ}: ${res.out}`);

@@ -50,7 +50,7 @@ export interface Placement {
   stop(pid: number, what: 'process' | 'tree'): Promise<void>;
   readFile(path: string): Promise<Buffer | undefined>; // undefined when it does not exist
   writeFiles(files: FileWrite[]): Promise<void>; // each atomically; directories made as needed
-  mkdir(path: string, mode?: number): Promise<void>; // with parents; mode applies to the last
+  mkdir(paths: string[], mode?: number): Promise<void>; // with parents; mode applies to each path given
   remove(path: string): Promise<void>; // recursive, no error when absent
   /** /vicepX made visible to the fileserver (netns: bound into its namespace; qemu: a disk hot-plugged and mounted). */
   exposePartition(path: string): Promise<void>;

@@ -62,7 +62,7 @@ export function deleteClient(w: World, guest: string): void {
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
 const fail = <T>(error: string): Outcome<T> => ({ ok: false, error });
 
-function liveClient(w: World, guest: string): Outcome<SimClient> {
+export function liveClient(w: World, guest: string): Outcome<SimClient> {
   const c = own(w.clients, guest);
   if (!c) return fail(`no AFS client on ${guest} (afs-client.${guest} not created)`);
   const d = w.domains[guest];
@@ -122,14 +122,14 @@ export function describeToken(cell: string, t: SimToken): string {
   return `User's (${id}) tokens for afs@${cell} [Expires ${shortTime(t.expires)}]`;
 }
 
-interface Located {
+export interface Located {
   fs: SimFileserver;
   vol: SimVolume;
   rel: string; // path inside the volume
 }
 
 /** /afs -> root.afs; /afs/<cell> and /afs/.<cell> -> root.cell (via its mount point). */
-function locate(w: World, c: SimClient, path: string): Outcome<Located> {
+export function locate(w: World, c: SimClient, path: string): Outcome<Located> {
   const parts = path.split('/').filter(Boolean);
   if (parts[0] !== 'afs') return fail(`${path}: not under /afs`);
   let volume = 'root.afs';
@@ -156,7 +156,7 @@ function locate(w: World, c: SimClient, path: string): Outcome<Located> {
 }
 
 /** The fileserver's view of the caller: checks the token against its KeyFile, then builds the CPS. */
-function callerRights(w: World, c: SimClient, fs: SimFileserver, vol: SimVolume, dir: string, token: SimToken | null): { rights: string; who: number } {
+export function callerRights(w: World, c: SimClient, fs: SimFileserver, vol: SimVolume, dir: string, token: SimToken | null): { rights: string; who: number } {
   let user: string | null = null;
   let who = ANONYMOUS_ID;
   if (token) {
@@ -178,12 +178,12 @@ function callerRights(w: World, c: SimClient, fs: SimFileserver, vol: SimVolume,
   return { rights: [...rights].join(''), who };
 }
 
-function split(rel: string): { dir: string; name: string } {
+export function split(rel: string): { dir: string; name: string } {
   const i = rel.lastIndexOf('/');
   return { dir: i <= 0 ? '/' : rel.slice(0, i), name: rel.slice(i + 1) };
 }
 
-function tokenFor(c: SimClient, principal: string | null): SimToken | null {
+export function tokenFor(c: SimClient, principal: string | null): SimToken | null {
   return principal === null ? null : (Object.values(c.tokens).find((t) => t.principal === principal || t.principal.startsWith(`${principal}@`)) ?? null);
 }
 

@@ -5,6 +5,7 @@ import type { Attrs } from '../../plan/resources.js';
 import { cellDbservers, describeQuorum, fsUp, dbUp, groupsOf, quorum, requireDbRead } from './afs.js';
 import { afsList, afsRead, afsResolve, afsWrite, aklog, clientUp, describeToken, tokenAccepted } from './afsclient.js';
 import { kdcUp, kinit, type KrbEnv } from './kerberos.js';
+import { FS_CHECKS } from './fs-checks.js';
 import { moduleLoaded } from './modules.js';
 import { advance, domainOf, excerpt, isUp, own, SECONDS, syslogTime, type World } from './world.js';
 
@@ -185,6 +186,8 @@ const CHECKS: Record<Check['kind'], CheckFn> = {
     const v = r.value;
     return pass(`${path} -> ${v.volume} (${v.volid}) on ${v.server} ${v.partition}`);
   },
+
+  ...FS_CHECKS,
 };
 
 export function runCheck(w: World, env: KrbEnv, c: Check): CheckResult {
