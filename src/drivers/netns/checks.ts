@@ -13,6 +13,7 @@ import type { Runner } from './exec.js';
 import type { Layout } from './layout.js';
 import { clientPid, getToken, helperMissing, inClient, TOKEN_NOTE, uafs } from './client.js';
 import { netnsExists } from './namespaces.js';
+import { fsCheck } from './fs-checks.js';
 import { names } from '../../plan/addrs.js';
 
 export interface CheckCtx {
@@ -57,6 +58,11 @@ async function dispatch(x: CheckCtx, c: Check): Promise<CheckResult> {
       return tokens(x, str(guest, 'guest'), str(c.params.principal, 'principal'));
     case 'client-file-rw':
       return fileRw(x, str(guest, 'guest'), str(c.params.principal, 'principal'), str(c.params.path, 'path'));
+    case 'client-acl-list':
+    case 'client-acl-write':
+    case 'client-quota':
+    case 'client-servers':
+      return fsCheck(x, c, str(guest, 'guest'));
     default:
       return skip(`check kind ${c.kind} is not run by a driver`);
   }

@@ -6,10 +6,14 @@ import type { Masker } from '../../render/mask.js';
 import type { Placement, RunResult, Services } from '../services/placement.js';
 import { Mutex, shq } from '../services/util.js';
 import { AgentError, AgentTimeoutError, type GuestAgent } from '../vm/agent.js';
+import { GUEST_BUSYBOX } from '../vm/guest-agent.js';
 import type { Guest } from '../vm/qemu.js';
 import { createPartition, mountedAt } from './partitions.js';
 import type { Places } from './world.js';
 import { names } from '../../plan/addrs.js';
+
+// The placement's own small scripts run in the agent's busybox sh, whose applets (base64, mkdir, kill...)
+// need no exec from the 9p root: under TCG each exec costs tens of milliseconds, more on a busy host.
 
 // Files as records on stdin ("MODE BASE64-PATH BASE64-DATA" per line): several files, one request,
 // and no secret on a command line.
@@ -46,7 +50,7 @@ export function qemuPlacement(P: Places, guest: string, g: Guest, masker: Masker
     }
   };
   const sh = async (script: string, args: string[], what: string, input?: string) => {
-    const r = await run('sh', ['-c', script, 'sh', ...args], { input });
+    const r = await run(GUEST_BUSYBOX, ['sh', '-c', script, 'sh', ...args], { input });
     if (r.code !== 0) throw new Error(`${guest}: ${what} failed (exit ${r.code}): ${r.out.trim()}`);
   };
   return {
@@ -62,10 +66,10 @@ export function qemuPlacement(P: Places, guest: string, g: Guest, masker: Masker
     run,
     spawn: (cmd, args, o) => a.spawn(cmd, args, { logFile: o.log, env: o.env }),
     async alive(pid) {
-      return (await run('sh', ['-c', ALIVE, 'sh', String(pid)])).code === 0;
+      return (await run(GUEST_BUSYBOX, ['sh', '-c', ALIVE, 'sh', String(pid)])).code === 0;
     },
     async stop(pid, what) {
-      await run('sh', ['-c', STOP, 'sh', String(pid), what]);
+      await run(GUEST_BUSYBOX, ['sh', '-c', STOP, 'sh', String(pid), what]);
     },
     async readFile(path) {
       try {

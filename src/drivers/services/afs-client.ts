@@ -5,51 +5,72 @@
 import { randomBytes } from 'node:crypto';
 import type { Check, CheckResult } from '../driver.js';
 import { names } from '../../plan/addrs.js';
-import { dbPlace } from './afs-db.js';
-import { admin } from './afs-servers.js';
 import { fail, pass, skip, str } from './checks.js';
 import { writeKrb5Conf } from './kerberos.js';
 import type { Placement, Services } from './placement.js';
 import { lastLines, shq } from './util.js';
 
 export interface Step { ok: boolean; code: number; out: string }
-export interface Session { login?: string; steps: Step[]; all: string }
+export interface Part { login?: string; steps: Step[] }
+export interface Session { parts: Part[]; all: string }
+type Who = { principal: string; password: string } | undefined;
 
 const MARK = '@@cellctl-step';
 const SESSION_MS = 90_000;
 
+/** A command line for a session step (each word quoted). */
+export const cmd = (...args: string[]) => args.map(shq).join(' ');
+
 /**
- * Runs commands in a fresh PAG on the guest as `principal` (kinit with the password on stdin, then
- * aklog), or anonymously (no principal: no tokens at all). Every command runs, each one's output
- * and exit status are returned; a failed login is `login`, and then no command runs.
+ * Runs parts one after the other on the guest, in one request, each in a fresh PAG: as `as` (kinit
+ * with the password on stdin, then aklog) or anonymously (no principal: no tokens at all). Every
+ * step of a part runs (a shell command line); each one's output and exit status are returned. A
+ * part whose login failed has `login` set and runs no step.
  */
-export async function session(x: Services, p: Placement, who: { principal: string; password: string } | undefined, cmds: string[][]): Promise<Session> {
-  const cc = `FILE:${p.paths.tmp}/krb5cc_cellctl_${randomBytes(4).toString('hex')}`;
-  const q = (args: string[]) => args.map(shq).join(' ');
-  const lines = [
-    `step() { n=$1; shift; printf '\\n${MARK} %s begin\\n' "$n"; "$@" 2>&1; rc=$?; printf '\\n${MARK} %s end %s\\n' "$n" "$rc"; return $rc; }`,
-    ...(who ? [`step login sh -c ${shq(`kinit ${shq(`${who.principal}@${x.realm}`)} >/dev/null && aklog -c ${shq(x.cell)} -k ${shq(x.realm)}`)} || exit 3`] : []),
-    ...cmds.map((c, i) => `step ${i} ${q(c)}`),
-    ...(who ? ['unlog; kdestroy -q 2>/dev/null; true'] : []),
-  ];
-  if (who) await writeKrb5Conf(x, p);
-  const r = await p.run('pagsh', ['-c', lines.join('\n')], {
-    env: { KRB5CCNAME: cc, KRB5_CONFIG: p.paths.krb5Conf }, input: who ? `${who.password}\n` : '', timeoutMs: SESSION_MS,
+export async function session(x: Services, p: Placement, parts: { as?: Who; steps: string[] }[]): Promise<Session> {
+  const tag = randomBytes(4).toString('hex');
+  const scripts = parts.map((part, i) => {
+    const who = part.as;
+    return [
+      `step() { printf '\\n${MARK} %s begin\\n' "$1"; eval "$2" 2>&1; rc=$?; printf '\\n${MARK} %s end %s\\n' "$1" "$rc"; return $rc; }`,
+      ...(who ? [
+        `export KRB5CCNAME=FILE:${p.paths.tmp}/krb5cc_cellctl_${tag}_${i}`,
+        `step ${i}.login ${shq(`kinit ${shq(`${who.principal}@${x.realm}`)} >/dev/null && aklog -c ${shq(x.cell)} -k ${shq(x.realm)}`)} || exit 3`,
+      ] : []),
+      ...part.steps.map((c, j) => `step ${i}.${j} ${shq(c)}`),
+      ...(who ? ['kdestroy -q 2>/dev/null; true'] : []),
+    ].join('\n');
   });
+  if (parts.some((q) => q.as)) await writeKrb5Conf(x, p);
+  const input = parts.flatMap((q) => (q.as ? [`${q.as.password}\n`] : [])).join('');
+  const o = { env: { KRB5_CONFIG: p.paths.krb5Conf }, input, timeoutMs: SESSION_MS };
+  // one part: pagsh runs it; more: a shell runs one pagsh per part (the passwords follow on stdin)
+  const r = scripts.length === 1
+    ? await p.run('pagsh', ['-c', scripts[0]!], o)
+    : await p.run('sh', ['-c', scripts.map((_, i) => `pagsh -c "$${i + 1}"`).join('; '), 'sh', ...scripts], o);
   const all = r.out;
-  const steps: Step[] = [];
-  let login: string | undefined;
-  const re = new RegExp(`${MARK} (\\S+) begin\\n([\\s\\S]*?)\\n${MARK} \\1 end (\\d+)`, 'g');
+  const out: Part[] = parts.map(() => ({ steps: [] }));
+  const re = new RegExp(`${MARK} (\\d+)\\.(\\w+) begin\\n([\\s\\S]*?)\\n${MARK} \\1\\.\\2 end (\\d+)`, 'g');
   for (const m of all.matchAll(re)) {
-    const out = m[2]!.trim();
-    const code = Number(m[3]);
-    if (m[1] === 'login') { if (code !== 0) login = out || `exit ${code}`; continue; }
-    steps[Number(m[1])] = { ok: code === 0, code, out };
+    const part = out[Number(m[1])];
+    if (!part) continue;
+    const [text, code] = [m[3]!.trim(), Number(m[4])];
+    if (m[2] === 'login') { if (code !== 0) part.login = text || `exit ${code}`; continue; }
+    part.steps[Number(m[2])] = { ok: code === 0, code, out: text };
   }
-  if (r.code === 124) login ??= `the session did not finish within ${SESSION_MS / 1000} s`;
-  if (/setpag|pagsh:/.test(all.split(MARK)[0] ?? '')) login ??= `pagsh could not make a PAG: ${lastLines(all.split(MARK)[0]!, 2)}`;
-  for (let i = 0; i < cmds.length; i++) steps[i] ??= { ok: false, code: -1, out: login ? 'not run' : `no output (${lastLines(all, 2)})` };
-  return { ...(login ? { login } : {}), steps, all };
+  const failedEarly = r.code === 124 ? `the session did not finish within ${SESSION_MS / 1000} s` : /setpag|pagsh:/.test(all.split(MARK)[0] ?? '') ? `pagsh could not make a PAG: ${lastLines(all.split(MARK)[0]!, 2)}` : undefined;
+  parts.forEach((q, i) => {
+    const part = out[i]!;
+    if (failedEarly && q.as && !part.login && !part.steps.length) part.login = failedEarly;
+    for (let j = 0; j < q.steps.length; j++) part.steps[j] ??= { ok: false, code: -1, out: part.login ? 'not run' : failedEarly ?? `no output (${lastLines(all, 2)})` };
+  });
+  return { parts: out, all };
+}
+
+/** One part's session: its steps, and why its login failed. */
+async function one(x: Services, p: Placement, as: Who, steps: string[]): Promise<Part & { all: string }> {
+  const s = await session(x, p, [{ as, steps }]);
+  return { ...s.parts[0]!, all: s.all };
 }
 
 const user = (x: Services, pw: (p: string) => string, principal: string) => ({ principal, password: pw(principal) });
@@ -66,26 +87,25 @@ function tokenLine(out: string, cell: string): { id: string; line: string } | un
 export async function kernelClientCheck(x: Services, c: Check, pw: (principal: string) => string): Promise<CheckResult | undefined> {
   const p = () => x.place(str(c.guest, 'guest'));
   const at = `/afs/${x.cell}`;
+  const as = (key: string) => user(x, pw, str(c.params[key], key));
   switch (c.kind) {
     case 'client-tokens': {
       const principal = str(c.params.principal, 'principal');
-      const s = await session(x, p(), user(x, pw, principal), [['tokens'], ['fs', 'flushvolume', at], ['fs', 'examine', at], ['tokens']]);
-      if (s.login) return fail(`kinit + aklog as ${principal} failed: ${s.login}`, s.all);
-      const [before, , examine, after] = s.steps as [Step, Step, Step, Step];
-      const got = tokenLine(before.out, x.cell);
-      if (!got) return fail(`aklog ran, but tokens lists no token for ${x.cell}`, before.out);
-      const kept = tokenLine(after.out, x.cell);
-      if (!kept) return fail(`the fileserver refused ${principal}'s token: the kernel client discarded it after an authenticated call (fs examine ${at})`, `${examine.out}\n${after.out}`);
       const pu = names.ptsUser(principal);
-      const ex = await admin(x, await dbPlace(x), 'pts', ['examine', pu]);
-      const id = /id: (-?\d+)/.exec(ex.stdout)?.[1];
+      // fs examine asks the fileserver (GetVolumeStatus) over a connection with the new token
+      const s = await one(x, p(), as('principal'), [cmd('fs', 'examine', at), 'tokens', cmd('pts', 'examine', pu)]);
+      if (s.login) return fail(`kinit + aklog as ${principal} failed: ${s.login}`, s.all);
+      const [examine, after, ex] = s.steps as [Step, Step, Step];
+      const kept = tokenLine(after.out, x.cell);
+      if (!kept) return fail(`${principal}'s token is not listed after an authenticated call to the fileserver (fs examine ${at}): refused and discarded, or never set`, `${examine.out}\n${after.out}`);
+      const id = /id: (-?\d+)/.exec(ex.out)?.[1];
       if (id !== kept.id) return fail(`token AFS ID ${kept.id} does not match pts id ${id ?? '?'} of ${pu}`, after.out);
-      return pass(`${principal}: the kernel client holds an rxkad token from aklog (AFS ID ${kept.id}) and kept it after an authenticated call to the fileserver (fs examine ${at})`, `${after.out}\n${examine.out}`);
+      return pass(`${principal}: the kernel client holds an rxkad token from aklog (AFS ID ${kept.id}, as pts says) and kept it after an authenticated call to the fileserver (fs examine ${at})`, `${after.out}\n${examine.out}`);
     }
     case 'afs-resolves': {
       const path = str(c.params.path, 'path');
       // checkvolumes drops the volume locations: the examine that follows asks the VLDB, then the fileserver.
-      const s = await session(x, p(), undefined, [['fs', 'checkvolumes'], ['fs', 'examine', path], ['fs', 'whereis', path]]);
+      const s = await one(x, p(), undefined, [cmd('fs', 'checkvolumes'), cmd('fs', 'examine', path), cmd('fs', 'whereis', path)]);
       const [, examine, whereis] = s.steps as [Step, Step, Step];
       const vol = /Volume status for vid = (\d+) named (\S+)/.exec(examine.out);
       if (!examine.ok || !vol) return fail(`fs examine ${path}: ${lastLines(examine.out, 2) || 'no answer'}`, s.all);
@@ -96,21 +116,19 @@ export async function kernelClientCheck(x: Services, c: Check, pw: (principal: s
       const path = str(c.params.path, 'path');
       const dir = path.replace(/\/[^/]+$/, '');
       // flushvolume first: the rights the client goes by are then the fileserver's answer, fetched now.
-      const s = await session(x, p(), undefined, [['fs', 'flushvolume', dir], ['fs', 'getcalleraccess', dir], ['sh', '-c', 'echo cellctl-anonymous >"$1"', 'sh', path]]);
-      const [, access, write] = s.steps as [Step, Step, Step];
-      if (write.ok) {
-        return fail(`anonymous write to ${path} was accepted: system:anyuser may insert in ${dir}`, s.all);
-      }
-      if (denied(write)) return pass(`anonymous write to ${path} refused (EACCES): ${lastLines(access.out, 1) || `no rights in ${dir}`}, per the fileserver's ACL fetched afresh`, s.all);
+      const s = await one(x, p(), undefined, [cmd('fs', 'flushvolume', dir), `echo cellctl-anonymous >${shq(path)}`, cmd('fs', 'getcalleraccess', dir)]);
+      const [, write, access] = s.steps as [Step, Step, Step];
+      if (write.ok) return fail(`anonymous write to ${path} was accepted: system:anyuser may insert in ${dir}`, s.all);
+      const rights = access.ok ? lastLines(access.out, 1) : `anonymous has no rights on ${dir}`;
+      if (denied(write)) return pass(`anonymous write to ${path} refused (EACCES) by the fileserver's ACL, fetched afresh: ${rights}`, s.all);
       return fail(`anonymous write to ${path} failed, but not as a refusal: ${lastLines(write.out, 1)}`, s.all);
     }
     case 'client-file-rw': {
       const principal = str(c.params.principal, 'principal');
       const path = str(c.params.path, 'path');
       const content = `cellctl ${principal} ${new Date().toISOString()} ${randomBytes(4).toString('hex')}`;
-      const s = await session(x, p(), user(x, pw, principal), [
-        ['sh', '-c', 'printf "%s\\n" "$1" >"$2"', 'sh', content, path], ['fs', 'flush', path], ['cat', path], ['rm', '-f', path],
-      ]);
+      // fs flush drops the cached copy: cat reads it back from the fileserver
+      const s = await one(x, p(), as('principal'), [`printf '%s\\n' ${shq(content)} >${shq(path)}`, cmd('fs', 'flush', path), cmd('cat', path), cmd('rm', '-f', path)]);
       if (s.login) return fail(`kinit + aklog as ${principal} failed: ${s.login}`, s.all);
       const [write, , read] = s.steps as [Step, Step, Step];
       if (!write.ok) return fail(`write of ${path} as ${principal} failed: ${lastLines(write.out, 1)}`, s.all);
@@ -120,34 +138,34 @@ export async function kernelClientCheck(x: Services, c: Check, pw: (principal: s
     case 'client-acl-list': {
       const principal = str(c.params.principal, 'principal');
       const path = str(c.params.path, 'path');
-      const s = await session(x, p(), user(x, pw, principal), [['fs', 'flushvolume', path], ['fs', 'listacl', path]]);
+      const s = await one(x, p(), as('principal'), [cmd('fs', 'listacl', path)]);
       if (s.login) return fail(`kinit + aklog as ${principal} failed: ${s.login}`, s.all);
-      const la = s.steps[1]!;
+      const la = s.steps[0]!;
       const entries = aclEntries(la.out);
       if (!la.ok || !entries.length) return fail(`fs listacl ${path} as ${principal}: ${lastLines(la.out, 2)}`, s.all);
-      return pass(`fs listacl ${path}: ${entries.map((e) => `${e.name} ${e.rights}`).join(', ')} (the fileserver's ACL, fetched afresh)`, la.out);
+      return pass(`fs listacl ${path} as ${principal}: ${entries.map((e) => `${e.name} ${e.rights}`).join(', ')} (the fileserver's ACL: FetchACL)`, la.out);
     }
     case 'client-acl-write':
       return aclWrite(x, p(), c, pw);
     case 'client-quota': {
       const path = str(c.params.path, 'path');
-      const s = await session(x, p(), undefined, [['fs', 'listquota', path]]);
+      const s = await one(x, p(), undefined, [cmd('fs', 'listquota', path)]);
       const q = s.steps[0]!;
       const m = /^(\S+)\s+(\d+|no limit)\s+(\d+)\s+(\d+%)\s+(\d+%)/m.exec(q.out);
       if (!q.ok || !m) return fail(`fs listquota ${path}: ${lastLines(q.out, 2)}`, q.out);
       const want = typeof c.params.volume === 'string' ? c.params.volume : undefined;
       if (want && m[1] !== want) return fail(`fs listquota ${path} names volume ${m[1]}, expected ${want}`, q.out);
-      return pass(`fs listquota ${path}: volume ${m[1]}, quota ${m[2]} KB, ${m[3]} KB used (${m[4]}), partition ${m[5]} full`, q.out);
+      return pass(`fs listquota ${path}: volume ${m[1]}, quota ${m[2]} KB, ${m[3]} KB used (${m[4]}), partition ${m[5]} full (GetVolumeStatus)`, q.out);
     }
     case 'client-servers': {
-      const s = await session(x, p(), undefined, [['fs', 'checkservers'], ['fs', 'getserverprefs']]);
+      const s = await one(x, p(), undefined, [cmd('fs', 'checkservers'), cmd('fs', 'getserverprefs', '-numeric')]);
       const [check, prefs] = s.steps as [Step, Step];
-      const known = prefs.out.split('\n').map((l) => l.trim().split(/\s+/)[0]).filter((h): h is string => !!h);
+      const known = prefs.out.split('\n').map((l) => l.trim().split(/\s+/)[0]).filter((h): h is string => !!h && /^[\d.]+$/.test(h));
       if (!check.ok || !/All servers are running/.test(check.out)) return fail(`fs checkservers: ${lastLines(check.out, 2)}`, s.all);
       const fileservers = Array.isArray(c.params.fileservers) ? c.params.fileservers.map(String) : [];
       const unknown = fileservers.filter((f) => { const ip = x.addressOf(f); return !ip || !known.includes(ip); });
-      const also = unknown.length ? `; not contacted yet, so not asked: ${unknown.join(', ')}` : '';
-      return pass(`fs checkservers: all servers are running (${known.length} known: ${known.join(', ') || 'none'})${also}`, s.all);
+      const also = unknown.length ? `; not contacted yet, so not probed: ${unknown.join(', ')}` : '';
+      return pass(`fs checkservers: all servers are running (the client knows ${known.length}: ${known.join(', ') || 'none'})${also}`, s.all);
     }
     default:
       return undefined;
@@ -162,45 +180,42 @@ export function aclEntries(out: string): { name: string; rights: string }[] {
 
 /**
  * fs setacl as the administrator on a new directory: `allowed` gets rlidwk (and l on its parent if it
- * had none there), system:administrators only rl. Then `allowed` writes and reads back, `refused`
- * (the administrator) is refused by the fileserver's ACL. Everything is undone after, also on failure.
+ * had none there), system:administrators only rl. Then `refused` (the administrator) is refused by the
+ * fileserver's ACL, `allowed` writes and reads back, and the administrator undoes it all: one
+ * request, three PAGs.
  */
 async function aclWrite(x: Services, p: Placement, c: Check, pw: (principal: string) => string): Promise<CheckResult> {
   const [adminP, allowed, refused, dir] = [str(c.params.admin, 'admin'), str(c.params.allowed, 'allowed'), str(c.params.refused, 'refused'), str(c.params.dir, 'dir')];
   const parent = dir.replace(/\/[^/]+$/, '');
   const who = names.ptsUser(allowed);
   const had = `${p.paths.tmp}/cellctl-acl-had`;
-  // The allowed user needs l on the parent to reach the directory: what it had is kept, to be put back.
-  const grant = `r=$(fs listacl "$1" | awk -v u="$2" '$1 == u { print $2 }'); printf '%s\\n' "$r" >"$3"; case "$r" in *l*) ;; *) fs setacl -dir "$1" -acl "$2" "\${r}l" ;; esac; echo "$2 had '$r'"`;
-  const restore = `r=$(cat "$3" 2>/dev/null); rm -f "$3"; fs setacl -dir "$1" -acl "$2" "\${r:-none}"`;
-  const setup = await session(x, p, user(x, pw, adminP), [
-    ['sh', '-c', grant, 'sh', parent, who, had],
-    ['mkdir', '-p', dir],
-    ['fs', 'setacl', '-dir', dir, '-acl', who, 'rlidwk', 'system:administrators', 'rl', '-clear'],
-    ['fs', 'listacl', dir],
+  // The allowed user needs l on the parent to reach the directory: what it had there is kept, and put back.
+  const grant = `r=$(fs listacl ${shq(parent)} | awk -v u=${shq(who)} '$1 == u { print $2 }'); echo "$r" >${shq(had)}; case "$r" in *l*) ;; *) fs setacl -dir ${shq(parent)} -acl ${shq(who)} "\${r}l" ;; esac; echo "${who} had '$r' on ${parent}"`;
+  const restore = `r=$(cat ${shq(had)}); rm -f ${shq(had)}; fs setacl -dir ${shq(parent)} -acl ${shq(who)} "\${r:-none}"`;
+  const file = (u: string) => `${dir}/by-${names.ptsUser(u)}.txt`;
+  const write = (u: string) => `printf '%s\\n' ${shq(`cellctl ${u}`)} >${shq(file(u))}`;
+  const adminRefused = adminP === refused;
+  const s = await session(x, p, [
+    { as: user(x, pw, adminP), steps: [grant, cmd('mkdir', '-p', dir), cmd('fs', 'setacl', '-dir', dir, '-acl', who, 'rlidwk', 'system:administrators', 'rl', '-clear'), cmd('fs', 'listacl', dir),
+      ...(adminRefused ? [cmd('fs', 'getcalleraccess', dir), write(refused)] : [])] },
+    ...(adminRefused ? [] : [{ as: user(x, pw, refused), steps: [cmd('fs', 'getcalleraccess', dir), write(refused)] }]),
+    { as: user(x, pw, allowed), steps: [write(allowed), cmd('fs', 'flush', file(allowed)), cmd('cat', file(allowed))] },
+    { as: user(x, pw, adminP), steps: [cmd('fs', 'setacl', '-dir', dir, '-acl', 'system:administrators', 'all'), cmd('rm', '-rf', dir), restore] },
   ]);
-  const detail = [setup.all];
-  try {
-    if (setup.login) return fail(`kinit + aklog as ${adminP} failed: ${setup.login}`, setup.all);
-    const bad = setup.steps.findIndex((s) => !s.ok);
-    if (bad >= 0) return fail(`setting up ${dir} as ${adminP} failed: ${lastLines(setup.steps[bad]!.out, 2)}`, setup.all);
-    const file = (u: string) => `${dir}/by-${names.ptsUser(u)}.txt`;
-    const write = (u: string) => ['sh', '-c', 'printf "%s\\n" "$1" >"$2"', 'sh', `cellctl ${u}`, file(u)];
-    const a = await session(x, p, user(x, pw, allowed), [['fs', 'flushvolume', dir], write(allowed), ['fs', 'flush', file(allowed)], ['cat', file(allowed)]]);
-    const r = await session(x, p, user(x, pw, refused), [['fs', 'flushvolume', dir], ['fs', 'getcalleraccess', dir], write(refused)]);
-    detail.push(a.all, r.all);
-    if (a.login || r.login) return fail(`kinit + aklog failed: ${a.login ?? r.login}`, detail.join('\n'));
-    if (!a.steps[1]!.ok) return fail(`${allowed} (rlidwk on ${dir}) could not write there: ${lastLines(a.steps[1]!.out, 1)}`, detail.join('\n'));
-    if (a.steps[3]!.out !== `cellctl ${allowed}`) return fail(`${allowed}'s file in ${dir} did not read back after fs flush`, detail.join('\n'));
-    if (r.steps[2]!.ok) return fail(`${refused} wrote in ${dir} although the ACL gives system:administrators only rl`, detail.join('\n'));
-    if (!denied(r.steps[2]!)) return fail(`${refused}'s write in ${dir} failed, but not as a refusal: ${lastLines(r.steps[2]!.out, 1)}`, detail.join('\n'));
-    return pass(`fs setacl ${dir} ${who} rlidwk system:administrators rl: ${allowed} wrote and read back, ${refused} was refused (EACCES; ${lastLines(r.steps[1]!.out, 1)})`, detail.join('\n'));
-  } finally {
-    const undo = await session(x, p, user(x, pw, adminP), [
-      ['fs', 'setacl', '-dir', dir, '-acl', 'system:administrators', 'all'], ['rm', '-rf', dir], ['sh', '-c', restore, 'sh', parent, who, had],
-    ]);
-    if (undo.login || undo.steps.some((s) => !s.ok)) x.log(`${c.id}: undoing ${dir} as ${adminP} did not finish: ${lastLines(undo.all, 3)}`);
-  }
+  const [setup, ...rest] = s.parts as [Part, ...Part[]];
+  const [no, yes, undo] = adminRefused ? [{ steps: setup.steps.slice(4), login: setup.login }, rest[0]!, rest[1]!] : [rest[0]!, rest[1]!, rest[2]!];
+  if (undo.login || undo.steps.some((q) => !q.ok)) x.log(`${c.id}: undoing ${dir} as ${adminP} did not finish: ${undo.login ?? lastLines(undo.steps.find((q) => !q.ok)!.out, 2)}`);
+  const login = [setup, no, yes].find((q) => q.login)?.login;
+  if (login) return fail(`kinit + aklog failed: ${login}`, s.all);
+  const bad = setup.steps.slice(0, 4).findIndex((q) => !q.ok);
+  if (bad >= 0) return fail(`setting up ${dir} as ${adminP} failed: ${lastLines(setup.steps[bad]!.out, 2)}`, s.all);
+  const [access, refusedWrite] = no.steps as [Step, Step];
+  const [allowedWrite, , readBack] = yes.steps as [Step, Step, Step];
+  if (!allowedWrite.ok) return fail(`${allowed} (rlidwk on ${dir}) could not write there: ${lastLines(allowedWrite.out, 1)}`, s.all);
+  if (readBack.out !== `cellctl ${allowed}`) return fail(`${allowed}'s file in ${dir} did not read back after fs flush`, s.all);
+  if (refusedWrite.ok) return fail(`${refused} wrote in ${dir} although the ACL gives it no write right there`, s.all);
+  if (!denied(refusedWrite)) return fail(`${refused}'s write in ${dir} failed, but not as a refusal: ${lastLines(refusedWrite.out, 1)}`, s.all);
+  return pass(`fs setacl ${dir} ${who} rlidwk system:administrators rl: ${allowed} wrote and read back, ${refused} was refused (EACCES; ${lastLines(access.out, 1)})`, s.all);
 }
 
 /** Why a client check cannot run on a client without pioctl (afsd.fuse): said by the netns driver. */

@@ -3,7 +3,7 @@
 // checks are the client's (the netns driver's afsd.fuse + libuafs, or afs-client.ts's kernel client).
 import type { Check, CheckResult } from '../driver.js';
 import { dbPlace } from './afs-db.js';
-import { admin, bosPid } from './afs-servers.js';
+import { admin } from './afs-servers.js';
 import { probeInstance } from './health.js';
 import { kdcAnswers, kdcPid, kinit } from './kerberos.js';
 import type { Services } from './placement.js';
@@ -48,8 +48,7 @@ export async function serviceCheck(x: Services, c: Check, password: (principal: 
       const p = x.place(str(c.params.server, 'server'));
       const vol = str(c.params.volume, 'volume');
       const part = str(c.params.partition, 'partition');
-      if (!(await bosPid(x, p))) return fail(`no bosserver on ${p.guest}`);
-      const list = await admin(x, p, 'vos', ['listvol', p.ip(), part]);
+      const list = await admin(x, p, 'vos', ['listvol', p.ip(), part]); // throws when bosserver is not running
       if (list.code !== 0 || !new RegExp(`^${vol.replace(/\./g, '\\.')}\\s+\\d+ RW .*On-line`, 'm').test(list.stdout)) {
         return fail(`volume ${vol} not listed on-line on ${p.guest} ${part}`, list.out);
       }
@@ -122,8 +121,7 @@ async function probeQuorum(x: Services, src: string, dbservers: string[]): Promi
  */
 async function bosInstances(x: Services, s: string): Promise<CheckResult> {
   const p = x.place(s);
-  if (!(await bosPid(x, p))) return fail(`no bosserver on ${s}`);
-  const st = await admin(x, p, 'bos', ['status', p.ip(), '-long']);
+  const st = await admin(x, p, 'bos', ['status', p.ip(), '-long']); // throws when bosserver is not running
   const inst = [...st.stdout.matchAll(/^Instance (\S+), \(type is \S+\) (.*)$/gm)];
   if (st.code !== 0 || !inst.length) return fail(`bos status ${s} failed`, st.out);
   const bad = inst.filter((m) => !/currently running normally/.test(m[2] ?? ''));

@@ -274,7 +274,8 @@ export async function keytabBytes(x: Services): Promise<{ data: Buffer; kvno: nu
 export async function kinit(x: Services, p: Placement, principal: string, pw: string, ccache = `FILE:${p.paths.tmp}/krb5cc_${principal.replace(/[^A-Za-z0-9]/g, '_')}`) {
   await writeKrb5Conf(x, p);
   const env = { KRB5_CONFIG: p.paths.krb5Conf, KRB5CCNAME: ccache };
-  const res = await p.run('kinit', [`${principal}@${x.realm}`], { env, input: `${pw}\n`, timeoutMs: 20_000 });
-  const klist = res.code === 0 ? await p.run('klist', [], { env }) : undefined;
-  return { ok: res.code === 0, out: res.out, klist: klist?.stdout ?? '', env };
+  // klist in the same request: what the cache holds once kinit is done
+  const res = await p.run('sh', ['-c', 'kinit "$1" || exit; echo @@klist; klist', 'sh', `${principal}@${x.realm}`], { env, input: `${pw}\n`, timeoutMs: 20_000 });
+  const [out = '', klist = ''] = res.out.split('@@klist\n');
+  return { ok: res.code === 0, out, klist, env };
 }
