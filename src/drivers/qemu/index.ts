@@ -18,7 +18,7 @@ import { attachGuest, guestAlive, type Guest } from '../vm/qemu.js';
 import { guestPaths } from '../vm/qemu-args.js';
 import { createAfsDb, createPtsUser, deleteAfsDb, deletePtsUser } from '../services/afs-db.js';
 import { createAfsFs, createPartition as servePartition, createVolume, deleteAfsFs, deleteVolume, forgetPartition } from '../services/afs-fs.js';
-import { readService, unstickService } from '../services/health.js';
+import { unstickService } from '../services/health.js';
 import { createKdc, createPrincipal, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey } from '../services/kerberos.js';
 import { createClient, deleteClient } from './client.js';
 import { bootCache, createQemuGuest, createQemuHost, deleteQemuGuest, deleteQemuHost, qemuPidsUnder } from './guests.js';
@@ -118,15 +118,16 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
   };
   const agentOf = (name: string) => guestOf(name)?.agent;
   const x = qemuServices(P, guestOf, masker, log);
-  const safe = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+  /** Errors leave masked (a password in a command's output never reaches the user). */
+  const safe = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
     } catch (e) {
-      throw new Error(masker.mask(`${what}: ${(e as Error).message}`));
+      throw masker.error(e);
     }
   };
 
-  const create = async (res: Resource): Promise<Record<string, Json>> => safe(res.address, async () => {
+  const create = async (res: Resource): Promise<Record<string, Json>> => safe(async () => {
     switch (res.type) {
       case 'host':
         return createQemuHost(r, P, res.name, res.attrs);
@@ -165,7 +166,7 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
     }
   });
 
-  const del = async (prior: AppliedResource): Promise<void> => safe(prior.address, async () => {
+  const del = async (prior: AppliedResource): Promise<void> => safe(async () => {
     const on = guestOfAttrs(prior.attrs);
     const g = on ? guestOf(on) : undefined;
     switch (prior.type) {
@@ -238,7 +239,7 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
         const used = Object.values(P.w.guests).filter((g) => g.host === res.name).flatMap((g) => g.bridges).filter((b) => !bridges.includes(b));
         if (used.length) throw new Error(`${res.address}: bridge ${used.join(', ')} still has guests`);
       }
-      if (res.type === 'kdc' || res.type === 'afs-db' || res.type === 'afs-fs') await safe(res.address, () => unstickService(x, res));
+      if (res.type === 'kdc' || res.type === 'afs-db' || res.type === 'afs-fs') await safe(() => unstickService(x, res));
       return create(res); // every create converges on what exists
     },
     delete: del,
@@ -251,15 +252,10 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
     async migrate(guest: string) {
       throw new Error(`migrate ${guest}: the qemu driver does not migrate guests`);
     },
-    observe: (prior) => observe(P, agentOf, prior),
+    observe: (prior) => observe(P, agentOf, x, prior),
     async read(prior: AppliedResource): Promise<Observed> {
-      const on = guestOfAttrs(prior.attrs);
-      if (prior.type === 'kdc' || prior.type === 'afs-db' || prior.type === 'afs-fs') {
-        if (!on || !x.has(on)) return { state: 'absent', reason: `guest ${on} is not running` };
-        return (await readService(x, prior)) ?? PRESENT;
-      }
-      if (prior.type === 'principal' || prior.type === 'service-key' || prior.type === 'volume' || prior.type === 'pts-user') return PRESENT;
-      const o = await observe(P, agentOf, prior);
+      const o = await observe(P, agentOf, x, prior);
+      if (o.observed) return o.observed;
       if (o.present) return PRESENT;
       // An AFS client whose guest still runs is restarted in place; anything else is made again.
       const guestUp = prior.type === 'afs-client' && P.w.guests[prior.attrs.guest] !== undefined && guestAlive(guestPaths(P.w.guests[prior.attrs.guest]!.dir).pidfile) !== undefined;

@@ -1,13 +1,13 @@
 // What is really there: status (QEMU pids, memory, taps, accelerator, modules, afsd), the guests'
 // serial consoles, the checks a smoke runs, and a per-resource read for refresh.
 import { existsSync, readFileSync } from 'node:fs';
-import type { AppliedResource, Check, CheckResult, DriverStatus, ServiceStatus } from '../driver.js';
+import type { AppliedResource, Check, CheckResult, DriverStatus, Observed, ServiceStatus } from '../driver.js';
 import { addr } from '../../plan/addrs.js';
 import { netnsExists } from '../netns/namespaces.js';
 import { kernelClientCheck } from '../services/afs-client.js';
 import { bosPid } from '../services/afs-servers.js';
 import { serviceCheck } from '../services/checks.js';
-import { instancePids } from '../services/health.js';
+import { instancePids, readService } from '../services/health.js';
 import { kdcPid } from '../services/kerberos.js';
 import type { Services } from '../services/placement.js';
 import type { GuestAgent } from '../vm/agent.js';
@@ -125,14 +125,26 @@ export interface Observation {
   address: string;
   present: boolean;
   detail: string;
+  /** What refresh should record when it is more than present/absent (a daemon found down: restart it). */
+  observed?: Observed;
 }
+
+/** Entries of the realm's and the cell's databases: refresh reads the servers that hold them, not each entry. */
+const ENTRIES: Partial<Record<AppliedResource['type'], string>> = {
+  principal: 'an entry of the KDC database (refresh reads the KDC, not each entry)',
+  'service-key': 'an entry of the KDC database and the servers\' KeyFileExt (refresh reads the KDC and the servers)',
+  volume: 'a volume of the cell (refresh reads its fileserver, not each volume)',
+  'pts-user': 'an entry of the protection database (refresh reads the db servers, not each entry)',
+};
 
 /**
  * What is really there for one recorded resource (refresh): a host's namespace, a guest's QEMU and
  * agent, a module in /proc/modules, a partition mounted, afsd running with /afs mounted.
  */
-export async function observe(P: Places, agentOf: AgentOf, prior: AppliedResource): Promise<Observation> {
+export async function observe(P: Places, agentOf: AgentOf, x: Services, prior: AppliedResource): Promise<Observation> {
   const at = (present: boolean, detail: string): Observation => ({ address: prior.address, present, detail });
+  const entry = ENTRIES[prior.type];
+  if (entry) return at(true, entry);
   const guestName = prior.type === 'guest' ? prior.name : (prior.attrs as { guest?: string }).guest;
   const g = guestName ? P.w.guests[guestName] : undefined;
   const pid = g ? guestAlive(guestPaths(g.dir).pidfile) : undefined;
@@ -160,6 +172,12 @@ export async function observe(P: Places, agentOf: AgentOf, prior: AppliedResourc
     }
     case 'afs-client':
       return at(afsUp(f), `afsd ${f.afsd.length ? `pid ${f.afsd.join(' ')}` : 'not running'}, /afs ${f.mounts.some((m) => m.path === '/afs') ? 'mounted' : 'not mounted'}`);
+    case 'kdc':
+    case 'afs-db':
+    case 'afs-fs': {
+      const o = (await readService(x, prior)) ?? { state: 'present' };
+      return { ...at(o.state === 'present', o.state === 'present' ? 'its daemons run and answer' : o.reason ?? o.state), observed: o };
+    }
     default:
       return at(false, `${prior.type} is not realized by the qemu driver`);
   }
