@@ -32,6 +32,19 @@ export interface GuestSpec {
   gateway?: string; // guest default route
   root?: GuestBootConfig['root'];
   hostRoot?: string; // host directory shared as the guest's root (default "/")
+  hostCache?: GuestBootConfig['hostCache'];
+  cpu?: string; // QEMU -cpu model instead of the accelerator's default (a nested Xen needs max,-smap,-smep)
+  console?: string; // the kernel's console device (default ttyS0; a Xen dom0 writes to hvc0)
+  // boot this multiboot image (Xen) with its own command line; the kernel (with the guest's command
+  // line) and the initrd become its modules, in that order
+  hypervisor?: { image: string; append: string };
+  shares?: Share[]; // more host directories over 9p; the guest mounts them itself (by tag)
+}
+
+export interface Share {
+  path: string; // host directory
+  tag: string; // 9p mount_tag
+  readonly?: boolean;
 }
 
 export interface GuestPaths {
@@ -69,8 +82,19 @@ export function kernelCmdline(spec: GuestSpec): string {
     nics: (spec.vifs ?? []).map((v) => ({ mac: v.mac, ip: v.ip, prefix: v.prefix })),
     gateway: spec.gateway,
     root: spec.root,
+    hostCache: spec.hostCache,
   });
-  return ['console=ttyS0', 'panic=-1', ...boot, spec.append ?? ''].filter(Boolean).join(' ');
+  return [`console=${spec.console ?? 'ttyS0'}`, 'panic=-1', ...boot, spec.append ?? ''].filter(Boolean).join(' ');
+}
+
+/**
+ * -kernel/-initrd/-append: the guest kernel directly, or a multiboot hypervisor whose modules are
+ * "kernel cmdline" and the initrd (QEMU splits -initrd at single commas: literal ones are doubled).
+ */
+function bootArgs(spec: GuestSpec): string[] {
+  if (!spec.hypervisor) return ['-kernel', spec.kernel, '-initrd', spec.initrd, '-append', kernelCmdline(spec)];
+  const mods = [`${spec.kernel} ${kernelCmdline(spec)}`, spec.initrd].map(qemuOptValue).join(',');
+  return ['-kernel', spec.hypervisor.image, '-append', spec.hypervisor.append, '-initrd', mods];
 }
 
 /** argv for qemu-system-x86_64 (without the program name): daemonises once the VM is set up. */
@@ -78,17 +102,21 @@ export function qemuArgs(spec: GuestSpec, accel: AccelChoice, paths: GuestPaths)
   const o = qemuOptValue;
   const args = [
     '-name', o(spec.name),
-    '-accel', accel.accel, '-cpu', accel.cpu,
+    '-accel', accel.accel, '-cpu', spec.cpu ?? accel.cpu,
     '-m', String(spec.memoryMiB ?? 512), '-smp', String(spec.cpus ?? 1),
     // no default VGA/NIC/monitor: fewer devices to emulate and for the firmware to walk
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-    '-kernel', spec.kernel, '-initrd', spec.initrd, '-append', kernelCmdline(spec),
+    ...bootArgs(spec),
     '-chardev', `file,id=console,path=${o(paths.consoleLog)},append=on`, '-serial', 'chardev:console',
     '-virtfs', `local,path=${o(spec.hostRoot ?? '/')},mount_tag=${HOSTFS_TAG},security_model=none,readonly=on,multidevs=remap`,
     '-chardev', `socket,id=agent,path=${o(paths.agentSocket)},server=on,wait=off`,
     '-device', 'virtio-serial-pci', '-device', `virtserialport,chardev=agent,name=${AGENT_PORT}`,
     '-qmp', `unix:${o(paths.qmpSocket)},server=on,wait=off`,
   ];
+  for (const sh of spec.shares ?? []) {
+    if (!/^[\w.-]{1,31}$/.test(sh.tag) || sh.tag === HOSTFS_TAG) throw new Error(`bad 9p share tag ${JSON.stringify(sh.tag)}`);
+    args.push('-virtfs', `local,path=${o(resolve(sh.path))},mount_tag=${sh.tag},security_model=none${sh.readonly ? ',readonly=on' : ''},multidevs=remap`);
+  }
   (spec.vifs ?? []).forEach((v, i) => {
     if (!/^[\w.-]{1,15}$/.test(v.tap)) throw new Error(`bad tap name ${JSON.stringify(v.tap)}`);
     args.push('-netdev', `tap,id=net${i},ifname=${v.tap},script=no,downscript=no`);
