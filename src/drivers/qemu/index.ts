@@ -145,7 +145,7 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
         return out;
       }
       case 'afs-client':
-        return createClient(P, P.guest(res.attrs.guest), mustGuest(res.attrs.guest).agent, res.attrs, log);
+        return createClient(P, x, P.guest(res.attrs.guest), mustGuest(res.attrs.guest).agent, res.attrs, log);
       case 'kdc': {
         const m = masterPassword(ctx.secrets);
         masker.add(m);

@@ -12,7 +12,15 @@ function cellServDB(x: Services, kind: string, dbservers: string[]): string {
   return [`>${x.cell} #cellctl ${kind} cell`, ...up.map(([d, ip]) => `${ip} #${d}`), ''].join('\n');
 }
 
-/** /etc/hosts with the cell's guests, /etc/resolv.conf pointing at the guest's own loopback (nothing listens: fails at once). */
+/**
+ * /etc/hosts with the cell's guests, /etc/resolv.conf pointing at the guest's own loopback (nothing
+ * listens: fails at once). aklog and fs name servers by the CellServDB comments and addresses: an
+ * outside resolver, unreachable from the cell's network, would make each lookup wait for seconds.
+ */
+export async function writeNameFiles(x: Services, p: Placement): Promise<void> {
+  await p.writeFiles(nameFiles(x));
+}
+
 function nameFiles(x: Services) {
   const hosts = ['127.0.0.1 localhost', ...x.guests().filter((g) => g.ip).map((g) => `${g.ip} ${g.name}.${x.cell} ${g.name}`), ''];
   return [{ path: '/etc/hosts', data: hosts.join('\n') }, { path: '/etc/resolv.conf', data: 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' }];
