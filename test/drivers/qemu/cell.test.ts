@@ -100,7 +100,7 @@ describe.skipIf(!env.ok)(title('--driver qemu: a two-guest cell through the CLI'
     if (!b.ko) throw new Error(b.output);
     file = join(work, 'two.yaml');
     writeFileSync(file, cellYaml(b.ko, headers, MIN - 32));
-    applied = await cellctl(['apply', file, '--driver', 'qemu', '--state-dir', stateDir], 600_000 + vm.buildMs);
+    applied = await cellctl(['apply', file, '--driver', 'qemu', '--state-dir', stateDir, '--auto-approve'], 600_000 + vm.buildMs);
   }, 900_000 + vm.buildMs);
 
   afterAll(async () => {
@@ -252,7 +252,7 @@ guests:
   g: { host: h, os: debian-etch, kernel: linux-2.6.16.29-xen-3.0.3, memory: ${MIN - 64}, vifs: [{ mac: "00:16:3e:77:01:01", bridge: br0 }] }
 `);
     const stateDir = join(work, 'state');
-    const r = await cellctl(['apply', file, '--driver', 'qemu', '--state-dir', stateDir]);
+    const r = await cellctl(['apply', file, '--driver', 'qemu', '--state-dir', stateDir, '--auto-approve']);
     expect(r.code).toBe(1);
     // the cell fits as written (compat passes); raised to what a real guest needs, it does not
     expect(r.stdout).toContain(`Note: guest g: asks for ${MIN - 64} MiB; real guests here need at least ${MIN} MiB`);
