@@ -50,8 +50,8 @@ export async function qemuBench(io: BenchIo): Promise<QemuBench> {
   out.smoke = await io.run(['smoke', tproa, '--driver', 'qemu'], 900_000);
   const dir = io.freshDir('qemu');
   io.log('qemu: apply + destroy cells/tproa.yaml --driver qemu (processes)');
-  out.apply = await io.run(['apply', tproa, '--driver', 'qemu', '--state-dir', dir, '--quiet'], 900_000);
-  out.destroy = await io.run(['destroy', tproa, '--state-dir', dir, '--quiet'], 900_000);
+  out.apply = await io.run(['apply', tproa, '--driver', 'qemu', '--state-dir', dir, '--quiet', '--auto-approve'], 900_000);
+  out.destroy = await io.run(['destroy', tproa, '--state-dir', dir, '--quiet', '--auto-approve'], 900_000);
 
   io.log('qemu: apply + destroy in-process, a time per step');
   const { Session } = (await import(dist('src/ops/session.js'))) as typeof import('../src/ops/session.js');

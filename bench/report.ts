@@ -70,7 +70,7 @@ export function evaluateTargets(r: Results, big: string, mid: string, tproa: str
   const q = r.qemu?.available ? r.qemu : undefined;
   out.push(target({
     id: 'qemu-smoke-tproa', description: '`cellctl smoke cells/tproa.yaml --driver qemu` < 60 s (openafs.ko cached)', limit: 60_000, unit: 'ms',
-    value: q?.smoke?.code === 0 ? q.smoke.ms : undefined, detail: q ? (q.smoke?.code === 0 ? 'phase A: no servers in guests yet' : `exit ${q.smoke?.code}`) : r.qemu?.reason,
+    value: q?.smoke?.code === 0 ? q.smoke.ms : undefined, detail: q ? (q.smoke?.code === 0 ? `apply ${q.apply?.ms} ms as a process; boot to agent ${q.guest?.bootMs} ms (${q.guest?.accel})` : `exit ${q.smoke?.code}`) : r.qemu?.reason,
   }));
   out.push(target({
     id: 'qemu-destroy-tproa', description: '`cellctl destroy cells/tproa.yaml` (qemu) < 5 s', limit: 5000, unit: 'ms',

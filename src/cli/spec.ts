@@ -32,7 +32,7 @@ export const FLAGS = {
   },
   driver: {
     type: 'string', value: 'NAME', choices: DRIVER_NAMES,
-    description: "backend: sim (simulated Xen, the default), netns (real daemons, root) or libvirt; default: the one that applied the state",
+    description: "backend: sim (simulated Xen, the default), netns (real daemons, root), libvirt or qemu (real Linux guests, root); default: the one that applied the state",
   },
   connect: { type: 'string', value: 'URI', complete: 'none', description: 'libvirt connection URI, e.g. test:///default' },
   'skip-compat': { type: 'boolean', description: 'go ahead although compat rules refuse the cell (to reproduce a failure on purpose)' },

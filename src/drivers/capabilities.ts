@@ -9,24 +9,28 @@ export interface DriverOptions { connect?: string }
 
 const EVERYTHING: Capabilities = { realizes: new Set(RESOURCE_TYPES), runs: 'catalog' };
 const DOMAINS_ONLY: ResourceType[] = ['host', 'guest'];
-/** Real Linux guests: their kernels, modules, /vicep partitions and kernel AFS clients. */
-const GUEST_SIDE: ResourceType[] = ['host', 'guest', 'module', 'partition', 'afs-client'];
 
 const PART_B = 'issue #15 part B';
 
-/** netns: all but cross-realm keys (one realm); mount points and ACLs through libuafs's pioctls. */
-const NETNS_TYPES: ResourceType[] = [...V1_TYPES, 'pts-group', 'quota', 'mount', 'acl', 'ro-site', 'release', 'backup', 'keytab'];
+/** v2 through the service layer's pts and vos (any placement): groups, quotas, RO sites and releases, backups. */
+const SERVICE_V2: ResourceType[] = ['pts-group', 'quota', 'ro-site', 'release', 'backup'];
+/** netns: all but cross-realm keys (one realm); mount points and ACLs through libuafs's pioctls, keytabs on this machine. */
+const NETNS_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2, 'mount', 'acl', 'keytab'];
+/** qemu: the services in its guests, v1 and the service layer's v2. */
+const QEMU_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2];
 
-/** netns: one realm (the cell's); another realm's users are pts entries only (no KDC gives them tickets). */
-function netnsDeclines(r: Resource, cell: { realm: string }): string | undefined {
-  switch (r.type) {
-    case 'kdc':
-    case 'principal':
-    case 'keytab':
-      return r.attrs.realm !== cell.realm ? `the netns driver runs one realm, ${cell.realm}, until ${PART_B}` : undefined;
-    default:
-      return undefined;
-  }
+/** One realm (the cell's) per cell: another realm's users are pts entries only (no KDC gives them tickets). */
+function oneRealm(driver: string) {
+  return (r: Resource, cell: { realm: string }): string | undefined => {
+    switch (r.type) {
+      case 'kdc':
+      case 'principal':
+      case 'keytab':
+        return r.attrs.realm !== cell.realm ? `the ${driver} driver runs one realm, ${cell.realm}, until ${PART_B}` : undefined;
+      default:
+        return undefined;
+    }
+  };
 }
 
 /** What a driver realizes, from its name and options alone. */
@@ -36,17 +40,16 @@ export function capabilitiesOf(name: DriverName, _opts: DriverOptions = {}): Cap
       return EVERYTHING;
     case 'netns':
       return {
-        realizes: new Set(NETNS_TYPES), runs: 'stand-ins', declines: netnsDeclines,
+        realizes: new Set(NETNS_TYPES), runs: 'stand-ins', declines: oneRealm('netns'),
         unmanagedReason: `the netns driver runs one realm: cross-realm keys come with ${PART_B}`,
+      };
+    case 'qemu':
+      return {
+        realizes: new Set(QEMU_TYPES), runs: 'stand-ins', declines: oneRealm('qemu'),
+        unmanagedReason: `the qemu driver does not yet make mount points, ACLs or keytabs (the netns driver does), and runs one realm: cross-realm keys come with ${PART_B}`,
       };
     case 'libvirt':
       return { realizes: new Set(DOMAINS_ONLY), runs: 'catalog', unmanagedReason: 'the libvirt driver defines and starts domains; it provisions no services inside them' };
-    case 'qemu':
-      return {
-        realizes: new Set(GUEST_SIDE),
-        runs: 'stand-ins',
-        unmanagedReason: 'the qemu driver boots the guests, loads their modules, mounts /vicep partitions and runs the kernel AFS client; KDCs and AFS servers are not yet placed inside its guests',
-      };
   }
 }
 

@@ -41,6 +41,8 @@ export type AppliedResource = ResourceState & { address: string; name: string };
 export type CheckKind =
   | 'guest-running' | 'kdc-answers' | 'kinit' | 'afs-quorum' | 'volume-listed' | 'pts-user'
   | 'bos-status' | 'client-module' | 'client-tokens' | 'client-file-rw' | 'client-anon-refused' | 'afs-resolves'
+  // the AFS client's fs commands: listacl, setacl then writes allowed and refused, listquota, checkservers
+  | 'client-acl-list' | 'client-acl-write' | 'client-quota' | 'client-servers'
   // cell file v2: a driver that does not run one of these skips it, saying so
   | 'pts-group' | 'acl-write' | 'quota-exceeded' | 'ro-release' | 'mount-point' | 'cross-realm-token' | 'keytab-kinit';
 

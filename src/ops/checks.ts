@@ -96,11 +96,24 @@ export function deriveChecks(cell: string, realm: string, resources: Resource[])
       if (writer) {
         add({ id: `client-file-rw.${g}`, kind: 'client-file-rw', name: `write a file in ${rw} from ${g} as ${writer} and read it back from the fileserver`, guest: g, params: { principal: writer, path: `${rw}/cellctl-smoke-${g}.txt` } },
           [client, addr.principal(writer)], [token, `afs-resolves.${g}`, `kinit.${writer}@${g}`]);
+        add({ id: `fs-listacl.${g}`, kind: 'client-acl-list', name: `fs listacl ${rw} from ${g} as ${writer} shows the fileserver's ACL`, guest: g, params: { principal: writer, path: rw } },
+          [client, addr.principal(writer)], [token, `afs-resolves.${g}`]);
+        // fs setacl itself: another user of the cell's realm is granted a scratch directory; the writer keeps only rl there.
+        const other = afs.users.find((u) => u.principal !== writer && !u.principal.includes('@'))?.principal;
+        if (other) {
+          add({ id: `fs-setacl-write-allowed-and-refused.${g}`, kind: 'client-acl-write', name: `fs setacl from ${g}: ${other} may write in a directory of ${rw}, ${writer} is refused there`, guest: g,
+            params: { admin: writer, allowed: other, refused: writer, dir: `${rw}/cellctl-acl-${g}` } },
+          [client, addr.principal(writer), addr.principal(other), addr.ptsUser(other)], [`client-file-rw.${g}`, `fs-listacl.${g}`, `kinit.${other}@${g}`]);
+        }
       }
       if (g === clients[0]!.guest) {
         for (const d of accessChecks(afs, resources, g, realm, { token, resolves: `afs-resolves.${g}` })) add(d.check, d.resources, d.needs);
       }
     }
+    add({ id: `fs-listquota.${g}`, kind: 'client-quota', name: `fs listquota ${rw} from ${g}: root.cell's quota and usage from its fileserver`, guest: g, params: { path: rw, volume: 'root.cell' } },
+      [client], [`afs-resolves.${g}`]);
+    add({ id: `fs-checkservers.${g}`, kind: 'client-servers', name: `fs checkservers from ${g}: every fileserver the client knows answers`, guest: g, params: { fileservers } },
+      [client], [`afs-resolves.${g}`]);
   }
   return checks;
 }

@@ -83,7 +83,7 @@ describe('smoke --json', () => {
     const r = await cellctl(['smoke', join(CELLS, 'tproa.yaml'), '--json']);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
-    expect(j).toMatchObject({ format_version: '2', result: 'passed', summary: { checks: 15, passed: 15, failed: 0, skipped: 0, warnings: 1 }, apply: { status: 'pass', resources: 15 }, teardown: { status: 'pass', resources: 15 } });
+    expect(j).toMatchObject({ format_version: '2', result: 'passed', summary: { checks: 19, passed: 19, failed: 0, skipped: 0, warnings: 1 }, apply: { status: 'pass', resources: 15 }, teardown: { status: 'pass', resources: 15 } });
     expect(j.warnings[0].code).toBe('arla-panic-reports');
     expect(j.checks.map((c: any) => c.kind)).not.toContain('caveat');
     const seconds = [j.seconds, j.apply.seconds, j.teardown.seconds, ...j.checks.map((c: any) => c.seconds)];

@@ -100,10 +100,11 @@ describe('tproa.net on the simulated hypervisor', () => {
   it('smoke passes and writes JUnit', async () => {
     const junit = join(t.dir, 'out.xml');
     const r = await cellctl(['smoke', t.file, '--junit', junit]);
-    expect(r.out).toMatch(/Smoke tproa.net: 15 passed, 0 failed, 0 skipped; 1 warning\(s\)\./);
+    expect(r.out).toMatch(/Smoke tproa.net: 19 passed, 0 failed, 0 skipped; 1 warning\(s\)\./);
     expect(r.code).toBe(0);
     const xml = readFileSync(junit, 'utf8');
-    expect(xml).toMatch(/<testsuite name="cellctl.smoke.tproa.net.checks" [^>]* tests="15" failures="0" errors="0" skipped="0"/);
+    expect(xml).toMatch(/<testsuite name="cellctl.smoke.tproa.net.checks" [^>]* tests="19" failures="0" errors="0" skipped="0"/);
+    expect(xml).toMatch(/fs listquota \/afs\/tproa\.net: root\.cell quota \d+ KB, \d+ KB used/); // the sim models quotas (cell file v2)
     expect(xml).toContain('kinit kula@TPROA.NET from service-m1');
     // The Arla caveat is a warning: a property and a line of output, not a passing testcase.
     expect(xml).toContain('<property name="warning.arla-panic-reports"');
@@ -162,9 +163,9 @@ describe('awesmoe.org: the unknown symbol hustle', () => {
     expect(xml).toContain('openafs: Unknown symbol xen_features');
     // One root cause, one failure: the apply; the checks that need what it did not apply are skipped.
     expect(xml).toMatch(/<testsuite name="cellctl.smoke.awesmoe.org.lifecycle" [^>]* tests="2" failures="1"/);
-    expect(xml).toMatch(/<testsuite name="cellctl.smoke.awesmoe.org.checks" [^>]* tests="13" failures="0" errors="0" skipped="12"/);
+    expect(xml).toMatch(/<testsuite name="cellctl.smoke.awesmoe.org.checks" [^>]* tests="16" failures="0" errors="0" skipped="15"/);
     expect(xml).toMatch(/<testsuite name="cellctl.smoke.awesmoe.org.compat" [^>]* tests="1" failures="0" errors="0" skipped="1"/);
-    expect(r.out).toContain('Smoke awesmoe.org: 1 passed, 0 failed, 12 skipped. Apply failed.');
+    expect(r.out).toContain('Smoke awesmoe.org: 1 passed, 0 failed, 15 skipped. Apply failed.');
     expect(r.out).toContain('SKIP  AFS client module loaded on shea: not run: module.shea.openafs was not applied (apply stopped at module.shea.openafs)');
   });
 
@@ -176,7 +177,7 @@ describe('awesmoe.org: the unknown symbol hustle', () => {
     const xml = readFileSync(junit, 'utf8');
     expect(xml).toMatch(/<testsuite name="cellctl.smoke.awesmoe.org.compat" [^>]* tests="1" failures="1"/);
     expect(xml).toContain('type="module-gpl-only-symbol"');
-    expect(xml).toMatch(/<testsuite name="cellctl.smoke.awesmoe.org.checks" [^>]* skipped="13"/);
+    expect(xml).toMatch(/<testsuite name="cellctl.smoke.awesmoe.org.checks" [^>]* skipped="16"/);
     expect(xml).not.toContain('lifecycle'); // nothing was applied
 
     const bad = join(t.dir, 'bad.yaml');

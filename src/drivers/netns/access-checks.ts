@@ -5,10 +5,12 @@ import { rmSync } from 'node:fs';
 import type { CheckResult } from '../driver.js';
 import type { Runner } from './exec.js';
 import type { Layout } from './layout.js';
-import { admin } from './afs-servers.js';
+import { dbPlace } from '../services/afs-db.js';
+import { admin } from '../services/afs-servers.js';
+import type { Services } from '../services/placement.js';
 import { getToken, helperMissing, uafs } from './client.js';
 
-export interface AccessCtx { r: Runner; L: Layout; password(principal: string): string }
+export interface AccessCtx { r: Runner; L: Layout; s: Services; password(principal: string): string }
 
 const pass = (message: string, detail?: string): CheckResult => ({ status: 'pass', message, ...(detail ? { detail } : {}) });
 const fail = (message: string, detail?: string): CheckResult => ({ status: 'fail', message, ...(detail ? { detail } : {}) });
@@ -29,7 +31,7 @@ async function withTokens(x: AccessCtx, guest: string, principals: string[], fn:
   const tok: Record<string, string> = {};
   try {
     for (const p of principals) {
-      const t = await getToken(x.r, x.L, guest, p, x.password(p));
+      const t = await getToken(x.s, x.r, x.L, guest, p, x.password(p));
       if (!t.ok || !t.file) return fail(`${p}: ${t.message}`, t.detail);
       tok[p] = t.file;
     }
@@ -73,12 +75,12 @@ export function quotaExceeded(x: AccessCtx, guest: string, dir: string, quotaKb:
 }
 
 /** Writes in the RW, reads the RO before and after a real vos release; leaves both as they were (removed, released again). */
-export function roRelease(x: AccessCtx, guest: string, volume: string, rw: string, ro: string, principal: string, vosOn: string): Promise<CheckResult> {
+export function roRelease(x: AccessCtx, guest: string, volume: string, rw: string, ro: string, principal: string): Promise<CheckResult> {
   return withTokens(x, guest, [principal], async (tok) => {
     const t = tok[principal];
     const name = `cellctl-release-${guest}-${randomBytes(3).toString('hex')}.txt`;
     const data = `released ${new Date().toISOString()}\n`;
-    const release = async () => admin(x.r, x.L, vosOn, 'vos', ['release', volume], 120_000);
+    const release = async () => admin(x.s, await dbPlace(x.s), 'vos', ['release', volume], 120_000);
     try {
       const wr = await uafs(x.r, x.L, guest, t, ['write', `${rw}/${name}`], data);
       if (wr.code !== 0) return fail(`write in ${volume}'s RW (${rw}) as ${principal}: ${last(wr.out)}`, wr.out);

@@ -7,9 +7,10 @@ import { parseRights } from '../../config/afs.js';
 import type { AclAttrs, MountAttrs } from '../../plan/resources.js';
 import { Mutex, type Runner } from './exec.js';
 import type { Layout } from './layout.js';
-import { bosPid } from './afs-servers.js';
 import { last } from './access-checks.js';
 import { clientPid, getToken, uafs } from './client.js';
+import { bosAlive } from './placement.js';
+import type { Services } from '../services/placement.js';
 
 /** fs la's letters as the ACL bits of the fileserver (PRSFS_*; A-H are the eight user-defined rights). */
 const BITS: Record<string, number> = { r: 1, w: 2, i: 4, l: 8, d: 16, k: 32, a: 64, ...Object.fromEntries([...'ABCDEFGH'].map((c, n) => [c, 2 ** (24 + n)])) };
@@ -42,7 +43,7 @@ export function rwPath(cell: string, path: string): string {
 
 /** Where fs runs: a client guest, else a server guest (its namespaces have the cell's CellServDB). */
 function fsGuest(L: Layout): string {
-  const g = Object.keys(L.reg.clients).find((c) => clientPid(L, c)) ?? Object.keys(L.reg.bos).find((s) => bosPid(L, s));
+  const g = Object.keys(L.reg.clients).find((c) => clientPid(L, c)) ?? Object.keys(L.reg.bos).find((s) => bosAlive(L, s));
   if (!g) throw new Error('no AFS client or server is running in this cell to run fs in');
   return g;
 }
@@ -50,16 +51,16 @@ function fsGuest(L: Layout): string {
 const fsLocks = new WeakMap<Layout, Mutex>(); // one fs change at a time per cell: they share the administrator's ticket cache and token file
 
 /** Runs `fn` with a token of one of the cell's administrators (system:administrators has a on every directory). */
-function asAdmin<T>(r: Runner, L: Layout, pw: (p: string) => string, fn: (guest: string, token: string) => Promise<T>): Promise<T> {
+function asAdmin<T>(r: Runner, L: Layout, s: Services, pw: (p: string) => string, fn: (guest: string, token: string) => Promise<T>): Promise<T> {
   const lock = fsLocks.get(L) ?? fsLocks.set(L, new Mutex()).get(L)!;
-  return lock.run(() => asAdminNow(r, L, pw, fn));
+  return lock.run(() => asAdminNow(r, L, s, pw, fn));
 }
 
-async function asAdminNow<T>(r: Runner, L: Layout, pw: (p: string) => string, fn: (guest: string, token: string) => Promise<T>): Promise<T> {
+async function asAdminNow<T>(r: Runner, L: Layout, s: Services, pw: (p: string) => string, fn: (guest: string, token: string) => Promise<T>): Promise<T> {
   const admin = Object.values(L.reg.ptsUsers).find((u) => u.admin);
   if (!admin) throw new Error('the cell has no administrator (a pts user in system:administrators) to run fs as');
   const guest = fsGuest(L);
-  const t = await getToken(r, L, guest, admin.principal, pw(admin.principal));
+  const t = await getToken(s, r, L, guest, admin.principal, pw(admin.principal));
   if (!t.ok || !t.file) throw new Error(`${t.message}: ${t.detail.split('\n').slice(-2).join(' ')}`);
   try {
     return await fn(guest, t.file);
@@ -71,10 +72,10 @@ async function asAdminNow<T>(r: Runner, L: Layout, pw: (p: string) => string, fn
 const split = (p: string): [string, string] => [p.slice(0, p.lastIndexOf('/')), p.slice(p.lastIndexOf('/') + 1)];
 
 /** fs mkmount DIR VOLUME [-rw]: converges (a mount point for another volume is replaced). */
-export function createMount(r: Runner, L: Layout, pw: (p: string) => string, a: MountAttrs): Promise<Record<string, string>> {
+export function createMount(r: Runner, L: Layout, s: Services, pw: (p: string) => string, a: MountAttrs): Promise<Record<string, string>> {
   const target = `${a.rw ? '%' : '#'}${a.volume}.`;
   const [dir, name] = split(rwPath(L.cell, a.path));
-  return asAdmin(r, L, pw, async (g, tok) => {
+  return asAdmin(r, L, s, pw, async (g, tok) => {
     const now = await uafs(r, L, g, tok, ['lsmount', dir, name]);
     if (now.code === 0 && now.stdout.trim() === target) return { path: a.path, target };
     if (now.code === 0) await must(uafs(r, L, g, tok, ['rmmount', dir, name]), `fs rmmount ${dir}/${name}`);
@@ -84,18 +85,18 @@ export function createMount(r: Runner, L: Layout, pw: (p: string) => string, a: 
   });
 }
 
-export function deleteMount(r: Runner, L: Layout, pw: (p: string) => string, a: MountAttrs): Promise<void> {
+export function deleteMount(r: Runner, L: Layout, s: Services, pw: (p: string) => string, a: MountAttrs): Promise<void> {
   const [dir, name] = split(rwPath(L.cell, a.path));
-  return asAdmin(r, L, pw, async (g, tok) => {
+  return asAdmin(r, L, s, pw, async (g, tok) => {
     const res = await uafs(r, L, g, tok, ['rmmount', dir, name]);
     if (res.code !== 0 && !/No such file|not a mount point|Invalid argument/i.test(res.out)) throw new Error(`fs rmmount ${dir}/${name}: ${res.out}`);
   });
 }
 
 /** fs setacl -clear: the directory's ACL becomes exactly the file's, negative entries included. */
-export function setAcl(r: Runner, L: Layout, pw: (p: string) => string, a: AclAttrs): Promise<Record<string, string>> {
+export function setAcl(r: Runner, L: Layout, s: Services, pw: (p: string) => string, a: AclAttrs): Promise<Record<string, string>> {
   const path = rwPath(L.cell, a.path);
-  return asAdmin(r, L, pw, async (g, tok) => {
+  return asAdmin(r, L, s, pw, async (g, tok) => {
     await must(uafs(r, L, g, tok, ['putacl', path], aclText(a.normal, a.negative)), `fs setacl -clear ${path}`);
     const got = await must(uafs(r, L, g, tok, ['getacl', path]), `fs listacl ${path}`);
     return { path: a.path, acl: aclShown(got.stdout).join(', ') };
@@ -103,9 +104,9 @@ export function setAcl(r: Runner, L: Layout, pw: (p: string) => string, a: AclAt
 }
 
 /** Back to what a new volume's root has: system:administrators rlidwka. */
-export function clearAcl(r: Runner, L: Layout, pw: (p: string) => string, a: AclAttrs): Promise<void> {
+export function clearAcl(r: Runner, L: Layout, s: Services, pw: (p: string) => string, a: AclAttrs): Promise<void> {
   const path = rwPath(L.cell, a.path);
-  return asAdmin(r, L, pw, async (g, tok) => {
+  return asAdmin(r, L, s, pw, async (g, tok) => {
     const res = await uafs(r, L, g, tok, ['putacl', path], aclText({ 'system:administrators': 'rlidwka' }, {}));
     if (res.code !== 0 && !/No such file/i.test(res.out)) throw new Error(`fs setacl -clear ${path}: ${res.out}`);
   });

@@ -1,39 +1,34 @@
-// Smoke checks against the real daemons. Each one runs a real protocol exchange from the right
-// namespace; a 'skip' always says why. Nothing here prints a password or key.
+// Smoke checks on the netns driver: the services' own (services/checks.ts), the guest's namespace,
+// and the AFS client's through afsd.fuse and a libuafs helper (a fresh cache manager per run: the
+// only way here to ask a fileserver with nothing cached). A 'skip' always says why. Nothing here
+// prints a password or key.
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckResult, Check } from '../driver.js';
-import { lastLines, type Runner } from './exec.js';
+import { dbPlace } from '../services/afs-db.js';
+import { admin } from '../services/afs-servers.js';
+import { checkGuest, fail, pass, serviceCheck, skip, str } from '../services/checks.js';
+import type { Services } from '../services/placement.js';
+import type { Runner } from './exec.js';
 import type { Layout } from './layout.js';
-import { kdcAnswers, kdcPid } from './kerberos.js';
-import { probeInstance } from './health.js';
-import { admin, bosPid } from './afs-servers.js';
-import { dbGuest } from './afs-db.js';
-import { keytabPath } from './afs-admin.js';
+import { keytabPath } from './keytabs.js';
 import { aclWrite, mountPoint, quotaExceeded, roRelease } from './access-checks.js';
-import { clientPid, getToken, helperMissing, inClient, kinit, TOKEN_NOTE, uafs } from './client.js';
+import { clientPid, getToken, helperMissing, inClient, TOKEN_NOTE, uafs } from './client.js';
 import { netnsExists } from './namespaces.js';
+import { fsCheck } from './fs-checks.js';
 import { names } from '../../plan/addrs.js';
 
 export interface CheckCtx {
   r: Runner;
   L: Layout;
+  s: Services;
   password(principal: string): string;
   /** KB the fileserver lets a volume go past its quota (catalog: quota_spare of the OpenAFS it runs). */
   quotaSpareKb: number;
 }
 
 const CLIENT_MS = 30_000; // a fileserver that does not answer within this is down for the check
-
-const pass = (message: string, detail?: string): CheckResult => ({ status: 'pass', message, ...(detail ? { detail } : {}) });
-const fail = (message: string, detail?: string): CheckResult => ({ status: 'fail', message, ...(detail ? { detail } : {}) });
-const skip = (message: string, detail?: string): CheckResult => ({ status: 'skip', message, ...(detail ? { detail } : {}) });
-
-const str = (v: unknown, what: string): string => {
-  if (typeof v !== 'string' || !v) throw new Error(`check parameter ${what} missing`);
-  return v;
-};
 
 export async function runCheck(x: CheckCtx, c: Check): Promise<CheckResult> {
   try {
@@ -45,7 +40,9 @@ export async function runCheck(x: CheckCtx, c: Check): Promise<CheckResult> {
 
 async function dispatch(x: CheckCtx, c: Check): Promise<CheckResult> {
   const { r, L } = x;
-  const guest = c.guest ?? (typeof c.params.guest === 'string' ? c.params.guest : undefined);
+  const guest = checkGuest(c);
+  const service = await serviceCheck(x.s, c, x.password);
+  if (service) return service;
   switch (c.kind) {
     case 'guest-running': {
       const g = L.reg.guests[str(guest, 'guest')];
@@ -54,61 +51,17 @@ async function dispatch(x: CheckCtx, c: Check): Promise<CheckResult> {
       if (link.code !== 0 || !/\bUP\b/.test(link.stdout)) return fail(`guest ${guest}: eth0 is not up`, link.out);
       return pass(`guest ${guest} up: netns ${g.ns}, eth0 ${g.ips.join(', ')}`, link.stdout);
     }
-    case 'kdc-answers': {
-      const kdc = str(guest, 'guest');
-      if (!kdcPid(L, kdc)) return fail(`krb5kdc is not running on ${kdc}`);
-      // A real AS exchange against this KDC only: an unknown client must be refused by the KDC itself.
-      const res = await kdcAnswers(r, L, kdc);
-      if (res.ok) return pass(`KDC ${L.ipOf(kdc)} answers for ${L.realm} (AS-REQ for an unknown principal: "client not found")`, res.out);
-      return fail(`KDC on ${kdc} did not answer an AS-REQ`, res.out);
-    }
-    case 'kinit': {
-      const p = str(c.params.principal, 'principal');
-      const k = await kinit(r, L, str(guest, 'guest'), p, x.password(p));
-      if (!k.ok) return fail(`kinit ${p}@${L.realm} from ${guest} failed`, k.out);
-      if (!k.klist.includes(`krbtgt/${L.realm}@${L.realm}`)) return fail('kinit succeeded but no TGT in the cache', k.klist);
-      return pass(`kinit ${p}@${L.realm} from ${guest}: TGT issued`, k.klist);
-    }
-    case 'afs-quorum':
-      return quorum(x, guest, (c.params.dbservers as string[] | undefined) ?? L.reg.dbPlanned);
-    case 'volume-listed': {
-      const server = str(c.params.server, 'server');
-      const vol = str(c.params.volume, 'volume');
-      const part = str(c.params.partition, 'partition');
-      if (!bosPid(L, server)) return fail(`no bosserver on ${server}`);
-      const list = await admin(r, L, server, 'vos', ['listvol', L.ipOf(server), part]);
-      if (list.code !== 0 || !new RegExp(`^${vol.replace(/\./g, '\\.')}\\s+\\d+ RW .*On-line`, 'm').test(list.stdout)) {
-        return fail(`volume ${vol} not listed on-line on ${server} ${part}`, list.out);
-      }
-      const ex = await admin(r, L, server, 'vos', ['examine', vol]);
-      return ex.code === 0 ? pass(`${vol} on ${server} ${part}: ${lastLines(ex.stdout.split('\n')[0] ?? '', 1)}`, ex.stdout) : fail(`vos examine ${vol} failed`, ex.out);
-    }
-    case 'pts-user': {
-      const u = str(c.params.user, 'user');
-      const ex = await admin(r, L, dbGuest(L), 'pts', ['examine', u]);
-      return ex.code === 0 ? pass(`pts: ${ex.stdout.split('\n')[0]}`, ex.stdout) : fail(`pts examine ${u} failed`, ex.out);
-    }
-    case 'pts-group': {
-      const group = str(c.params.group, 'group');
-      const want = Array.isArray(c.params.members) ? c.params.members.map(String) : [];
-      const m = await admin(r, L, dbGuest(L), 'pts', ['membership', group]);
-      if (m.code !== 0) return fail(`pts membership ${group} failed`, m.out);
-      const has = m.stdout.split('\n').slice(1).map((l) => l.trim()).filter(Boolean);
-      const missing = want.filter((u) => !has.includes(u));
-      return missing.length ? fail(`${group} lacks ${missing.join(', ')} (pts membership: ${has.join(', ') || 'no members'})`, m.out) : pass(`${group}: ${has.join(', ')}`, m.stdout);
-    }
+    // cell file v2 through libuafs (netns only: qemu's kernel client does not run these yet)
     case 'acl-write':
       return aclWrite(x, str(guest, 'guest'), str(c.params.path, 'path'), str(c.params.allowed, 'allowed'), str(c.params.refused, 'refused'));
     case 'quota-exceeded':
       return quotaExceeded(x, str(guest, 'guest'), str(c.params.path, 'path'), Number(c.params.quota_kb), x.quotaSpareKb, str(c.params.principal, 'principal'));
     case 'ro-release':
-      return roRelease(x, str(guest, 'guest'), str(c.params.volume, 'volume'), str(c.params.rw_path, 'rw_path'), str(c.params.ro_path, 'ro_path'), str(c.params.principal, 'principal'), dbGuest(L));
+      return roRelease(x, str(guest, 'guest'), str(c.params.volume, 'volume'), str(c.params.rw_path, 'rw_path'), str(c.params.ro_path, 'ro_path'), str(c.params.principal, 'principal'));
     case 'mount-point':
       return mountPoint(x, str(guest, 'guest'), str(c.params.path, 'path'), str(c.params.volume, 'volume'));
     case 'keytab-kinit':
       return keytabKinit(x, str(guest, 'guest'), str(c.params.principal, 'principal'));
-    case 'bos-status':
-      return bosInstances(x, str(guest, 'guest'));
     case 'client-module': {
       const mod = c.params.module;
       return skip(`userspace cache manager afsd.fuse, no kernel module${mod ? `: ${String(mod)} is not loaded (the netns driver boots no guest kernel)` : ''}`);
@@ -121,6 +74,11 @@ async function dispatch(x: CheckCtx, c: Check): Promise<CheckResult> {
       return tokens(x, str(guest, 'guest'), str(c.params.principal, 'principal'));
     case 'client-file-rw':
       return fileRw(x, str(guest, 'guest'), str(c.params.principal, 'principal'), str(c.params.path, 'path'));
+    case 'client-acl-list':
+    case 'client-acl-write':
+    case 'client-quota':
+    case 'client-servers':
+      return fsCheck(x, c, str(guest, 'guest'));
     default:
       return skip(`check kind ${c.kind} is not run by a driver`);
   }
@@ -140,72 +98,6 @@ async function keytabKinit(x: CheckCtx, guest: string, full: string): Promise<Ch
   if (!list.stdout.includes(`krbtgt/${x.L.realm}@${x.L.realm}`)) return fail('kinit -k succeeded but no TGT in the cache', list.out);
   const enctypes = [...new Set([...keys.stdout.matchAll(/\(([a-z0-9-]+)\)\s*$/gm)].map((m) => m[1]!))];
   return pass(`kinit -k -t ${file} ${full} on ${guest}: TGT issued (keytab keys: ${enctypes.join(', ')})`, `${list.stdout}\n${keys.stdout}`);
-}
-
-// A majority answering but not exactly one sync site is an election in progress (a server just left
-// or came back): probe again until it settles, within ubik's election time-scale.
-const ELECTION_SETTLE_MS = 30_000;
-const ELECTION_POLL_MS = 1_000;
-
-/** udebug against every db server's ptserver (7002) and vlserver (7003): who answers, who is sync site. */
-async function quorum(x: CheckCtx, from: string | undefined, dbservers: string[]): Promise<CheckResult> {
-  const src = from && x.L.reg.guests[from] ? from : dbservers.find((d) => x.L.reg.guests[d]);
-  if (!src) return fail('no db server guest is up');
-  const t0 = Date.now();
-  for (let probes = 1; ; probes++) {
-    const { problems, detail } = await probeQuorum(x, src, dbservers);
-    if (problems.length === 0) {
-      const waited = probes > 1 ? ` (settled after ${probes} probes, ${((Date.now() - t0) / 1000).toFixed(1)} s)` : '';
-      return pass(`ubik quorum for ptserver and vlserver: one sync site, ${dbservers.length} db server(s)${waited}`, detail);
-    }
-    const settling = problems.every((p) => !p.includes('quorum lost'));
-    if (!settling || Date.now() - t0 > ELECTION_SETTLE_MS) return fail(problems.join('; '), detail);
-    await new Promise((res) => setTimeout(res, ELECTION_POLL_MS));
-  }
-}
-
-async function probeQuorum(x: CheckCtx, src: string, dbservers: string[]): Promise<{ problems: string[]; detail: string }> {
-  const { r, L } = x;
-  const need = Math.floor(dbservers.length / 2) + 1;
-  const lines: string[] = [];
-  const problems: string[] = [];
-  for (const [port, svc] of [[7002, 'ptserver'], [7003, 'vlserver']] as const) {
-    let answering = 0;
-    const syncSites = new Set<string>();
-    for (const d of dbservers) {
-      const g = L.reg.guests[d];
-      if (!g) { lines.push(`${svc} ${d}: guest is down`); continue; }
-      const u = await r.inNetns(L.guest(src).ns, 'udebug', [g.ip, String(port)], { timeoutMs: 10_000 });
-      if (u.code !== 0 || !/Local db version/.test(u.stdout)) { lines.push(`${svc} ${d} (${g.ip}): no answer`); continue; }
-      answering++;
-      if (/I am sync site/.test(u.stdout)) syncSites.add(g.ip);
-      const sync = /I am sync site[^\n]*|I am not sync site/.exec(u.stdout)?.[0] ?? '';
-      lines.push(`${svc} ${d} (${g.ip}): ${sync}${/Recovery state (\S+)/.exec(u.stdout)?.[0] ? `, ${/Recovery state (\S+)/.exec(u.stdout)![0]}` : ''}`);
-    }
-    if (answering < need) problems.push(`${svc}: quorum lost, ${answering} of ${dbservers.length} db servers answer (need ${need})`);
-    else if (syncSites.size !== 1) problems.push(`${svc}: ${syncSites.size} sync sites (want exactly one)`);
-  }
-  return { problems, detail: lines.join('\n') };
-}
-
-/**
- * bos status says what bosserver believes; each instance then answers an RPC of its own (ubik's
- * debug call to ptserver and vlserver, Rx to the file and volume servers): a frozen or hung server
- * fails here even while bosserver still reports it "running normally".
- */
-async function bosInstances(x: CheckCtx, s: string): Promise<CheckResult> {
-  const { r, L } = x;
-  if (!bosPid(L, s)) return fail(`no bosserver on ${s}`);
-  const st = await admin(r, L, s, 'bos', ['status', L.ipOf(s), '-long']);
-  const inst = [...st.stdout.matchAll(/^Instance (\S+), \(type is \S+\) (.*)$/gm)];
-  if (st.code !== 0 || !inst.length) return fail(`bos status ${s} failed`, st.out);
-  const bad = inst.filter((m) => !/currently running normally/.test(m[2] ?? ''));
-  if (bad.length) return fail(`on ${s}: ${bad.map((m) => `${m[1]} ${m[2]}`).join('; ')}`, st.stdout);
-  const probes = (await Promise.all(inst.map((m) => probeInstance(r, L, s, m[1]!)))).flat();
-  const detail = [st.stdout, ...probes.map((p) => `${p.cmd} ${L.ipOf(s)} ${p.port} (${p.process}): ${p.ok ? 'answers' : `no answer: ${lastLines(p.out, 2)}`}`)].join('\n');
-  const silent = probes.filter((p) => !p.ok);
-  if (silent.length) return fail(`on ${s}: bos says running, but ${silent.map((p) => `${p.process} (port ${p.port})`).join(', ')} does not answer`, detail);
-  return pass(`on ${s}: ${inst.map((m) => m[1]).join(', ')} running, and ${probes.map((p) => p.process).join(', ')} answer`, detail);
 }
 
 /** Needs the libuafs client (a fresh cache manager per run): the only way here to ask a fileserver with nothing cached. */
@@ -251,7 +143,7 @@ async function anonRefused(x: CheckCtx, guest: string, path: string): Promise<Ch
 async function adminToken(x: CheckCtx, guest: string): Promise<{ ok: boolean; file?: string; name?: string; message: string; detail: string }> {
   const adminUser = Object.entries(x.L.reg.ptsUsers).find(([, u]) => u.admin);
   if (!adminUser) return { ok: false, message: 'the cell has no administrator', detail: '' };
-  const t = await getToken(x.r, x.L, guest, adminUser[1].principal, x.password(adminUser[1].principal));
+  const t = await getToken(x.s, x.r, x.L, guest, adminUser[1].principal, x.password(adminUser[1].principal));
   return { ...t, name: adminUser[0] };
 }
 
@@ -264,7 +156,7 @@ async function tokens(x: CheckCtx, guest: string, principal: string): Promise<Ch
   const missing = helperMissing();
   if (missing) return skip(`${TOKEN_NOTE}; not available here: ${missing}`);
   if (!clientPid(x.L, guest)) return fail(`afsd.fuse is not running on ${guest}`);
-  const t = await getToken(x.r, x.L, guest, principal, x.password(principal));
+  const t = await getToken(x.s, x.r, x.L, guest, principal, x.password(principal));
   if (!t.ok) return fail(t.message, t.detail);
   try {
     const at = `/afs/${x.L.cell}/.`;
@@ -274,7 +166,7 @@ async function tokens(x: CheckCtx, guest: string, principal: string): Promise<Ch
     const m = /AFS ID (-?\d+) tokens for afs@(\S+) kvno (\d+)/.exec(held.stdout);
     if (held.code !== 0 || !m) return fail(`${principal}'s token: ${noAnswer(held.out) ?? 'not kept after a call to the fileserver'}`, held.out);
     const user = names.ptsUser(principal);
-    const ex = await admin(x.r, x.L, dbGuest(x.L), 'pts', ['examine', user]);
+    const ex = await admin(x.s, await dbPlace(x.s), 'pts', ['examine', user]);
     const id = /id: (-?\d+)/.exec(ex.stdout)?.[1];
     if (id !== m[1]) return fail(`token AFS ID ${m[1]} does not match pts id ${id ?? '?'} of ${user}`, held.stdout);
     return pass(`${principal}: the fileserver accepted the rxkad token from aklog (AFS ID ${m[1]}, an authenticated FetchStatus of ${at})`, `${TOKEN_NOTE}.\n${held.stdout}`);
@@ -306,7 +198,7 @@ async function fileRw(x: CheckCtx, guest: string, principal: string, path: strin
   const missing = helperMissing();
   if (missing) return skip(`authenticated write/read needs tokens: ${TOKEN_NOTE}; not available here: ${missing}`);
   if (!clientPid(x.L, guest)) return fail(`afsd.fuse is not running on ${guest}`);
-  const t = await getToken(x.r, x.L, guest, principal, x.password(principal));
+  const t = await getToken(x.s, x.r, x.L, guest, principal, x.password(principal));
   if (!t.ok) return fail(t.message, t.detail);
   const notes: string[] = [];
   const files = [t.file!];

@@ -5,11 +5,14 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { AfsClientAttrs } from '../../plan/resources.js';
+import { scrubbedEnv } from '../../state/secrets.js';
+import { ensureAfsTree } from '../services/afs-servers.js';
+import { kinit } from '../services/kerberos.js';
+import type { Services } from '../services/placement.js';
 import { alive, lastLines, type Runner, until } from './exec.js';
 import { shortHash, type Layout } from './layout.js';
-import { bosPid, ensureAfsTree, enterArgs, writeCellServDB } from './afs-servers.js';
-import { scrubbedEnv } from '../../state/secrets.js';
 import { daemonMarks, killPids } from './namespaces.js';
+import { bosAlive, enterArgs } from './placement.js';
 import { TOKCAP_C, UAFS_C } from './helpers-c.js';
 
 export const TOKEN_NOTE =
@@ -29,10 +32,9 @@ export function afsMounted(pid: number): boolean {
   }
 }
 
-export async function createClient(L: Layout, a: AfsClientAttrs, standIn?: string): Promise<Record<string, string | number | null>> {
+export async function createClient(x: Services, L: Layout, a: AfsClientAttrs, standIn?: string): Promise<Record<string, string | number | null>> {
   L.reg.dbPlanned = a.dbservers;
-  ensureAfsTree(L, a.guest);
-  writeCellServDB(L, a.guest, a.dbservers);
+  await ensureAfsTree(x, x.place(a.guest), a.dbservers);
   let pid = clientPid(L, a.guest);
   if (!pid || !afsMounted(pid)) {
     if (pid) await killPids([pid]);
@@ -77,7 +79,7 @@ export async function deleteClient(r: Runner, L: Layout, guest: string): Promise
 
 /** A command in the client's namespaces (its /etc/openafs, its /afs); on a server guest without a client, in bosserver's. */
 export function inClient(r: Runner, L: Layout, guest: string, cmd: string, args: string[], o: Parameters<Runner['run']>[2] = {}) {
-  const pid = clientPid(L, guest) ?? bosPid(L, guest);
+  const pid = clientPid(L, guest) ?? bosAlive(L, guest);
   if (!pid) throw new Error(`afsd.fuse is not running on ${guest}`);
   return r.inProc(pid, cmd, args, o);
 }
@@ -126,28 +128,16 @@ export function ensureHelpers(r: Runner, L: Layout): Promise<Helpers> {
   return build;
 }
 
-function krbEnv(L: Layout, guest: string, principal: string): Record<string, string> {
-  return { KRB5_CONFIG: L.krb5Conf, KRB5CCNAME: `FILE:${join(L.tmpDir(guest), `krb5cc_${principal.replace(/[^A-Za-z0-9]/g, '_')}`)}` };
-}
-
-/** kinit in the client guest (password on stdin): the realm's real AS exchange. */
-export async function kinit(r: Runner, L: Layout, guest: string, principal: string, pw: string) {
-  const env = krbEnv(L, guest, principal);
-  const res = await r.inNetns(L.guest(guest).ns, 'kinit', [`${principal}@${L.realm}`], { env, input: pw + '\n', timeoutMs: 20_000 });
-  const klist = res.code === 0 ? await r.run('klist', [], { env }) : undefined;
-  return { ok: res.code === 0, out: res.out, klist: klist?.stdout ?? '' };
-}
-
 export interface TokenResult { ok: boolean; file?: string; message: string; detail: string; viceId?: number }
 
 /** kinit, then real aklog in the client's namespaces; its token pioctl is captured by tokcap.so into a 0600 file. */
-export async function getToken(r: Runner, L: Layout, guest: string, principal: string, pw: string): Promise<TokenResult> {
+export async function getToken(x: Services, r: Runner, L: Layout, guest: string, principal: string, pw: string): Promise<TokenResult> {
   const h = await ensureHelpers(r, L);
-  const k = await kinit(r, L, guest, principal, pw);
+  const k = await kinit(x, x.place(guest), principal, pw);
   if (!k.ok) return { ok: false, message: `kinit ${principal} failed`, detail: k.out };
   const file = join(L.tmpDir(guest), `token_${principal.replace(/[^A-Za-z0-9]/g, '_')}`);
   rmSync(file, { force: true });
-  const env = { ...krbEnv(L, guest, principal), LD_PRELOAD: h.tokcap, CELLCTL_TOKEN_OUT: file };
+  const env = { ...k.env, LD_PRELOAD: h.tokcap, CELLCTL_TOKEN_OUT: file };
   const ak = await inClient(r, L, guest, 'aklog', ['-d', '-c', L.cell, '-k', L.realm], { env, timeoutMs: 20_000 });
   if (ak.code !== 0 || !existsSync(file)) return { ok: false, message: `aklog for ${principal} in ${L.cell} failed`, detail: ak.out };
   const id = Number(/^Id (-?\d+)/m.exec(ak.out)?.[1] ?? NaN);

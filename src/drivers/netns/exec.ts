@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import type { Masker } from '../../render/mask.js';
 import { scrubbedEnv } from '../../state/secrets.js';
+import { lastLines } from '../services/util.js';
 
 export interface RunOptions {
   input?: string; // fed on stdin (passwords go here, never on a command line)
@@ -59,23 +60,7 @@ export class Runner {
   }
 }
 
-export function lastLines(text: string, n: number): string {
-  return text.trim().split('\n').slice(-n).join(' | ');
-}
-
-/** Polls fn every intervalMs until it returns true, or throws after timeoutMs (never a fixed sleep). */
-export async function until(what: string, timeoutMs: number, fn: () => Promise<boolean>, intervalMs = 250): Promise<number> {
-  const t0 = Date.now();
-  for (;;) {
-    if (await fn()) return Date.now() - t0;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(intervalMs);
-  }
-}
-
-export function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+export { delay, lastLines, Mutex, until } from '../services/util.js';
 
 /** True when a process exists and is not a zombie (a killed daemon may linger unreaped). */
 export function alive(pid: number | undefined): boolean {
@@ -85,15 +70,5 @@ export function alive(pid: number | undefined): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
-  }
-}
-
-/** One at a time: Kerberos database changes and their propagation to replicas must not interleave. */
-export class Mutex {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(fn, fn);
-    this.tail = next.catch(() => undefined);
-    return next;
   }
 }

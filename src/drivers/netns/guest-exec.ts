@@ -6,22 +6,24 @@ import { join } from 'node:path';
 import { constants } from 'node:os';
 import { execa } from 'execa';
 import type { ExecRequest } from '../driver.js';
-import { bosPid, ensureAfsTree, enterArgs } from './afs-servers.js';
+import { ensureAfsTree } from '../services/afs-servers.js';
+import type { Services } from '../services/placement.js';
 import { clientPid } from './client.js';
 import type { Runner } from './exec.js';
 import type { Layout } from './layout.js';
+import { bosAlive, enterArgs } from './placement.js';
 
 const PATH = '/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin';
 
 /** The argv that runs `cmd` inside the guest: joining a running daemon's namespaces, else a fresh mount namespace like theirs. */
-function enter(L: Layout, guest: string, cmd: string[]): string[] {
-  const pid = clientPid(L, guest) ?? bosPid(L, guest); // afsd.fuse's namespaces hold /afs
+async function enter(L: Layout, x: Services, guest: string, cmd: string[]): Promise<string[]> {
+  const pid = clientPid(L, guest) ?? bosAlive(L, guest); // afsd.fuse's namespaces hold /afs
   if (pid) return ['nsenter', '-t', String(pid), '-m', '-n', '-u', '--', ...cmd];
-  ensureAfsTree(L, guest); // CellServDB and ThisCell for the client tools
+  await ensureAfsTree(x, x.place(guest)); // CellServDB and ThisCell for the client tools
   return ['ip', ...enterArgs(L, guest, [], cmd)];
 }
 
-export async function execInGuest(r: Runner, L: Layout, req: ExecRequest): Promise<number> {
+export async function execInGuest(r: Runner, L: Layout, x: Services, req: ExecRequest): Promise<number> {
   L.guest(req.guest); // throws for a guest that is not up
   const scratch = req.as ? mkdtempSync(join(L.tmpDir(req.guest), 'exec-')) : undefined;
   const env: Record<string, string> = {
@@ -32,8 +34,8 @@ export async function execInGuest(r: Runner, L: Layout, req: ExecRequest): Promi
   };
   try {
     if (req.as) {
-      const inGuest = (cmd: string[], input?: string) => {
-        const a = enter(L, req.guest, cmd);
+      const inGuest = async (cmd: string[], input?: string) => {
+        const a = await enter(L, x, req.guest, cmd);
         return r.run(a[0]!, a.slice(1), { env, timeoutMs: 20_000, ...(input !== undefined ? { input } : {}) });
       };
       const principal = req.as.principal.includes('@') ? req.as.principal : `${req.as.principal}@${L.realm}`;
@@ -47,7 +49,7 @@ export async function execInGuest(r: Runner, L: Layout, req: ExecRequest): Promi
         req.stderr.write(`cellctl exec: aklog: ${a.out.trim() || `exit ${a.code}`} (afsd.fuse implements no pioctl: the command runs with Kerberos tickets and no AFS token)\n`);
       }
     }
-    const argv = enter(L, req.guest, req.argv);
+    const argv = await enter(L, x, req.guest, req.argv);
     const child = execa(argv[0]!, argv.slice(1), {
       env, extendEnv: false, reject: false, stdin: req.stdin as never, stdout: req.stdout as never, stderr: req.stderr as never,
     });

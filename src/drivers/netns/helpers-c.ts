@@ -66,6 +66,8 @@ int uafs_write(int fd, char *buf, int len);
 int uafs_read(int fd, char *buf, int len);
 int uafs_close(int fd);
 int uafs_unlink(char *path);
+int uafs_mkdir(char *path, int mode);
+int uafs_rmdir(char *path);
 int uafs_stat(char *path, struct stat *st);
 int uafs_symlink(char *target, char *source);
 int call_syscall(long syscall, long afscall, long p1, long p2, long p3, long p4);
@@ -77,6 +79,7 @@ struct vioc { char *in, *out; short in_size, out_size; };
 #define VIOCGETTOK _IOW('V', 8, struct vioc)
 #define VIOCGETVOLSTAT _IOW('V', 4, struct vioc)
 #define VIOCFLUSHCB _IOW('V', 25, struct vioc)
+#define VIOCCKSERV _IOW('V', 10, struct vioc)
 #define VIOC_AFS_DELETE_MT_PT _IOW('V', 28, struct vioc)
 #define VIOC_AFS_STAT_MT_PT _IOW('V', 29, struct vioc)
 
@@ -131,7 +134,7 @@ int main(int argc, char **argv) {
 static int run(int argc, char **argv) {
   const char *tok = NULL; int i = 1;
   if (argc > 2 && strcmp(argv[1], "-t") == 0) { tok = argv[2]; i = 3; }
-  if (argc - i < 1) { fprintf(stderr, "usage: cellctl-uafs [-t tokenfile] tokens [P] | stat P | write P | fill P BYTES | read P | unlink P | getacl D | setacl D NAME RIGHTS | putacl D | volstat P | mkmount P TARGET | lsmount D NAME | rmmount D NAME\\n"); return 2; }
+  if (argc - i < 1) { fprintf(stderr, "usage: cellctl-uafs [-t tokenfile] tokens [P] | stat P | write P | fill P BYTES | read P | unlink P | mkdir D | rmdir D | getacl D | setacl D NAME RIGHTS | putacl D | volstat P | quota P | checkservers P | mkmount P TARGET | lsmount D NAME | rmmount D NAME\\n"); return 2; }
   char *op = argv[i], *a1 = argc > i + 1 ? argv[i + 1] : NULL;
   if (a1) {
     snprintf(touched[0], sizeof touched[0], "%s", a1);
@@ -235,6 +238,34 @@ static int run(int argc, char **argv) {
     if (n < 0) { fprintf(stderr, "read %s: %s\\n", a1, strerror(errno)); return 1; }
     fwrite(buf, 1, n, stdout); uafs_close(fd); return 0;
   }
+  if ((strcmp(op, "mkdir") == 0 || strcmp(op, "rmdir") == 0) && a1) {
+    if ((op[0] == 'm' ? uafs_mkdir(a1, 0755) : uafs_rmdir(a1))) { fprintf(stderr, "%s %s: %s\\n", op, a1, strerror(errno)); return 1; }
+    return 0;
+  }
+  if (strcmp(op, "quota") == 0 && a1) {
+    /* fs listquota: GetVolumeStatus at the fileserver (AFSFetchVolumeStatus, then the volume's name) */
+    static char out[2048]; struct vioc v = { NULL, out, 0, sizeof out };
+    int rc = pioctl_(a1, VIOCGETVOLSTAT, &v);
+    if (rc) { fprintf(stderr, "quota %s: %s\\n", a1, strerror(rc)); return 1; }
+    int32_t q[9]; memcpy(q, out, 8); memcpy(q + 2, out + 12, 24);
+    printf("%s %d %d %d %d\\n", out + 36, q[4], q[5], q[6], q[7]); /* name, MaxQuota, BlocksInUse, PartBlocksAvail, PartMaxBlocks */
+    return 0;
+  }
+  if (strcmp(op, "checkservers") == 0 && a1) {
+    /* fs checkservers for the local cell, once this client has reached a1 (it knows that path's servers) */
+    struct stat st;
+    if (uafs_stat(a1, &st)) fprintf(stderr, "stat %s: %s\\n", a1, strerror(errno));
+    struct { int magic; char tbuffer[128]; int tsize; int32_t tinterval; int32_t tflags; } ck = { 0x12345678, "", 0, -1, 0 };
+    static char out[2048]; struct vioc v = { (char *)&ck, out, sizeof ck, sizeof out };
+    int rc = pioctl_(NULL, VIOCCKSERV, &v);
+    if (rc) { fprintf(stderr, "checkservers: %s\\n", strerror(rc)); return 1; }
+    int32_t down; memcpy(&down, out, 4);
+    if (!down) { printf("All servers are running.\\n"); return 0; }
+    printf("These servers unavailable due to network or server problems:");
+    for (int k = 0; k < 64 && (memcpy(&down, out + 4 * k, 4), down); k++) { unsigned char *b = (unsigned char *)&down; printf(" %u.%u.%u.%u", b[0], b[1], b[2], b[3]); }
+    printf("\\n");
+    return 1;
+  }
   if (strcmp(op, "unlink") == 0 && a1) {
     if (uafs_unlink(a1)) { fprintf(stderr, "unlink %s: %s\\n", a1, strerror(errno)); return 1; }
     return 0;
@@ -256,7 +287,9 @@ static int run(int argc, char **argv) {
       if (strcmp(n2, name) == 0) continue;
       snprintf(body + strlen(body), sizeof body - strlen(body), "%s\\t%d\\n", n2, r); kept++;
     }
-    snprintf(acl, sizeof acl, "%d\\n%d\\n%s%s\\t%d\\n%s", kept + 1, nneg, body, name, rights, p);
+    /* rights < 0: the entry is removed */
+    if (rights >= 0) snprintf(acl, sizeof acl, "%d\\n%d\\n%s%s\\t%d\\n%s", kept + 1, nneg, body, name, rights, p);
+    else snprintf(acl, sizeof acl, "%d\\n%d\\n%s%s", kept, nneg, body, p);
     struct vioc s = { acl, out, (short)(strlen(acl) + 1), sizeof out };
     rc = pioctl_(a1, VIOCSETAL, &s);
     if (rc) { fprintf(stderr, "setacl %s: %s\\n", a1, strerror(rc)); return 1; }

@@ -1,6 +1,6 @@
 // --driver netns: a real Kerberos realm and AFS cell on this machine. Hosts and guests are network
 // namespaces, the daemons are Debian's krb5kdc, bosserver/ptserver/vlserver/dafs and afsd.fuse.
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { addr } from '../../plan/addrs.js';
 import type { Attrs, Resource } from '../../plan/resources.js';
@@ -8,20 +8,23 @@ import { capabilitiesOf } from '../capabilities.js';
 import { masterPassword, principalPassword } from '../../state/secrets.js';
 import type { AppliedResource, CheckResult, Check, Driver, DriverContext, DriverStatus } from '../driver.js';
 import { Masker } from '../../render/mask.js';
-import { alive, Runner } from './exec.js';
+import { createKdc, createPrincipal, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey, kdcPid } from '../services/kerberos.js';
+import { bosPid } from '../services/afs-servers.js';
+import { createAfsDb, createPtsUser, deleteAfsDb, deletePtsUser, startDbServer, stopDbServer } from '../services/afs-db.js';
+import { createAfsFs, createPartition, createVolume, deleteAfsFs, deleteVolume, forgetPartition } from '../services/afs-fs.js';
+import { instancePids } from '../services/health.js';
+import { Runner } from './exec.js';
 import { Layout } from './layout.js';
 import { cellNamespaces, createGuest, createHost, deleteGuest, deleteHost, killAll, migrateGuest, netnsExists, pidsInNetns, pidsWithMarker } from './namespaces.js';
-import { createKdc, createPrincipal, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey, kdcPid } from './kerberos.js';
-import { bosPid } from './afs-servers.js';
+import { addSite, backup, createPtsGroup, deletePtsGroup, moveVolume, release, removeBackup, removeSite, setQuota } from '../services/afs-admin.js';
 import { keytabEnctypes, NETNS_OPENAFS } from './notes.js';
-import { createAfsDb, createPtsUser, deleteAfsDb, deletePtsUser, startDbServer, stopDbServer } from './afs-db.js';
-import { createAfsFs, createPartition, createVolume, deleteAfsFs, deletePartition, deleteVolume } from './afs-fs.js';
 import { clientPid, createClient, deleteClient, helperMissing } from './client.js';
 import { clearAcl, createMount, deleteMount, setAcl } from './afs-fs-admin.js';
-import { addSite, backup, createKeytab, moveVolume, createPtsGroup, deleteKeytab, deletePtsGroup, release, removeBackup, removeSite, setQuota } from './afs-admin.js';
+import { createKeytab, deleteKeytab } from './keytabs.js';
 import { runCheck } from './checks.js';
 import { readNetns, unstick } from './health.js';
 import { execInGuest } from './guest-exec.js';
+import { bosAlive, mountedIn, netnsServices } from './placement.js';
 
 export interface NetnsDriver extends Driver {
   /** Fault injection: stop a db server's ptserver and vlserver (as if it failed); start them again. */
@@ -63,6 +66,7 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
   const r = new Runner(masker);
   const L = new Layout(ctx.cell, ctx.realm, ctx.stateDir, ctx.world, (world) => ctx.checkpoint(world));
   L.log = (line) => ctx.log(masker.mask(line));
+  const s = netnsServices(r, L, masker);
   const pw = (principal: string) => {
     const v = principalPassword(ctx.secrets, principal);
     masker.add(v);
@@ -99,44 +103,44 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
       case 'kdc': {
         const pwd = masterPassword(ctx.secrets);
         masker.add(pwd);
-        return createKdc(r, L, ctx.catalog, res.attrs, pwd);
+        return createKdc(s, ctx.catalog, res.attrs, pwd);
       }
       case 'principal':
-        return createPrincipal(r, L, res.attrs, pw(res.attrs.principal));
+        return createPrincipal(s, res.attrs, pw(res.attrs.principal));
       case 'service-key':
-        return createServiceKey(r, L, res.attrs);
+        return createServiceKey(s, res.attrs);
       case 'afs-db': {
         const si = standIn(res.attrs.software);
-        return { ...(await createAfsDb(r, L, res.attrs)), ...(si ? { stand_in: si } : {}) };
+        return { ...(await createAfsDb(s, res.attrs)), ...(si ? { stand_in: si } : {}) };
       }
       case 'afs-fs': {
         const si = standIn(res.attrs.software);
-        return { ...(await createAfsFs(r, L, res.attrs)), ...(si ? { stand_in: si } : {}) };
+        return { ...(await createAfsFs(s, res.attrs)), ...(si ? { stand_in: si } : {}) };
       }
       case 'partition':
-        return createPartition(r, L, res.attrs);
+        return { ...(await createPartition(s, s.place(res.attrs.guest), res.attrs.path)), dir: L.afsPath(res.attrs.guest, res.attrs.path) };
       case 'volume':
-        return createVolume(r, L, res.attrs);
+        return createVolume(s, res.attrs);
       case 'pts-user':
-        return createPtsUser(r, L, res.attrs);
+        return createPtsUser(s, res.attrs);
       case 'afs-client':
-        return createClient(L, res.attrs, standIn(res.attrs.software));
+        return createClient(s, L, res.attrs, standIn(res.attrs.software));
       case 'pts-group':
-        return createPtsGroup(r, L, res.attrs);
+        return createPtsGroup(s, res.attrs);
       case 'quota':
-        return setQuota(r, L, res.attrs);
+        return setQuota(s, res.attrs);
       case 'ro-site':
-        return addSite(r, L, res.attrs);
+        return addSite(s, res.attrs);
       case 'release':
-        return release(r, L, res.attrs);
+        return release(s, res.attrs);
       case 'backup':
-        return backup(r, L, res.attrs);
+        return backup(s, res.attrs);
       case 'mount':
-        return createMount(r, L, pw, res.attrs);
+        return createMount(r, L, s, pw, res.attrs);
       case 'acl':
-        return setAcl(r, L, pw, res.attrs);
+        return setAcl(r, L, s, pw, res.attrs);
       case 'keytab':
-        return createKeytab(r, L, res.attrs, keytabEnctypes(res.attrs.enctypes, ctx.catalog));
+        return createKeytab(r, L, s, res.attrs, keytabEnctypes(res.attrs.enctypes, ctx.catalog));
     }
   });
 
@@ -147,23 +151,28 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
       case 'module':
         delete L.reg.modules[prior.name];
         return L.save();
-      case 'kdc': return deleteKdc(L, prior.attrs.guest);
-      case 'principal': return deletePrincipal(r, L, prior.attrs.principal);
-      case 'service-key': return deleteServiceKey(r, L, prior.attrs.principal);
-      case 'afs-db': return deleteAfsDb(r, L, prior.attrs.guest);
-      case 'afs-fs': return deleteAfsFs(r, L, prior.attrs.guest);
-      case 'partition': return deletePartition(r, L, prior.attrs);
-      case 'volume': return deleteVolume(r, L, prior.attrs);
-      case 'pts-user': return deletePtsUser(r, L, prior.attrs);
+      case 'kdc': return deleteKdc(s, prior.attrs.guest);
+      case 'principal': return deletePrincipal(s, prior.attrs.principal);
+      case 'service-key': return deleteServiceKey(s, prior.attrs.principal);
+      case 'afs-db': return deleteAfsDb(s, prior.attrs.guest);
+      case 'afs-fs': return deleteAfsFs(s, prior.attrs.guest);
+      case 'partition': {
+        const pid = bosAlive(L, prior.attrs.guest);
+        if (pid && mountedIn(pid, prior.attrs.path)) await r.run('nsenter', ['-t', String(pid), '-m', '--', 'umount', '-l', prior.attrs.path]);
+        rmSync(L.afsPath(prior.attrs.guest, prior.attrs.path), { recursive: true, force: true });
+        return forgetPartition(s, prior.attrs.guest, prior.attrs.path);
+      }
+      case 'volume': return deleteVolume(s, prior.attrs);
+      case 'pts-user': return deletePtsUser(s, prior.attrs);
       case 'afs-client': return deleteClient(r, L, prior.attrs.guest);
-      case 'pts-group': return deletePtsGroup(r, L, prior.attrs);
-      case 'quota': return void (await setQuota(r, L, prior.attrs, 0).catch(() => undefined)); // its volume may be gone first
-      case 'ro-site': return removeSite(r, L, prior.attrs);
+      case 'pts-group': return deletePtsGroup(s, prior.attrs);
+      case 'quota': return void (await setQuota(s, prior.attrs, 0).catch(() => undefined)); // its volume may be gone first
+      case 'ro-site': return removeSite(s, prior.attrs);
       case 'release': return; // the clones go with their sites
-      case 'backup': return removeBackup(r, L, prior.attrs);
-      case 'keytab': return deleteKeytab(r, L, prior.attrs);
-      case 'mount': return deleteMount(r, L, pw, prior.attrs);
-      case 'acl': return clearAcl(r, L, pw, prior.attrs);
+      case 'backup': return removeBackup(s, prior.attrs);
+      case 'keytab': return deleteKeytab(L, s, prior.attrs);
+      case 'mount': return deleteMount(r, L, s, pw, prior.attrs);
+      case 'acl': return clearAcl(r, L, s, pw, prior.attrs);
     }
   });
 
@@ -178,6 +187,7 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     return guestsFirst;
   };
 
+  const kdcOf = async (g: string) => (s.has(g) ? kdcPid(s.place(g)) : undefined);
   const status = async (): Promise<DriverStatus> => {
     const hosts = Object.entries(L.reg.hosts).map(([name, h]) => {
       const used = h.dom0 + Object.values(L.reg.guests).filter((g) => g.host === name).reduce((s, g) => s + g.memory, 0);
@@ -189,9 +199,16 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     const services: DriverStatus['services'] = [];
     const svc = (address: string, guest: string, pid: number | undefined, detail: string) =>
       services.push({ address, guest, state: pid ? 'up' : 'down', ...(pid ? { pid } : {}), detail });
-    for (const g of Object.keys(L.reg.kdcs)) svc(addr.kdc(g), g, kdcPid(L, g), `krb5kdc ${L.reg.kdcs[g]!.role}`);
-    for (const g of L.reg.afsDb) svc(addr.afsDb(g), g, bosPid(L, g), `bosserver; ${instancePids(L, g, ['ptserver', 'vlserver'])}`);
-    for (const g of Object.keys(L.reg.afsFs)) svc(addr.afsFs(g), g, bosPid(L, g), `bosserver; ${instancePids(L, g, ['dafs'])}`);
+    const up = (g: string) => (s.has(g) ? s.place(g) : undefined);
+    for (const g of Object.keys(L.reg.kdcs)) svc(addr.kdc(g), g, await kdcOf(g), `krb5kdc ${L.reg.kdcs[g]!.role}`);
+    for (const g of L.reg.afsDb) {
+      const p = up(g);
+      svc(addr.afsDb(g), g, p && (await bosPid(s, p)), `bosserver; ${p ? await instancePids(p, ['ptserver', 'vlserver']) : 'no instances'}`);
+    }
+    for (const g of Object.keys(L.reg.afsFs)) {
+      const p = up(g);
+      svc(addr.afsFs(g), g, p && (await bosPid(s, p)), `bosserver; ${p ? await instancePids(p, ['dafs']) : 'no instances'}`);
+    }
     for (const g of Object.keys(L.reg.clients)) svc(addr.afsClient(g), g, clientPid(L, g), 'afsd.fuse on /afs');
     return { hosts, domains, services };
   };
@@ -216,7 +233,7 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     name: 'netns',
     capabilities: capabilitiesOf('netns'),
     prefix: L.prefix,
-    read: (prior) => readNetns(r, L, prior),
+    read: (prior) => readNetns(r, L, s, prior),
     create,
     async update(prior: AppliedResource, res: Resource) {
       // Every create converges on what exists (it starts what is not running); a changed guest gets
@@ -225,9 +242,9 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
         const g = L.reg.guests[res.name];
         if (g) for (const v of g.veths) await r.run('ip', ['-n', L.reg.hosts[g.host]!.ns, 'link', 'del', v]);
       }
-      await safe(res.address, () => unstick(r, L, res));
+      await safe(res.address, () => unstick(r, L, s, res));
       if (res.type === 'volume' && prior.type === 'volume' && (prior.attrs.server !== res.attrs.server || prior.attrs.partition !== res.attrs.partition)) {
-        await safe(res.address, () => moveVolume(r, L, prior.attrs, res.attrs));
+        await safe(res.address, () => moveVolume(s, prior.attrs, res.attrs));
       }
       return create(res);
     },
@@ -235,34 +252,22 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     console: console_,
     status,
     async check(c: Check): Promise<CheckResult> {
-      const res = await runCheck({ r, L, password: pw, quotaSpareKb: ctx.catalog.software.get(NETNS_OPENAFS)?.quota_spare?.kb ?? 0 }, c);
+      const res = await runCheck({ r, L, s, password: pw, quotaSpareKb: ctx.catalog.software.get(NETNS_OPENAFS)?.quota_spare?.kb ?? 0 }, c);
       return { ...res, message: masker.mask(res.message), ...(res.detail ? { detail: masker.mask(res.detail) } : {}) };
     },
     async migrate(guest: string, toHost: string) {
       return safe(`migrate ${guest}`, () => migrateGuest(r, L, guest, toHost));
     },
-    exec: (req) => safe(`exec on ${req.guest}`, () => execInGuest(r, L, req)),
+    exec: (req) => safe(`exec on ${req.guest}`, () => execInGuest(r, L, s, req)),
     snapshot: () => L.reg,
     async close() {
       /* the cell keeps running between commands: nothing to close */
     },
-    stopDbServer: (guest) => safe(`stop db server ${guest}`, () => stopDbServer(r, L, guest)),
-    startDbServer: (guest) => safe(`start db server ${guest}`, () => startDbServer(r, L, guest)),
+    stopDbServer: (guest) => safe(`stop db server ${guest}`, () => stopDbServer(s, guest)),
+    startDbServer: (guest) => safe(`start db server ${guest}`, () => startDbServer(s, guest)),
     destroyAll,
     purge: destroyAll,
   };
-}
-
-/** Pids of a guest's bos instances, from bosserver's -pidfiles (ptserver.pid, dafs.file.pid, ...). */
-function instancePids(L: Layout, guest: string, instances: string[]): string {
-  const dir = L.afsPath(guest, '/var/lib/openafs/local');
-  if (!existsSync(dir)) return 'no instances';
-  const out: string[] = [];
-  for (const f of readdirSync(dir).filter((f) => f.endsWith('.pid') && instances.some((i) => f.startsWith(`${i}.`)))) {
-    const pid = Number(readFileSync(join(dir, f), 'utf8').trim());
-    out.push(`${f.replace(/\.pid$/, '')} ${alive(pid) ? pid : 'down'}`);
-  }
-  return out.join(', ') || 'no instances';
 }
 
 /** Cleanup without a driver context: every namespace and process of a cell's netns prefix. */

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { emptyServices, type ServiceRegistry } from '../services/placement.js';
 import { Mutex } from './exec.js';
 
 export function shortHash(s: string, n = 6): string {
@@ -39,23 +40,14 @@ export interface GuestRec {
   dir: string;
 }
 export interface HostRec { ns: string; bridges: Record<string, string>; memory: number; dom0: number }
-export interface KdcRec { role: 'master' | 'replica'; realm: string; master: string; standIn?: string }
+export type { KdcRec } from '../services/placement.js';
 
-export interface Registry {
+/** The driver's registry: its namespaces, and what the service layer made in them (ServiceRegistry's fields). */
+export interface Registry extends ServiceRegistry {
   prefix: string;
   hosts: Record<string, HostRec>;
   guests: Record<string, GuestRec>;
-  kdcs: Record<string, KdcRec>;
-  realm?: string;
-  keytab?: { file: string; kvno: number; principal: string };
-  afsDb: string[]; // guests running ptserver + vlserver
-  dbPlanned: string[]; // every db server the cell file names (CellServDB lists them all)
-  bos: Record<string, number>; // guest -> bosserver pid
-  dbBootstrapped?: boolean; // the first db server created the databases alone (multi-server cells)
-  afsFs: Record<string, string[]>; // guest -> partitions
   clients: Record<string, { pid: number }>;
-  ptsUsers: Record<string, { principal: string; admin: boolean }>;
-  principals: string[];
   modules: Record<string, { guest: string; module: string }>;
 }
 
@@ -75,7 +67,7 @@ export class Layout {
   }
 
   private empty(): Registry {
-    return { prefix: this.prefix, hosts: {}, guests: {}, kdcs: {}, afsDb: [], dbPlanned: [], bos: {}, afsFs: {}, clients: {}, ptsUsers: {}, principals: [], modules: {} };
+    return { ...emptyServices(), prefix: this.prefix, hosts: {}, guests: {}, clients: {}, modules: {} };
   }
 
   /** Forget everything (after the cell's namespaces and files are gone). */

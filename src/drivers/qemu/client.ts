@@ -3,6 +3,8 @@
 // is Debian's own client in its own paths (/etc/openafs, the guest's overlay root), so kinit,
 // aklog, tokens and fs work in the guest as on any OpenAFS client once the servers answer.
 import type { AfsClientAttrs, Json } from '../../plan/resources.js';
+import { writeNameFiles } from '../services/afs-servers.js';
+import type { Services } from '../services/placement.js';
 import type { GuestAgent } from '../vm/agent.js';
 import { GUEST_BUSYBOX } from '../vm/guest-agent.js';
 import { insmod, loadedModules, openafsKoFor, rmmod } from './modules.js';
@@ -44,7 +46,7 @@ async function fs(agent: GuestAgent, args: string[]): Promise<string> {
   return r.stdout.trim();
 }
 
-export async function createClient(P: Places, rec: GuestRec, agent: GuestAgent, a: AfsClientAttrs, log: (l: string) => void): Promise<Record<string, Json>> {
+export async function createClient(P: Places, x: Services, rec: GuestRec, agent: GuestAgent, a: AfsClientAttrs, log: (l: string) => void): Promise<Record<string, Json>> {
   P.w.clients[a.guest] = { guest: a.guest, cell: a.cell };
   P.save();
   const release = rec.release ?? '';
@@ -60,9 +62,12 @@ export async function createClient(P: Places, rec: GuestRec, agent: GuestAgent, 
   }
   const dbs = dbAddresses(P, a);
   const kb = cacheKb(rec.memory);
-  await agent.writeFile('/etc/openafs/ThisCell', `${a.cell}\n`);
-  await agent.writeFile('/etc/openafs/CellServDB', cellServDB(a.cell, dbs));
-  await agent.writeFile('/etc/openafs/cacheinfo', `/afs:/var/cache/openafs:${kb}\n`);
+  await x.place(a.guest).writeFiles([
+    { path: '/etc/openafs/ThisCell', data: `${a.cell}\n` },
+    { path: '/etc/openafs/CellServDB', data: cellServDB(a.cell, dbs) },
+    { path: '/etc/openafs/cacheinfo', data: `/afs:/var/cache/openafs:${kb}\n` },
+  ]);
+  await writeNameFiles(x, x.place(a.guest)); // the cell's names, no outside resolver
   if (!(await afsMounted(agent))) {
     await agent.exec('mkdir', ['-p', '/afs', '/var/cache/openafs', '/var/log/openafs']);
     const r = await agent.exec('sh', ['-c', 'afsd "$@" >/var/log/openafs/afsd.log 2>&1; echo "afsd exit $?" >>/var/log/openafs/afsd.log', 'sh', ...AFSD_ARGS], { timeoutMs: AFSD_TIMEOUT_MS });

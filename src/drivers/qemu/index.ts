@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { execaSync } from 'execa';
 import { Masker } from '../../render/mask.js';
 import type { Json, Resource } from '../../plan/resources.js';
+import { masterPassword, principalPassword } from '../../state/secrets.js';
 import { capabilitiesOf } from '../capabilities.js';
 import { PRESENT, type AppliedResource, type Check, type CheckResult, type Driver, type DriverContext, type DriverStatus, type Observed } from '../driver.js';
 import { Runner } from '../netns/exec.js';
@@ -15,11 +16,17 @@ import { isStaticElf } from '../vm/kimage.js';
 import { hostKernelImage } from '../vm/host-kernel.js';
 import { attachGuest, guestAlive, type Guest } from '../vm/qemu.js';
 import { guestPaths } from '../vm/qemu-args.js';
+import { addSite, backup, createPtsGroup, deletePtsGroup, moveVolume, release, removeBackup, removeSite, setQuota } from '../services/afs-admin.js';
+import { createAfsDb, createPtsUser, deleteAfsDb, deletePtsUser } from '../services/afs-db.js';
+import { createAfsFs, createPartition as servePartition, createVolume, deleteAfsFs, deleteVolume, forgetPartition } from '../services/afs-fs.js';
+import { unstickService } from '../services/health.js';
+import { createKdc, createPrincipal, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey } from '../services/kerberos.js';
 import { createClient, deleteClient } from './client.js';
 import { bootCache, createQemuGuest, createQemuHost, deleteQemuGuest, deleteQemuHost, qemuPidsUnder } from './guests.js';
 import { createModule, deleteModule } from './modules.js';
 import { check, consoleOf, observe, status, type Observation } from './observe.js';
 import { createPartition, deletePartition } from './partitions.js';
+import { qemuServices } from './placement.js';
 import { Places } from './world.js';
 
 /** The guest a resource lives on, from its attributes seen generically. */
@@ -78,11 +85,22 @@ function guestDirsOnDisk(root: string): string[] {
 }
 
 export function createQemuDriver(ctx: DriverContext): QemuDriver {
-  const r = new Runner(new Masker());
+  const masker = new Masker(ctx.secrets.all());
+  const r = new Runner(masker);
   const P = new Places(ctx.cell, ctx.realm, ctx.stateDir, ctx.world, (w) => ctx.checkpoint(w));
   const boot = bootCache();
   const guests = new Map<string, Guest>();
-  const log = (line: string) => ctx.log(line);
+  const log = (line: string) => ctx.log(masker.mask(line));
+  const pw = (principal: string) => {
+    const v = principalPassword(ctx.secrets, principal);
+    masker.add(v);
+    return v;
+  };
+  const standIn = (software: string) => ctx.catalog.software.get(software)?.debian_stand_in;
+  const withStandIn = (out: Record<string, Json>, software: string) => {
+    const si = standIn(software);
+    return si ? { ...out, stand_in: si } : out;
+  };
 
   /** The running guest's handle (started by this process, or found from its directory). */
   const guestOf = (name: string): Guest | undefined => {
@@ -100,8 +118,17 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
     return g;
   };
   const agentOf = (name: string) => guestOf(name)?.agent;
+  const x = qemuServices(P, guestOf, masker, log);
+  /** Errors leave masked (a password in a command's output never reaches the user). */
+  const safe = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (e) {
+      throw masker.error(e);
+    }
+  };
 
-  const create = async (res: Resource): Promise<Record<string, Json>> => {
+  const create = async (res: Resource): Promise<Record<string, Json>> => safe(async () => {
     switch (res.type) {
       case 'host':
         return createQemuHost(r, P, res.name, res.attrs);
@@ -112,16 +139,47 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
       }
       case 'module':
         return createModule({ P, catalog: ctx.catalog, agent: mustGuest(res.attrs.guest).agent, log }, res.name, res.attrs);
-      case 'partition':
-        return createPartition(P, mustGuest(res.attrs.guest), res.name, res.attrs);
+      case 'partition': {
+        const out = await createPartition(P, mustGuest(res.attrs.guest), res.name, res.attrs);
+        // the fileserver's side: dafs restarted if it does not list the partition yet
+        if (x.reg.bos[res.attrs.guest]) await servePartition(x, x.place(res.attrs.guest), res.attrs.path);
+        return out;
+      }
       case 'afs-client':
-        return createClient(P, P.guest(res.attrs.guest), mustGuest(res.attrs.guest).agent, res.attrs, log);
+        return createClient(P, x, P.guest(res.attrs.guest), mustGuest(res.attrs.guest).agent, res.attrs, log);
+      case 'kdc': {
+        const m = masterPassword(ctx.secrets);
+        masker.add(m);
+        return createKdc(x, ctx.catalog, res.attrs, m);
+      }
+      case 'principal':
+        return createPrincipal(x, res.attrs, pw(res.attrs.principal));
+      case 'service-key':
+        return createServiceKey(x, res.attrs);
+      case 'afs-db':
+        return withStandIn(await createAfsDb(x, res.attrs), res.attrs.software);
+      case 'afs-fs':
+        return withStandIn(await createAfsFs(x, res.attrs), res.attrs.software);
+      case 'volume':
+        return createVolume(x, res.attrs);
+      case 'pts-user':
+        return createPtsUser(x, res.attrs);
+      case 'pts-group':
+        return createPtsGroup(x, res.attrs);
+      case 'quota':
+        return setQuota(x, res.attrs);
+      case 'ro-site':
+        return addSite(x, res.attrs);
+      case 'release':
+        return release(x, res.attrs);
+      case 'backup':
+        return backup(x, res.attrs);
       default:
-        throw new Error(`the qemu driver does not realize ${res.type} resources`);
+        throw new Error(`${res.address}: the qemu driver does not realize ${res.type} resources`);
     }
-  };
+  });
 
-  const del = async (prior: AppliedResource): Promise<void> => {
+  const del = async (prior: AppliedResource): Promise<void> => safe(async () => {
     const on = guestOfAttrs(prior.attrs);
     const g = on ? guestOf(on) : undefined;
     switch (prior.type) {
@@ -136,13 +194,24 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
       case 'module':
         return deleteModule(P, g?.agent, prior.name, log);
       case 'partition':
-        return deletePartition(P, g, prior.name);
+        await deletePartition(P, g, prior.name);
+        return forgetPartition(x, prior.attrs.guest, prior.attrs.path);
       case 'afs-client':
         return deleteClient(P, g?.agent, prior.name, log);
-      default:
-        return;
+      case 'kdc': return deleteKdc(x, prior.attrs.guest);
+      case 'principal': return deletePrincipal(x, prior.attrs.principal);
+      case 'service-key': return deleteServiceKey(x, prior.attrs.principal);
+      case 'afs-db': return deleteAfsDb(x, prior.attrs.guest);
+      case 'afs-fs': return deleteAfsFs(x, prior.attrs.guest);
+      case 'volume': return deleteVolume(x, prior.attrs);
+      case 'pts-user': return deletePtsUser(x, prior.attrs);
+      case 'pts-group': return deletePtsGroup(x, prior.attrs);
+      case 'quota': return void (await setQuota(x, prior.attrs, 0).catch(() => undefined)); // its volume may be gone first
+      case 'ro-site': return removeSite(x, prior.attrs);
+      case 'release': return; // the clones go with their sites
+      case 'backup': return removeBackup(x, prior.attrs);
     }
-  };
+  });
 
   /** Everything of this cell, recorded or not: QEMU processes under the state dir, namespaces by prefix, files. */
   const purge = async (): Promise<string[]> => {
@@ -188,18 +257,26 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
         const used = Object.values(P.w.guests).filter((g) => g.host === res.name).flatMap((g) => g.bridges).filter((b) => !bridges.includes(b));
         if (used.length) throw new Error(`${res.address}: bridge ${used.join(', ')} still has guests`);
       }
+      if (res.type === 'kdc' || res.type === 'afs-db' || res.type === 'afs-fs') await safe(() => unstickService(x, res));
+      if (res.type === 'volume' && prior.type === 'volume' && (prior.attrs.server !== res.attrs.server || prior.attrs.partition !== res.attrs.partition)) {
+        await safe(() => moveVolume(x, prior.attrs, res.attrs));
+      }
       return create(res); // every create converges on what exists
     },
     delete: del,
     console: async (guest: string) => consoleOf(P, guest),
-    status: (): Promise<DriverStatus> => status(P, agentOf),
-    check: (c: Check): Promise<CheckResult> => check(P, agentOf, c),
+    status: (): Promise<DriverStatus> => status(P, agentOf, x),
+    async check(c: Check): Promise<CheckResult> {
+      const res = await check(P, agentOf, x, c, pw).catch((e: Error): CheckResult => ({ status: 'fail', message: e.message }));
+      return { ...res, message: masker.mask(res.message), ...(res.detail ? { detail: masker.mask(res.detail) } : {}) };
+    },
     async migrate(guest: string) {
       throw new Error(`migrate ${guest}: the qemu driver does not migrate guests`);
     },
-    observe: (prior) => observe(P, agentOf, prior),
+    observe: (prior) => observe(P, agentOf, x, prior),
     async read(prior: AppliedResource): Promise<Observed> {
-      const o = await observe(P, agentOf, prior);
+      const o = await observe(P, agentOf, x, prior);
+      if (o.observed) return o.observed;
       if (o.present) return PRESENT;
       // An AFS client whose guest still runs is restarted in place; anything else is made again.
       const guestUp = prior.type === 'afs-client' && P.w.guests[prior.attrs.guest] !== undefined && guestAlive(guestPaths(P.w.guests[prior.attrs.guest]!.dir).pidfile) !== undefined;

@@ -1,8 +1,15 @@
 // What is really there: status (QEMU pids, memory, taps, accelerator, modules, afsd), the guests'
 // serial consoles, the checks a smoke runs, and a per-resource read for refresh.
 import { existsSync, readFileSync } from 'node:fs';
-import type { AppliedResource, Check, CheckResult, DriverStatus, ServiceStatus } from '../driver.js';
+import type { AppliedResource, Check, CheckResult, DriverStatus, Observed, ServiceStatus } from '../driver.js';
+import { addr } from '../../plan/addrs.js';
 import { netnsExists } from '../netns/namespaces.js';
+import { kernelClientCheck } from '../services/afs-client.js';
+import { bosPid } from '../services/afs-servers.js';
+import { serviceCheck } from '../services/checks.js';
+import { instancePids, readService } from '../services/health.js';
+import { kdcPid } from '../services/kerberos.js';
+import type { Services } from '../services/placement.js';
 import type { GuestAgent } from '../vm/agent.js';
 import { guestAlive } from '../vm/qemu.js';
 import { guestPaths } from '../vm/qemu-args.js';
@@ -45,7 +52,7 @@ export async function guestFacts(agent: GuestAgent | undefined): Promise<GuestFa
 
 const afsUp = (f: GuestFacts) => f.afsd.length > 0 && f.mounts.some((m) => m.path === '/afs' && m.fs === 'afs');
 
-export async function status(P: Places, agentOf: AgentOf): Promise<DriverStatus> {
+export async function status(P: Places, agentOf: AgentOf, x: Services): Promise<DriverStatus> {
   const hosts = Object.entries(P.w.hosts).map(([name, h]) => {
     const used = h.dom0 + Object.values(P.w.guests).filter((g) => g.host === name).reduce((s, g) => s + g.memory, 0);
     return { name, memory: h.memory, used, free: h.memory - used };
@@ -79,8 +86,28 @@ export async function status(P: Places, agentOf: AgentOf): Promise<DriverStatus>
       const m = f?.mounts.find((x) => x.path === p.path);
       services.push({ address: `partition.${res}`, guest: name, state: m ? 'up' : 'down', detail: !f ? silent : m ? `${m.dev} (${m.fs}, ${p.image}) on ${p.path}` : `${p.path} not mounted` });
     }
+    if (f) services.push(...(await serviceStatus(x, name)));
   }
   return { hosts, domains, services };
+}
+
+/** The KDC and AFS servers of a guest that answers, with their pids as the guest sees them. */
+async function serviceStatus(x: Services, guest: string): Promise<ServiceStatus[]> {
+  const out: ServiceStatus[] = [];
+  const svc = (address: string, pid: number | undefined, detail: string) =>
+    out.push({ address, guest, state: pid ? 'up' : 'down', ...(pid ? { pid } : {}), detail: `${detail} (pids inside the guest)` });
+  if (!x.has(guest)) return out;
+  const p = x.place(guest);
+  const kdc = x.reg.kdcs[guest];
+  if (kdc) svc(addr.kdc(guest), await kdcPid(p), `krb5kdc ${kdc.role}`);
+  const db = x.reg.afsDb.includes(guest);
+  const fs = !!x.reg.afsFs[guest];
+  if (db || fs) {
+    const bos = await bosPid(x, p);
+    if (db) svc(addr.afsDb(guest), bos, `bosserver ${bos ?? 'down'}; ${await instancePids(p, ['ptserver', 'vlserver'])}`);
+    if (fs) svc(addr.afsFs(guest), bos, `bosserver ${bos ?? 'down'}; ${await instancePids(p, ['dafs'])}`);
+  }
+  return out;
 }
 
 /** The guest's serial console since its last start: cellctl's start line, the kernel log, /init's and the agent's lines. */
@@ -98,14 +125,26 @@ export interface Observation {
   address: string;
   present: boolean;
   detail: string;
+  /** What refresh should record when it is more than present/absent (a daemon found down: restart it). */
+  observed?: Observed;
 }
+
+/** Entries of the realm's and the cell's databases: refresh reads the servers that hold them, not each entry. */
+const ENTRIES: Partial<Record<AppliedResource['type'], string>> = {
+  principal: 'an entry of the KDC database (refresh reads the KDC, not each entry)',
+  'service-key': 'an entry of the KDC database and the servers\' KeyFileExt (refresh reads the KDC and the servers)',
+  volume: 'a volume of the cell (refresh reads its fileserver, not each volume)',
+  'pts-user': 'an entry of the protection database (refresh reads the db servers, not each entry)',
+};
 
 /**
  * What is really there for one recorded resource (refresh): a host's namespace, a guest's QEMU and
  * agent, a module in /proc/modules, a partition mounted, afsd running with /afs mounted.
  */
-export async function observe(P: Places, agentOf: AgentOf, prior: AppliedResource): Promise<Observation> {
+export async function observe(P: Places, agentOf: AgentOf, x: Services, prior: AppliedResource): Promise<Observation> {
   const at = (present: boolean, detail: string): Observation => ({ address: prior.address, present, detail });
+  const entry = ENTRIES[prior.type];
+  if (entry) return at(true, entry);
   const guestName = prior.type === 'guest' ? prior.name : (prior.attrs as { guest?: string }).guest;
   const g = guestName ? P.w.guests[guestName] : undefined;
   const pid = g ? guestAlive(guestPaths(g.dir).pidfile) : undefined;
@@ -133,14 +172,18 @@ export async function observe(P: Places, agentOf: AgentOf, prior: AppliedResourc
     }
     case 'afs-client':
       return at(afsUp(f), `afsd ${f.afsd.length ? `pid ${f.afsd.join(' ')}` : 'not running'}, /afs ${f.mounts.some((m) => m.path === '/afs') ? 'mounted' : 'not mounted'}`);
+    case 'kdc':
+    case 'afs-db':
+    case 'afs-fs': {
+      const o = (await readService(x, prior)) ?? { state: 'present' };
+      return { ...at(o.state === 'present', o.state === 'present' ? 'its daemons run and answer' : o.reason ?? o.state), observed: o };
+    }
     default:
       return at(false, `${prior.type} is not realized by the qemu driver`);
   }
 }
 
-const NO_SERVERS = 'the qemu driver does not yet place AFS database and file servers in its guests, so there is no cell to reach';
-
-export async function check(P: Places, agentOf: AgentOf, c: Check): Promise<CheckResult> {
+export async function check(P: Places, agentOf: AgentOf, x: Services, c: Check, pw: (principal: string) => string): Promise<CheckResult> {
   const guest = c.guest ?? '';
   const g = P.w.guests[guest];
   const pid = g ? guestAlive(guestPaths(g.dir).pidfile) : undefined;
@@ -164,9 +207,14 @@ export async function check(P: Places, agentOf: AgentOf, c: Check): Promise<Chec
     case 'client-anon-refused':
     case 'client-tokens':
     case 'client-file-rw':
-      if (!Object.values(P.w.clients).some((x) => x.guest === guest)) return { status: 'fail', message: `no AFS client on ${guest}` };
-      return { status: 'skip', message: NO_SERVERS };
+    case 'client-acl-list':
+    case 'client-acl-write':
+    case 'client-quota':
+    case 'client-servers':
+      if (!pid) return { status: 'fail', message: `QEMU of ${guest} is not running` };
+      if (!Object.values(P.w.clients).some((cl) => cl.guest === guest)) return { status: 'fail', message: `no AFS client on ${guest}` };
+      return (await kernelClientCheck(x, c, pw))!;
     default:
-      return { status: 'skip', message: `check kind ${c.kind} is not run by the qemu driver` };
+      return (await serviceCheck(x, c, pw)) ?? { status: 'skip', message: `check kind ${c.kind} is not run by the qemu driver` };
   }
 }

@@ -32,7 +32,7 @@ async function deviceWithSerial(agent: GuestAgent, serial: string): Promise<stri
   return r.stdout.trim().split('\n')[0] || undefined;
 }
 
-async function mountedAt(agent: GuestAgent, path: string): Promise<string | undefined> {
+export async function mountedAt(agent: GuestAgent, path: string): Promise<string | undefined> {
   const r = await agent.exec('cat', ['/proc/mounts'], { timeoutMs: 10_000 });
   return r.stdout.split('\n').map((l) => l.split(' ')).find((f) => f[1] === path)?.[0];
 }

@@ -1,9 +1,10 @@
 // The qemu driver's world: what it made and where, saved with the state (ctx.checkpoint) before
 // anything real is made, so that a kill at any moment leaves nothing destroy cannot find.
 import { join, resolve } from 'node:path';
-import { Mutex } from '../netns/exec.js';
+import { Mutex } from '../services/util.js';
 import type { Registry as NetRegistry } from '../netns/layout.js';
 import { Layout, shortHash } from '../netns/layout.js';
+import { emptyServices, type ServiceRegistry } from '../services/placement.js';
 
 export interface HostRec {
   memory: number;
@@ -58,10 +59,11 @@ export interface QemuWorld {
   partitions: Record<string, PartitionRec>; // by resource name
   modules: Record<string, ModuleRec>;
   clients: Record<string, ClientRec>;
+  services: ServiceRegistry; // KDCs and AFS servers in the guests (the service layer's)
 }
 
 export function emptyWorld(): QemuWorld {
-  return { net: {}, hosts: {}, guests: {}, partitions: {}, modules: {}, clients: {} };
+  return { net: {}, hosts: {}, guests: {}, partitions: {}, modules: {}, clients: {}, services: emptyServices() };
 }
 
 /** The world, its places on disk, and the netns Layout its hosts live in. */
@@ -71,9 +73,10 @@ export class Places {
   readonly net: Layout;
   private readonly kernelLocks = new Map<string, Mutex>();
 
-  constructor(cell: string, realm: string, stateDir: string, world: unknown, private readonly persist: (w: QemuWorld) => void) {
+  constructor(readonly cell: string, readonly realm: string, stateDir: string, world: unknown, private readonly persist: (w: QemuWorld) => void) {
     this.root = resolve(stateDir);
-    this.w = { ...emptyWorld(), ...((world ?? {}) as Partial<QemuWorld>) };
+    const saved = (world ?? {}) as Partial<QemuWorld>;
+    this.w = { ...emptyWorld(), ...saved, services: { ...emptyServices(), ...saved.services } };
     this.net = new Layout(cell, realm, stateDir, this.w.net, (reg) => {
       this.w.net = reg;
       this.save();

@@ -8,6 +8,7 @@ import { ACCESS_CHECKS } from './checks-access.js';
 import { afsList, afsRead, afsResolve, afsWrite } from './files.js';
 import { groupsOf } from './pts.js';
 import { kdcUp, kinit, type KrbEnv } from './kerberos.js';
+import { FS_CHECKS } from './fs-checks.js';
 import { moduleLoaded } from './modules.js';
 import { advance, domainOf, excerpt, isUp, own, SECONDS, syslogTime, type World } from './world.js';
 
@@ -188,6 +189,8 @@ const CHECKS: Partial<Record<Check['kind'], CheckFn>> = {
     const v = r.value;
     return pass(`${path} -> ${v.volume} (${v.volid}) on ${v.server} ${v.partition}`);
   },
+
+  ...FS_CHECKS,
 };
 
 const ALL: Partial<Record<Check['kind'], CheckFn>> = { ...CHECKS, ...ACCESS_CHECKS };

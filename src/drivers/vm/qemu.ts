@@ -117,6 +117,11 @@ export async function waitReady(guest: Guest, timeoutMs = 90_000): Promise<numbe
     }
     const left = timeoutMs - (Date.now() - t0);
     if (left <= 0) throw new AgentTimeoutError(`guest ${guest.name}: agent not ready after ${timeoutMs} ms; console ends:\n${tail(guest.consoleLog, 15)}`);
+    // the agent says on the console when it reads its port: a ping sent before that may be lost
+    if (!agentStarted(guest.consoleLog) && Date.now() - t0 < timeoutMs / 2) {
+      await sleep(100);
+      continue;
+    }
     try {
       // short attempts, so a QEMU that died is noticed; an unanswered ping is dropped with its connection
       await guest.agent.ping(Math.min(2_000, left));
@@ -124,6 +129,16 @@ export async function waitReady(guest: Guest, timeoutMs = 90_000): Promise<numbe
     } catch (e) {
       if (!(e instanceof AgentTimeoutError)) await sleep(100); // socket not there yet, or connection reset
     }
+  }
+}
+
+/** The console of the guest's current boot shows the agent's "ready on <port>" line. */
+function agentStarted(consoleLog: string): boolean {
+  try {
+    const text = readFileSync(consoleLog, 'utf8');
+    return /cellctl-agent: \[[\d.]+\] ready on /.test(text.slice(text.lastIndexOf('=== cellctl: starting guest')));
+  } catch {
+    return false;
   }
 }
 

@@ -1,6 +1,6 @@
 // The netns driver's process layer, without root: what every command and daemon it starts is given.
 import { describe, expect, it } from 'vitest';
-import { ubikTransient } from '../../../src/drivers/netns/afs-servers.js';
+import { ubikTransient } from '../../../src/drivers/services/afs-servers.js';
 import { Runner } from '../../../src/drivers/netns/exec.js';
 import { Masker } from '../../../src/render/mask.js';
 

@@ -21,7 +21,7 @@ describe.skipIf(!env.ok)(title('cells/awesmoe.yaml --skip-compat on --driver qem
   beforeAll(async () => {
     work = tempDir('awesmoe');
     stateDir = join(work, 'state');
-    apply = await cellctl(['apply', FILE, '--driver', 'qemu', '--skip-compat', '--state-dir', stateDir]);
+    apply = await cellctl(['apply', FILE, '--driver', 'qemu', '--skip-compat', '--state-dir', stateDir, '--auto-approve']);
   }, 600_000);
 
   afterAll(async () => {

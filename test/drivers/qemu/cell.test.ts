@@ -1,7 +1,8 @@
 // A small cell on --driver qemu, through the CLI as a user runs it: two guests on one bridge (one on a
 // catalog kernel, stood in for; one on a kernel given as files with its own image and an extra .ko),
-// a /vicepa partition, the AFS client. Apply, look (ping, mounts, modules, console, status), destroy,
-// and nothing is left. Plus a host whose guests do not fit once memory is raised to the minimum.
+// the KDC and AFS servers in beta on a /vicepa partition, the kernel AFS client in alpha. Apply, look
+// (ping, mounts, modules, services, the client's checks across the two VMs, console, status),
+// destroy, and nothing is left. Plus a host whose guests do not fit once memory is raised to the minimum.
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import { buildLenient } from '../../../src/kmod/lenient-build.js';
 import type { CellState } from '../../../src/state/types.js';
 import type { QemuDriver } from '../../../src/drivers/qemu/index.js';
 import { asApplied } from '../../../src/engine/execute.js';
+import { deriveChecks } from '../../../src/ops/checks.js';
 import { Session } from '../../../src/ops/session.js';
 import { buildEnv, MODULES_DIR } from '../../modules/build.js';
 import { cellctl, cleanUp, leftovers, qemuEnv, tempDir, title, type Run } from './env.js';
@@ -98,7 +100,7 @@ describe.skipIf(!env.ok)(title('--driver qemu: a two-guest cell through the CLI'
     if (!b.ko) throw new Error(b.output);
     file = join(work, 'two.yaml');
     writeFileSync(file, cellYaml(b.ko, headers, MIN - 32));
-    applied = await cellctl(['apply', file, '--driver', 'qemu', '--state-dir', stateDir], 600_000 + vm.buildMs);
+    applied = await cellctl(['apply', file, '--driver', 'qemu', '--state-dir', stateDir, '--auto-approve'], 600_000 + vm.buildMs);
   }, 900_000 + vm.buildMs);
 
   afterAll(async () => {
@@ -113,7 +115,7 @@ describe.skipIf(!env.ok)(title('--driver qemu: a two-guest cell through the CLI'
     expect(out).toContain(`Note: guest alpha: asks for ${MIN - 32} MiB; real guests here need at least ${MIN} MiB`);
     expect(out).toMatch(/Note: guest beta: boots the cell's kernel image \/boot\/vmlinuz-/);
     expect(out).toContain("Note: module.alpha.openafs: openafs-1.4.2-linux is realized by OpenAFS 1.8.9's openafs.ko");
-    expect(out).toMatch(/Apply complete! Resources: 7 added/);
+    expect(out).toMatch(/Apply complete! Resources: 15 added/);
   });
 
   it('runs each guest on its tap with the cell file\'s MAC and address; the guests reach each other over the bridge', async () => {
@@ -162,6 +164,27 @@ describe.skipIf(!env.ok)(title('--driver qemu: a two-guest cell through the CLI'
     expect((await a.readFile('/etc/openafs/CellServDB')).toString()).toBe(`>${CELL} #cellctl qemu cell\n10.77.0.2 #beta\n`);
   });
 
+  it('runs the KDC and the AFS servers in beta; the kernel client in alpha gets tokens from them and passes every check across the two VMs', async () => {
+    const b = agent('beta');
+    const ps = (await b.exec(GUEST_BUSYBOX, ['ps', '-o', 'comm'])).stdout.split('\n').map((l) => l.trim());
+    for (const d of ['krb5kdc', 'bosserver', 'ptserver', 'vlserver', 'dafileserver', 'davolserver']) expect(ps, d).toContain(d);
+    for (const a of open.splice(0)) a.close(); // the driver below talks to the guests itself
+    const s = Session.load(file, { stateDir, driver: 'qemu' });
+    try {
+      const st = s.readState()!;
+      const d = await s.driver('qemu', st, { readOnly: true });
+      const results: string[] = [];
+      for (const c of deriveChecks(s.spec.cell, s.spec.realm, s.plan(st).desired)) {
+        const r = await d.check(c);
+        results.push(`${r.status} ${c.id}: ${r.message}`);
+      }
+      expect(results.filter((l) => !l.startsWith('pass ')), results.join('\n')).toEqual([]);
+      expect(results.join('\n')).toMatch(/^pass token-accepted-by-fileserver\.alpha: kula: the kernel client holds an rxkad token/m);
+    } finally {
+      await s.close();
+    }
+  }, 300_000);
+
   it('`cellctl console` is the guest\'s serial console: the real kernel log, init markers, openafs.ko\'s load', async () => {
     const r = await cellctl(['console', file, 'alpha', '--state-dir', stateDir]);
     expect(r.code).toBe(0);
@@ -178,7 +201,10 @@ describe.skipIf(!env.ok)(title('--driver qemu: a two-guest cell through the CLI'
     for (const d of st.domains) expect(d.state).toMatch(/^running \(qemu pid \d+, (tcg|kvm)\)$/);
     const svc = new Map(st.services.map((s) => [s.address, s]));
     expect(svc.get('guest.alpha')!.detail).toMatch(new RegExp(`^${MIN} MiB \\(cell asks ${MIN - 32}\\), 1 vcpu, kernel \\S+ \\(stand-in\\), (tcg|kvm): .*, taps vm[0-9a-f]{8}0 in cx-`));
-    for (const a of ['module.alpha.openafs', 'module.beta.gpl_xen', 'afs-client.alpha', 'partition.beta./vicepa']) expect(svc.get(a)?.state, a).toBe('up');
+    for (const a of ['module.alpha.openafs', 'module.beta.gpl_xen', 'afs-client.alpha', 'partition.beta./vicepa', 'kdc.beta', 'afs-db.beta', 'afs-fs.beta']) expect(svc.get(a)?.state, a).toBe('up');
+    expect(svc.get('kdc.beta')!.detail).toBe('krb5kdc master (pids inside the guest)');
+    expect(svc.get('afs-db.beta')!.detail).toMatch(/^bosserver \d+; ptserver \d+, vlserver \d+ \(pids inside the guest\)$/);
+    expect(svc.get('afs-fs.beta')!.detail).toMatch(/^bosserver \d+; dafs\.file \d+, dafs\.vol \d+ \(pids inside the guest\)$/);
     expect(st.drift).toEqual([]);
   });
 
@@ -206,7 +232,7 @@ describe.skipIf(!env.ok)(title('--driver qemu: a two-guest cell through the CLI'
     expect(await leftovers(stateDir, prefix)).not.toEqual([]); // the check sees the running cell
     destroyed = await cellctl(['destroy', file, '--state-dir', stateDir, '--auto-approve']);
     expect(destroyed.code, destroyed.stderr).toBe(0);
-    expect(destroyed.stdout).toMatch(/Destroy complete! Resources: 0 added, 0 changed, 7 destroyed\./);
+    expect(destroyed.stdout).toMatch(/Destroy complete! Resources: 0 added, 0 changed, 15 destroyed\./);
     expect(await leftovers(stateDir, prefix)).toEqual([]);
     expect(existsSync(join(stateDir, CELL))).toBe(false);
   });
@@ -226,7 +252,7 @@ guests:
   g: { host: h, os: debian-etch, kernel: linux-2.6.16.29-xen-3.0.3, memory: ${MIN - 64}, vifs: [{ mac: "00:16:3e:77:01:01", bridge: br0 }] }
 `);
     const stateDir = join(work, 'state');
-    const r = await cellctl(['apply', file, '--driver', 'qemu', '--state-dir', stateDir]);
+    const r = await cellctl(['apply', file, '--driver', 'qemu', '--state-dir', stateDir, '--auto-approve']);
     expect(r.code).toBe(1);
     // the cell fits as written (compat passes); raised to what a real guest needs, it does not
     expect(r.stdout).toContain(`Note: guest g: asks for ${MIN - 64} MiB; real guests here need at least ${MIN} MiB`);

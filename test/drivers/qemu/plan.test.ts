@@ -21,21 +21,22 @@ const plan = (cell: string) => {
 };
 
 describe('qemu driver: plan', () => {
-  it('realizes hosts, guests, modules, partitions and AFS clients, and says why not the rest', () => {
-    expect([...caps.realizes].sort()).toEqual(['afs-client', 'guest', 'host', 'module', 'partition']);
-    expect(caps.unmanagedReason).toMatch(/KDCs and AFS servers are not yet placed/);
-    const { managed, unmanaged } = plan('tproa.yaml');
-    expect(managed.map((r) => r.address)).toEqual([
-      'host.kraken', 'guest.service-m1', 'module.service-m1.nnpfs', 'partition.service-m1./vicepa', 'afs-client.service-m1',
-    ]);
-    expect(unmanaged).toContain('afs-fs.service-m1');
+  it('realizes every resource of a v1 cell: the guests, their modules, and the KDCs, AFS servers and clients inside them', () => {
+    // of cell file v2: pts groups, quotas, RO sites, releases and backups (the service layer); not yet mount points, ACLs, keytabs
+    expect(caps.unmanagedReason).toMatch(/mount points, ACLs or keytabs/);
+    for (const t of ['pts-group', 'quota', 'ro-site', 'release', 'backup'] as const) expect(caps.realizes.has(t), t).toBe(true);
+    for (const t of ['mount', 'acl', 'keytab', 'cross-realm'] as const) expect(caps.realizes.has(t), t).toBe(false);
+    const { spec, managed, unmanaged } = plan('tproa.yaml');
+    expect(unmanaged).toEqual([]);
+    expect(managed.map((r) => r.address)).toEqual(desiredResources(spec, catalog).map((r) => r.address));
+    expect(managed.map((r) => r.type)).toEqual(expect.arrayContaining(['kdc', 'principal', 'service-key', 'afs-db', 'afs-fs', 'volume', 'pts-user', 'afs-client']));
   });
 
-  it('keeps the order through unmanaged resources: a partition waits for its guest, a client for its db server guest', () => {
+  it('orders the services as a cell is built: a partition after its fileserver, the client after its volumes', () => {
     const deps = new Map(plan('tproa.yaml').managed.map((r) => [r.address, r.deps]));
-    // partition -> afs-fs (unmanaged) -> guest, service-key (unmanaged) -> kdc (unmanaged) -> guest
-    expect(deps.get('partition.service-m1./vicepa')).toEqual(['guest.service-m1']);
-    expect(deps.get('afs-client.service-m1')).toEqual(expect.arrayContaining(['guest.service-m1', 'module.service-m1.nnpfs', 'partition.service-m1./vicepa']));
+    expect(deps.get('partition.service-m1./vicepa')).toEqual(['afs-fs.service-m1']);
+    expect(deps.get('afs-fs.service-m1')).toEqual(expect.arrayContaining(['guest.service-m1', 'service-key.afs/tproa.net', 'afs-db.service-m1']));
+    expect(deps.get('afs-client.service-m1')).toEqual(expect.arrayContaining(['guest.service-m1', 'module.service-m1.nnpfs', 'volume.root.afs', 'volume.root.cell']));
     for (const d of deps.values()) for (const x of d) expect(deps.has(x), x).toBe(true);
   });
 
@@ -86,8 +87,8 @@ describe('qemu driver: plan', () => {
     const notes = String(r.stdout).split('\n').filter((l) => l.startsWith('Note (--driver qemu): '));
     expect(notes.some((n) => n.includes('guest service-m1: kernel netbsd-3.1-xen3-domu-nodiag (3.1) is stood in for by'))).toBe(true);
     expect(notes.some((n) => n.includes('arla-0.43 is served by OpenAFS 1.8.9 client'))).toBe(true);
-    expect(notes.some((n) => n.includes('heimdal-0.72'))).toBe(false); // no KDC on qemu yet: no claim that one serves it
-    expect(String(r.stdout)).toMatch(/Not managed by qemu \(10 resources; /);
+    expect(notes.some((n) => n.includes('heimdal-0.72 is served by MIT'))).toBe(true); // the guest's krb5kdc
+    expect(String(r.stdout)).not.toMatch(/Not managed by qemu/);
   });
 
   it('client files: CellServDB in OpenAFS format, a memory cache that fits the guest', () => {
