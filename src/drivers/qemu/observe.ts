@@ -6,44 +6,13 @@ import { netnsExists } from '../netns/namespaces.js';
 import type { GuestAgent } from '../vm/agent.js';
 import { guestAlive } from '../vm/qemu.js';
 import { guestPaths } from '../vm/qemu-args.js';
-import { GUEST_BUSYBOX } from '../vm/guest-agent.js';
+import { afsUp, guestFacts } from '../linux-guest/facts.js';
 import type { Places } from './world.js';
 
 const CONSOLE_LINES = 3000;
 
 /** A guest's agent, if its QEMU runs (undefined otherwise). */
 export type AgentOf = (guest: string) => GuestAgent | undefined;
-
-/** What a running guest says about itself, read in one agent request. */
-export interface GuestFacts {
-  modules: Set<string>; // /proc/modules
-  mounts: { dev: string; path: string; fs: string }[]; // /proc/mounts
-  afsd: number[]; // pids of afsd
-}
-
-const FACTS = `cat /proc/modules; echo @@; cat /proc/mounts; echo @@; ${GUEST_BUSYBOX} pidof afsd; true`;
-
-/**
- * The guest's facts, or undefined when it does not answer within a few seconds (stopped, hung,
- * or its agent socket held by another cellctl process: QEMU serves one client at a time).
- */
-export async function guestFacts(agent: GuestAgent | undefined): Promise<GuestFacts | undefined> {
-  if (!agent) return undefined;
-  try {
-    await agent.ping(5_000);
-    const r = await agent.exec('sh', ['-c', FACTS], { timeoutMs: 10_000 });
-    const [mods = '', mounts = '', pids = ''] = r.stdout.split('@@\n');
-    return {
-      modules: new Set(mods.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean)),
-      mounts: mounts.split('\n').filter(Boolean).map((l) => l.split(' ')).map(([dev = '', path = '', fs = '']) => ({ dev, path, fs })),
-      afsd: pids.trim().split(/\s+/).filter(Boolean).map(Number),
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-const afsUp = (f: GuestFacts) => f.afsd.length > 0 && f.mounts.some((m) => m.path === '/afs' && m.fs === 'afs');
 
 export async function status(P: Places, agentOf: AgentOf): Promise<DriverStatus> {
   const hosts = Object.entries(P.w.hosts).map(([name, h]) => {
