@@ -1,7 +1,7 @@
 // Hosts and guests. A host is a network namespace with a Linux bridge per cell bridge (the netns
 // driver's code); a guest is a QEMU VM started inside its host's namespace, one tap per vif on
 // the vif's bridge, the cell file's MACs and addresses, its disks as sparse files under the state dir.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, ftruncateSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, ftruncateSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Catalog } from '../../catalog/types.js';
 import type { DiskSpec } from '../../config/types.js';
@@ -10,7 +10,9 @@ import { shortHash } from '../netns/layout.js';
 import type { Runner } from '../netns/exec.js';
 import { createHost, deleteHost, netnsExists } from '../netns/namespaces.js';
 import { prepareBootFiles, type BootFiles } from '../vm/boot-files.js';
-import { attachGuest, guestAlive, startGuest, stopGuest, waitReady, type Guest, type StopMethod } from '../vm/qemu.js';
+import { attachGuest, guestAlive, qemuPidsUnder, startGuest, stopGuest, waitReady, type Guest, type StopMethod } from '../vm/qemu.js';
+
+export { qemuPidsUnder } from '../vm/qemu.js';
 import { guestPaths, type Disk, type Vif } from '../vm/qemu-args.js';
 import { bootChoice, guestMemory } from './boot.js';
 import type { GuestRec, Places } from './world.js';
@@ -165,22 +167,6 @@ function outputsOf(rec: GuestRec, g: Guest, raised: string | undefined, bootMs: 
     ...(rec.standIn ? { kernel_stand_in: rec.standIn } : {}),
     ...(raised ? { memory_note: raised } : {}),
   };
-}
-
-/** QEMU processes whose pidfile is under dir (found through /proc: works without a pidfile or a record). */
-export function qemuPidsUnder(dir: string): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
-      const pf = argv[argv.indexOf('-pidfile') + 1];
-      if (argv.some((x) => x.endsWith('qemu-system-x86_64')) && argv.includes('-pidfile') && pf?.startsWith(`${dir}/`)) out.push(Number(e));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
 }
 
 /** Powers the guest off (or kills it), removes its taps and files. */

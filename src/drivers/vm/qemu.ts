@@ -1,6 +1,6 @@
 // A QEMU guest's life: start (daemonised, so it outlives cellctl), wait for its agent, stop it
 // (guest poweroff, then QMP quit, SIGTERM, SIGKILL), and tell whether it still runs.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { chooseAccel, type AccelChoice } from './accel.js';
 import { GuestAgent, AgentTimeoutError } from './agent.js';
@@ -42,6 +42,22 @@ function isOurQemu(pid: number, pidfile: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** QEMU processes whose pidfile is under dir (found through /proc: works without a pidfile or a record). */
+export function qemuPidsUnder(dir: string): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
+      const pf = argv[argv.indexOf('-pidfile') + 1];
+      if (argv.some((x) => x.endsWith(QEMU)) && argv.includes('-pidfile') && pf?.startsWith(`${dir}/`)) out.push(Number(e));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
 }
 
 /** The pid of the guest's QEMU if it is running, else undefined (for refresh after a restart of cellctl). */
