@@ -4,6 +4,7 @@ import type { Catalog } from '../catalog/types.js';
 import type { Resource } from '../plan/resources.js';
 import type { Capabilities, DriverName } from './driver.js';
 import { qemuNotes } from './qemu/notes.js';
+import { xenNotes } from './xen/driver/notes.js';
 
 export interface DriverOptions { connect?: string }
 
@@ -25,10 +26,17 @@ export function capabilitiesOf(name: DriverName, _opts: DriverOptions = {}): Cap
         realizes: new Set(GUEST_SIDE),
         unmanagedReason: 'the qemu driver boots the guests, loads their modules, mounts /vicep partitions and runs the kernel AFS client; KDCs and AFS servers are not yet placed inside its guests',
       };
+    case 'xen':
+      return {
+        realizes: new Set(GUEST_SIDE),
+        unmanagedReason: 'the xen driver boots each host as a Xen hypervisor and the guests as domUs, loads their modules, mounts /vicep partitions and runs the kernel AFS client; KDCs and AFS servers are not yet placed inside its domUs',
+        coldMigration: true,
+      };
   }
 }
 
 /** What a driver will stand in for or change, said in plan and apply before it runs (catalog data, no driver loaded). */
 export function planNotes(name: DriverName, resources: Resource[], catalog: Catalog): string[] {
-  return name === 'qemu' ? qemuNotes(resources, catalog) : [];
+  if (name === 'qemu') return qemuNotes(resources, catalog);
+  return name === 'xen' ? xenNotes(resources, catalog) : [];
 }

@@ -5,7 +5,7 @@ import type { Observed } from '../plan/types.js';
 import type { SecretStore } from '../state/secrets.js';
 import type { ResourceState } from '../state/types.js';
 
-export const DRIVER_NAMES = ['sim', 'netns', 'libvirt', 'qemu'] as const;
+export const DRIVER_NAMES = ['sim', 'netns', 'libvirt', 'qemu', 'xen'] as const;
 export type DriverName = (typeof DRIVER_NAMES)[number];
 
 export interface DriverContext {
@@ -29,6 +29,12 @@ export interface Capabilities {
   realizes: ReadonlySet<ResourceType>;
   /** Why the other types are not realized, said in plan, apply and smoke. */
   unmanagedReason?: string;
+  /** migrate --cold: the guest is saved on one host and restored on the other (it stops meanwhile). */
+  coldMigration?: boolean;
+}
+
+export interface MigrateOptions {
+  cold?: boolean; // save + restore instead of a live move (only where capabilities.coldMigration)
 }
 
 export type AppliedResource = ResourceState & { address: string; name: string };
@@ -76,7 +82,7 @@ export interface Driver {
   console(guest: string): Promise<string>;
   status(): Promise<DriverStatus>;
   check(c: Check): Promise<CheckResult>;
-  migrate(guest: string, toHost: string): Promise<Attrs | void>;
+  migrate(guest: string, toHost: string, o?: MigrateOptions): Promise<Attrs | void>;
   /** Remove whatever of this cell the driver can still find, recorded or not (after a full destroy). */
   purge?(): Promise<string[]>;
   /** The world to save with the state (plain JSON data); undefined when there is nothing of the driver's own. */

@@ -28,5 +28,11 @@ export async function openDriver(name: DriverName, ctx: DriverContext, opts: Dri
       if (!pre.ok) throw new UserError(`--driver qemu: ${pre.reason}`);
       return qemu.createQemuDriver(ctx);
     }
+    case 'xen': {
+      const xen = await import('./xen/driver/index.js');
+      const pre = xen.xenPrerequisites(ctx.catalog);
+      if (!pre.ok) throw new UserError(`--driver xen: ${pre.reason}`);
+      return xen.createXenDriver(ctx);
+    }
   }
 }

@@ -55,9 +55,14 @@ export interface XenHost {
 
 const SPEC_FILE = 'xen-host.json';
 
-function paths(spec: XenHostSpec) {
-  const dir = resolve(spec.dir);
+/** Where a host's files are, from its directory: dom0's QEMU files, and dom0's /var/log/xen as the host sees it. */
+export function xenHostPaths(hostDir: string): { dir: string; logDir: string; dom0Dir: string } {
+  const dir = resolve(hostDir);
   return { dir, logDir: join(dir, 'xen-log'), dom0Dir: join(dir, 'dom0') };
+}
+
+function paths(spec: XenHostSpec) {
+  return xenHostPaths(spec.dir);
 }
 
 /** The 9p shares of dom0: its /var/log/xen (read by the host: consoles, xl logs) and the spec's. */
