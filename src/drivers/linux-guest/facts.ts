@@ -11,14 +11,15 @@ export interface GuestFacts {
 const FACTS = `cat /proc/modules; echo @@; cat /proc/mounts; echo @@; ${GUEST_BUSYBOX} pidof afsd; true`;
 
 /**
- * The guest's facts, or undefined when it does not answer within a few seconds (stopped, hung,
- * or its agent socket held by another cellctl process: QEMU serves one client at a time).
+ * The guest's facts, or undefined when it does not answer in time (stopped, hung, or its agent
+ * socket held by another cellctl process: QEMU serves one client at a time). A domU under nested
+ * TCG answers through a relay in dom0: its driver gives it longer (waitMs).
  */
-export async function guestFacts(agent: GuestAgent | undefined): Promise<GuestFacts | undefined> {
+export async function guestFacts(agent: GuestAgent | undefined, waitMs = 5_000): Promise<GuestFacts | undefined> {
   if (!agent) return undefined;
   try {
-    await agent.ping(5_000);
-    const r = await agent.exec('sh', ['-c', FACTS], { timeoutMs: 10_000 });
+    await agent.ping(waitMs);
+    const r = await agent.exec('sh', ['-c', FACTS], { timeoutMs: 2 * waitMs });
     const [mods = '', mounts = '', pids = ''] = r.stdout.split('@@\n');
     return {
       modules: new Set(mods.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean)),

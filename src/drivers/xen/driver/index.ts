@@ -91,6 +91,7 @@ export function createXenDriver(ctx: DriverContext): XenDriver {
   let dom0Boot: ReturnType<typeof prepareDom0Boot> | undefined;
   const hosts = new Map<string, XenHost>();
   const agents = new Map<string, GuestAgent>();
+  const opening = new Map<string, Promise<GuestAgent>>();
 
   /** The running Xen host (started by this process, or found from its directory). */
   const hostOf = (name: string): XenHost | undefined => {
@@ -103,6 +104,11 @@ export function createXenDriver(ctx: DriverContext): XenDriver {
     else hosts.delete(name);
     return h;
   };
+  const keepAgent = (guest: string, a: GuestAgent) => {
+    const old = agents.get(guest);
+    if (old && old !== a) old.close();
+    agents.set(guest, a);
+  };
   const dropAgent = (guest: string) => {
     agents.get(guest)?.close();
     agents.delete(guest);
@@ -111,9 +117,16 @@ export function createXenDriver(ctx: DriverContext): XenDriver {
     const rec = P.w.guests[guest];
     const host = rec?.state === 'running' ? hostOf(rec.host) : undefined;
     if (!host) return undefined;
-    let a = agents.get(guest);
-    if (!a) agents.set(guest, (a = await openDomuAgent(host, guest)));
-    return a;
+    const a = agents.get(guest);
+    if (a) return a;
+    // one agent per domU even when reads run in parallel: QEMU serves one connection per port,
+    // a second one would wait behind the first for ever
+    let p = opening.get(guest);
+    if (!p) {
+      p = openDomuAgent(host, guest).then((x) => (keepAgent(guest, x), x)).finally(() => opening.delete(guest));
+      opening.set(guest, p);
+    }
+    return p;
   };
   const mustAgent = async (guest: string): Promise<GuestAgent> => {
     const a = await agentOf(guest);
@@ -136,7 +149,7 @@ export function createXenDriver(ctx: DriverContext): XenDriver {
       }
       case 'guest': {
         const { agent, outputs } = await createDomu(P, hostOf, domuBoot, ctx.catalog, res.name, res.attrs, log);
-        agents.set(res.name, agent);
+        keepAgent(res.name, agent);
         return outputs;
       }
       case 'module':
@@ -246,7 +259,7 @@ export function createXenDriver(ctx: DriverContext): XenDriver {
     status: (): Promise<DriverStatus> => status(P, hostOf, agentOf),
     check: (c: Check): Promise<CheckResult> => check(P, hostOf, agentOf, c),
     migrate: (guest: string, toHost: string, o: MigrateOptions = {}) =>
-      migrateDomu(P, hostOf, { drop: dropAgent, set: (g, a) => agents.set(g, a) }, ctx.catalog, guest, toHost, o, log),
+      migrateDomu(P, hostOf, { drop: dropAgent, set: keepAgent }, ctx.catalog, guest, toHost, o, log),
     observe: (prior) => observe(P, hostOf, agentOf, prior),
     async read(prior: AppliedResource): Promise<Observed> {
       const o = await observe(P, hostOf, agentOf, prior);

@@ -12,6 +12,8 @@ import type { HostOf } from './domains.js';
 import type { Places } from './world.js';
 
 const CONSOLE_LINES = 3000;
+// a domU answers through dom0's relay: a few execs in a PV dom0 under TCG, seconds each on a busy machine
+const FACTS_WAIT_MS = 30_000;
 const STATES: Record<string, string> = { r: 'running', b: 'blocked', p: 'paused', s: 'shutdown', c: 'crashed', d: 'dying' };
 
 /** A domU's agent through its host's dom0, if its host runs (undefined otherwise). */
@@ -65,7 +67,7 @@ export async function status(P: Places, hostOf: HostOf, agentOf: AgentOf): Promi
       address: `guest.${name}`, guest: name, state: dom && !dead(dom) ? 'up' : 'down',
       detail: `${dom ? `domain ${dom.id} on ${g.host}, ${stateWords(dom.state)}` : why}; ${g.memory} MiB${g.asked !== g.memory ? ` (cell asks ${g.asked})` : ''}, ${g.vcpus} vcpu, kernel ${g.release ?? '?'}${g.standIn ? ' (stand-in)' : ''}${g.config ? `, ${g.config}` : ''}`,
     });
-    const f = dom && !dead(dom) ? await guestFacts(await agentOf(name)) : undefined;
+    const f = dom && !dead(dom) ? await guestFacts(await agentOf(name), FACTS_WAIT_MS) : undefined;
     const silent = `unknown: ${name} does not answer`;
     for (const [res, m] of Object.entries(P.w.modules).filter(([, m]) => m.guest === name)) {
       const up = !!m.loadedAs && !!f?.modules.has(m.loadedAs);
@@ -120,7 +122,7 @@ export async function observe(P: Places, hostOf: HostOf, agentOf: AgentOf, prior
   if (!dom) return at(false, why);
   if (dead(dom)) return at(false, `domain ${dom.id} is ${stateWords(dom.state)}`);
   if (prior.type === 'guest') return at(true, `domain ${dom.id}, ${stateWords(dom.state)}, ${dom.memMiB} MiB`);
-  const f = await guestFacts(await agentOf(guest));
+  const f = await guestFacts(await agentOf(guest), FACTS_WAIT_MS);
   if (!f) return at(false, `domain ${dom.id} runs; its agent does not answer`);
   switch (prior.type) {
     case 'module': {
@@ -158,7 +160,7 @@ export async function check(P: Places, hostOf: HostOf, agentOf: AgentOf, c: Chec
         : { status: 'fail', message: `domain ${dom.id} is in xl list but its agent does not answer` };
     }
     case 'client-module': {
-      const f = dom ? await guestFacts(await agentOf(guest)) : undefined;
+      const f = dom ? await guestFacts(await agentOf(guest), FACTS_WAIT_MS) : undefined;
       if (!f) return { status: 'fail', message: dom ? `domU ${guest} does not answer` : why };
       return f.modules.has('openafs')
         ? { status: 'pass', message: `openafs.ko loaded in the domU's kernel ${g!.release}${c.params.module ? ` (for ${String(c.params.module)})` : ''}` }
