@@ -5,6 +5,7 @@
 // move (xl save + xl restore through the cell's storage: the guest stops meanwhile) runs only
 // when asked for.
 import { randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
 import type { Catalog } from '../../../catalog/types.js';
 import type { Attrs } from '../../../plan/resources.js';
 import type { GuestAgent } from '../../vm/agent.js';
@@ -70,7 +71,11 @@ export async function migrateDomu(P: Places, hostOf: HostOf, agents: Agents, cat
     if (o.cold) {
       log(`guest ${guest}: cold move: xl save on ${fromName} (the guest stops), xl restore on ${to}`);
       agents.drop(guest);
-      await xlMoveCold(from, dst, guest, { stateFile: P.stored('moves', `${guest}.${randomBytes(4).toString('hex')}.save`).dom0 });
+      const save = P.stored('moves', `${guest}.${randomBytes(4).toString('hex')}.save`);
+      // xl save makes the file, not its directory: dom0 makes it (its 9p cache then knows it)
+      const made = await from.dom0.agent.exec('mkdir', ['-p', dirname(save.dom0)], { timeoutMs: 60_000 });
+      if (made.code !== 0) throw new Error(`Xen host ${fromName}: mkdir ${dirname(save.dom0)}: ${made.stderr.trim()}`);
+      await xlMoveCold(from, dst, guest, { stateFile: save.dom0 });
       how = `cold: xl save on ${fromName}, xl restore on ${to}; the guest was stopped for ${((Date.now() - t0) / 1000).toFixed(1)} s`;
     } else {
       await xlMigrate(from, dst, guest, { bridge });
@@ -84,7 +89,8 @@ export async function migrateDomu(P: Places, hostOf: HostOf, agents: Agents, cat
       P.save();
     }
     if (e instanceof XlError && !o.cold && pvLiveMigration(from) === false) {
-      throw new Error(`${e.message}\n${catalog.standIns.xen_host.pv_live_migration}`);
+      // the reason first: xl's own lines follow (an error screen shows its first lines)
+      throw new Error(`xl migrate ${guest}: this Xen cannot move a PV domain live: ${catalog.standIns.xen_host.pv_live_migration}\n${e.message}`);
     }
     throw e;
   }
@@ -92,6 +98,7 @@ export async function migrateDomu(P: Places, hostOf: HostOf, agents: Agents, cat
   if (domid === undefined) throw new Error(`${guest} left ${fromName} but is not in xl list on ${to}`);
   await closeDomuAgent(from, guest);
   await unlinkDisks(from, files);
+  g.ranOn = [...(g.ranOn ?? []), fromName];
   g.host = to;
   g.domid = domid;
   delete g.movingTo;

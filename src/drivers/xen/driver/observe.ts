@@ -91,9 +91,15 @@ export async function status(P: Places, hostOf: HostOf, agentOf: AgentOf): Promi
 export function consoleOf(P: Places, guest: string): string {
   const rec = P.w.guests[guest];
   if (!rec) return `xen driver: guest ${guest} is not a domU of this cell (never created, or destroyed)`;
-  const file = consoleLogPath({ logDir: xenHostPaths(P.w.hosts[rec.host]?.dir ?? P.hostDir(rec.host)).logDir }, guest);
-  if (!existsSync(file)) return `xen driver: ${guest} has no console log on ${rec.host} (${file}): xl create has not run`;
-  const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+  const logOf = (host: string) => consoleLogPath({ logDir: xenHostPaths(P.w.hosts[host]?.dir ?? P.hostDir(host)).logDir }, guest);
+  const file = logOf(rec.host);
+  if (!existsSync(file) && !rec.ranOn?.length) return `xen driver: ${guest} has no console log on ${rec.host} (${file}): xl create has not run`;
+  // after a migration: what it wrote on the hosts it left, then on this one (xl console shows this one's only)
+  const parts = [...(rec.ranOn ?? []), rec.host].map((h, i) => {
+    const text = existsSync(logOf(h)) ? readFileSync(logOf(h), 'utf8').trimEnd() : '';
+    return i === 0 ? text : `--- ${guest} moved to ${h} (cellctl migrate); its console there:${text ? `\n${text}` : ''}`;
+  });
+  const lines = parts.join('\n').split('\n');
   return (lines.length > CONSOLE_LINES ? [`(${lines.length - CONSOLE_LINES} earlier lines in ${file})`, ...lines.slice(-CONSOLE_LINES)] : lines).join('\n');
 }
 

@@ -47,6 +47,7 @@ export interface DomuRec {
   config?: string; // dom0 path of the xl config xl create read
   state: 'starting' | 'running';
   movingTo?: string; // set while a migration runs: the domain may be on either host
+  ranOn?: string[]; // hosts it ran on before (migrate): their console logs hold its earlier output
 }
 
 export interface PartitionRec {
