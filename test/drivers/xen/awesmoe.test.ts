@@ -29,8 +29,8 @@ describe.skipIf(!env.ok)(title('smoke cells/awesmoe-fixed.yaml --driver xen --ju
 
   it('passes: shea runs as a domU, openafs.ko is loaded in it', () => {
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
-    expect(run.stdout).toMatch(/^PASS {2}guest shea is running: domain \d+ on kraken \(xl list: /m);
-    expect(run.stdout).toMatch(/^PASS {2}AFS client module loaded on shea: openafs\.ko loaded in the domU's kernel /m);
+    expect(run.stdout).toMatch(/^PASS {2}guest shea is running$/m);
+    expect(run.stdout).toMatch(/^PASS {2}AFS client module loaded on shea$/m);
     expect(run.stdout).toMatch(/^Smoke awesmoe\.org: 2 passed, 0 failed, 2 skipped\./m);
   });
 
@@ -46,6 +46,9 @@ describe.skipIf(!env.ok)(title('smoke cells/awesmoe-fixed.yaml --driver xen --ju
     expect(junit).toContain('<property name="driver" value="xen"/>');
     expect(junit).toMatch(/<testsuite name="cellctl\.smoke\.awesmoe\.org\.checks"[^>]* tests="4" failures="0" errors="0" skipped="2"/);
     expect(junit).toContain('<testcase name="guest shea is running"');
+    // what each check saw, from the real hypervisor and the domU
+    expect(junit).toMatch(/PASS {2}guest shea is running: domain \d+ on kraken \(xl list: [-a-z]{6} \([^)]*\), 128 MiB\), kernel \S+, domU uptime [\d.]+ s/);
+    expect(junit).toContain('PASS  AFS client module loaded on shea: openafs.ko loaded in the domU&apos;s kernel ');
   });
 
   it('tears everything down: no QEMU, namespace or mount is left', async () => {
