@@ -61,7 +61,7 @@ describe.skipIf(!env.ok)(title('cells/two-hosts.yaml on --driver xen: status, co
     for (const g of guests) expect(g.id).toBeGreaterThan(0);
     expect(r.stdout).toMatch(/host\.kraken\s+-\s+up\s+\d+\s+Xen 4\.17\.\d+ \(xl info: \d+ MiB/);
     expect(r.stdout).toMatch(/afs-client\.shea2\s+shea2\s+up\s+\d+\s+afsd pid \d+, \/afs mounted/);
-  });
+  }, 900_000);
 
   it('console shows the domU\'s boot from its first line, as xl create -c does', async () => {
     const r = await run(['console', FILE, 'shea2']);
@@ -69,7 +69,7 @@ describe.skipIf(!env.ok)(title('cells/two-hosts.yaml on --driver xen: status, co
     expect(r.stdout.split('\n')[0]).toMatch(/^\[\s*0\.000000\] Linux version \d/);
     expect(r.stdout).toContain('Hypervisor detected: Xen PV');
     expect(r.stdout).toContain('cellctl: insmod openafs.ko (module.shea2.openafs): exit 0');
-  });
+  }, 120_000);
 
   it('migrate runs the real xl migrate and says why this Xen cannot move a PV domU live', async () => {
     const r = await run(['migrate', FILE, 'shea2', '--to', 'squid']);
@@ -77,7 +77,7 @@ describe.skipIf(!env.ok)(title('cells/two-hosts.yaml on --driver xen: status, co
     expect(r.stderr).toContain('Failed to enable logdirty: 95');
     expect(r.stderr).toContain('CONFIG_SHADOW_PAGING is not set');
     expect(r.stderr).toContain('cellctl migrate --cold');
-  });
+  }, 900_000);
 
   it('migrate --cold moves shea2 to squid with xl save + xl restore; afsd still runs there', async () => {
     const r = await run(['migrate', FILE, 'shea2', '--to', 'squid', '--cold']);
@@ -89,7 +89,7 @@ describe.skipIf(!env.ok)(title('cells/two-hosts.yaml on --driver xen: status, co
     const c = await run(['console', FILE, 'shea2']);
     expect(c.stdout).toMatch(/^\[\s*0\.000000\] Linux version \d/); // its boot, on kraken
     expect(c.stdout).toContain('--- shea2 moved to squid (cellctl migrate); its console there');
-  });
+  }, 2_700_000);
 
   it('destroy leaves no QEMU, namespace or mount', async () => {
     const r = await cellctl(['destroy', FILE, '--state-dir', stateDir, '--auto-approve'], 600_000);
