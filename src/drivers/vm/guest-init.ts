@@ -18,7 +18,11 @@ export interface GuestBootConfig {
   hostname: string;
   nics?: GuestNic[];
   gateway?: string;
-  root?: 'overlay' | 'tmpfs'; // writable root: overlay (default; falls back to tmpfs if refused), or tmpfs dirs
+  /**
+   * writable root: overlay (default; falls back to tmpfs if refused), or tmpfs dirs, both over the
+   * host root; or diskless: a tmpfs with the initramfs's busybox only (no 9p: QEMU can migrate it)
+   */
+  root?: 'overlay' | 'tmpfs' | 'diskless';
   probe?: boolean; // print "probe ok" and power off as soon as userspace runs (accelerator probe)
 }
 
@@ -30,7 +34,7 @@ const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/;
  * The "cellctl.*" kernel parameters (a dotted name is not passed to init as an argument or
  * environment, it only shows in /proc/cmdline, which is where /init reads it):
  *   cellctl.hostname=NAME   cellctl.net=MAC[,IP/PREFIX] (one per NIC)   cellctl.gw=IP
- *   cellctl.root=overlay|tmpfs   cellctl.probe=1
+ *   cellctl.root=overlay|tmpfs|diskless   cellctl.probe=1
  */
 export function guestBootParams(c: GuestBootConfig): string[] {
   if (!HOSTNAME.test(c.hostname)) throw new Error(`bad guest hostname ${JSON.stringify(c.hostname)}`);
@@ -84,8 +88,15 @@ done </modules/order
 say "modules loaded ($n)"
 
 mkdir -p /host /rw /newroot
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 @@TAG@@ /host || fail "cannot mount the host root (9p tag @@TAG@@)"
-say "host root mounted over 9p (read-only)"
+if [ "$root" = diskless ]; then
+  mount -t tmpfs -o mode=0755 tmpfs /newroot && cp -a /bin /newroot/ &&
+    mkdir -p /newroot/etc /newroot/proc /newroot/sys /newroot/dev /newroot/run /newroot/tmp /newroot/root /newroot/var ||
+    fail "cannot make the diskless root"
+  say "root: tmpfs with the initramfs's busybox (diskless: no host root)"
+else
+  mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 @@TAG@@ /host || fail "cannot mount the host root (9p tag @@TAG@@)"
+  say "host root mounted over 9p (read-only)"
+fi
 
 if [ "$root" = overlay ]; then
   mount -t tmpfs -o mode=0755 tmpfs /rw && mkdir -p /rw/upper /rw/work &&
@@ -93,7 +104,7 @@ if [ "$root" = overlay ]; then
     say "root: overlayfs (tmpfs upper over the host root)" ||
     { say "overlayfs refused; using tmpfs directories instead"; root=tmpfs; }
 fi
-if [ "$root" != overlay ]; then
+if [ "$root" != overlay ] && [ "$root" != diskless ]; then
   mount --bind /host /newroot || fail "cannot bind the host root"
   # /etc is copied (services read the host's configuration); the others start empty but for
   # their first two levels of directories and /var's symlinks (/var/run -> /run ...)

@@ -1,38 +1,14 @@
-// The QEMU command line for one guest, and where its files live. Pure: no process is started here.
+// The QEMU command line for one guest (its description rendered for QEMU itself), and where its
+// files live. Pure: no process is started here.
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AccelChoice } from './accel.js';
 import { AGENT_PORT } from './guest-agent.js';
-import { HOSTFS_TAG, guestBootParams, type GuestBootConfig } from './guest-init.js';
+import { describeGuest, type GuestDescription, type GuestSpec } from './guest-description.js';
+import { HOSTFS_TAG } from './guest-init.js';
 
-export interface Vif {
-  mac: string;
-  tap: string; // an existing tap (in netns when given); QEMU creates it if absent
-  ip?: string;
-  prefix?: number;
-}
-
-export interface Disk {
-  file: string; // raw image; the guest sees /dev/vda, /dev/vdb ... in this order
-  readonly?: boolean;
-}
-
-export interface GuestSpec {
-  name: string; // guest hostname too
-  dir: string; // the guest's own directory: pidfile, sockets, console.log, qemu.log
-  memoryMiB?: number; // default 512
-  cpus?: number; // default 1
-  kernel: string; // GuestKernel.boot
-  initrd: string; // Initramfs.path
-  append?: string; // extra kernel parameters
-  vifs?: Vif[];
-  disks?: Disk[];
-  netns?: string; // run QEMU inside this network namespace (where the taps are)
-  gateway?: string; // guest default route
-  root?: GuestBootConfig['root'];
-  hostRoot?: string; // host directory shared as the guest's root (default "/")
-}
+export { kernelCmdline, type Disk, type GuestSpec, type Vif } from './guest-description.js';
 
 export interface GuestPaths {
   dir: string;
@@ -63,39 +39,33 @@ export function qemuOptValue(v: string): string {
   return v.replace(/,/g, ',,');
 }
 
-export function kernelCmdline(spec: GuestSpec): string {
-  const boot = guestBootParams({
-    hostname: spec.name,
-    nics: (spec.vifs ?? []).map((v) => ({ mac: v.mac, ip: v.ip, prefix: v.prefix })),
-    gateway: spec.gateway,
-    root: spec.root,
-  });
-  return ['console=ttyS0', 'panic=-1', ...boot, spec.append ?? ''].filter(Boolean).join(' ');
-}
-
 /** argv for qemu-system-x86_64 (without the program name): daemonises once the VM is set up. */
 export function qemuArgs(spec: GuestSpec, accel: AccelChoice, paths: GuestPaths): string[] {
+  return qemuArgsOf(describeGuest(spec, { console: paths.consoleLog, agentSocket: paths.agentSocket }), accel, paths);
+}
+
+/** The description as QEMU arguments; the monitor, pidfile and log are the runner's own (paths). */
+export function qemuArgsOf(d: GuestDescription, accel: AccelChoice, paths: Pick<GuestPaths, 'qmpSocket' | 'pidfile' | 'qemuLog'>): string[] {
   const o = qemuOptValue;
   const args = [
-    '-name', o(spec.name),
+    '-name', o(d.name),
     '-accel', accel.accel, '-cpu', accel.cpu,
-    '-m', String(spec.memoryMiB ?? 512), '-smp', String(spec.cpus ?? 1),
+    '-m', String(d.memoryMiB), '-smp', String(d.cpus),
     // no default VGA/NIC/monitor: fewer devices to emulate and for the firmware to walk
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-    '-kernel', spec.kernel, '-initrd', spec.initrd, '-append', kernelCmdline(spec),
-    '-chardev', `file,id=console,path=${o(paths.consoleLog)},append=on`, '-serial', 'chardev:console',
-    '-virtfs', `local,path=${o(spec.hostRoot ?? '/')},mount_tag=${HOSTFS_TAG},security_model=none,readonly=on,multidevs=remap`,
-    '-chardev', `socket,id=agent,path=${o(paths.agentSocket)},server=on,wait=off`,
+    '-kernel', d.kernel, '-initrd', d.initrd, '-append', d.cmdline,
+    '-chardev', `file,id=console,path=${o(d.console)},append=on`, '-serial', 'chardev:console',
+    ...(d.hostRoot === null ? [] : ['-virtfs', `local,path=${o(d.hostRoot)},mount_tag=${HOSTFS_TAG},security_model=none,readonly=on,multidevs=remap`]),
+    '-chardev', `socket,id=agent,path=${o(d.agentSocket)},server=on,wait=off`,
     '-device', 'virtio-serial-pci', '-device', `virtserialport,chardev=agent,name=${AGENT_PORT}`,
     '-qmp', `unix:${o(paths.qmpSocket)},server=on,wait=off`,
   ];
-  (spec.vifs ?? []).forEach((v, i) => {
-    if (!/^[\w.-]{1,15}$/.test(v.tap)) throw new Error(`bad tap name ${JSON.stringify(v.tap)}`);
+  d.vifs.forEach((v, i) => {
     args.push('-netdev', `tap,id=net${i},ifname=${v.tap},script=no,downscript=no`);
-    args.push('-device', `virtio-net-pci,netdev=net${i},mac=${v.mac.toLowerCase()}`);
+    args.push('-device', `virtio-net-pci,netdev=net${i},mac=${v.mac}`);
   });
-  (spec.disks ?? []).forEach((d, i) => {
-    args.push('-drive', `file=${o(resolve(d.file))},format=raw,if=none,id=disk${i}${d.readonly ? ',readonly=on' : ''}`);
+  d.disks.forEach((disk, i) => {
+    args.push('-drive', `file=${o(disk.file)},format=raw,if=none,id=disk${i}${disk.readonly ? ',readonly=on' : ''}`);
     args.push('-device', `virtio-blk-pci,drive=disk${i}`);
   });
   args.push('-pidfile', paths.pidfile, '-D', paths.qemuLog, '-daemonize');

@@ -1,0 +1,85 @@
+// One description of a guest, two ways to run it: QEMU's own command line (qemu-args.ts, the qemu
+// driver) and a libvirt domain (domain-xml.ts, the libvirt driver). Pure data: what the guest is
+// made of (kernel, initramfs, command line, memory, host root, NICs, disks, console, agent port),
+// nothing about who starts it or where.
+import { resolve } from 'node:path';
+import { guestBootParams, type GuestBootConfig } from './guest-init.js';
+
+export interface Vif {
+  mac: string;
+  tap: string; // the host side's interface (<= 15 bytes)
+  /**
+   * The bridge the tap joins. QEMU opens a tap the caller made and enslaved already; libvirt makes
+   * the tap itself on this bridge (type='bridge'), or, without one, opens the existing tap (type='ethernet').
+   */
+  bridge?: string;
+  ip?: string;
+  prefix?: number;
+}
+
+export interface Disk {
+  file: string; // raw image; the guest sees /dev/vda, /dev/vdb ... in this order
+  readonly?: boolean;
+}
+
+/** What a driver asks for. */
+export interface GuestSpec {
+  name: string; // guest hostname too
+  dir: string; // the guest's own directory: pidfile, sockets, console.log, qemu.log
+  memoryMiB?: number; // default 512
+  cpus?: number; // default 1
+  kernel: string; // GuestKernel.boot
+  initrd: string; // Initramfs.path
+  append?: string; // extra kernel parameters
+  vifs?: Vif[];
+  disks?: Disk[];
+  netns?: string; // run QEMU inside this network namespace (where the taps are)
+  gateway?: string; // guest default route
+  root?: GuestBootConfig['root']; // 'diskless': no host root at all (nothing over 9p: the guest can migrate)
+  hostRoot?: string; // host directory shared as the guest's root (default "/")
+}
+
+/** The guest, resolved: what either runner renders. */
+export interface GuestDescription {
+  name: string;
+  memoryMiB: number;
+  cpus: number;
+  kernel: string;
+  initrd: string;
+  cmdline: string;
+  hostRoot: string | null; // shared read-only over 9p (mount tag HOSTFS_TAG) as the root's lower layer; null: none
+  vifs: Vif[];
+  disks: Disk[]; // absolute paths
+  console: string; // the serial console (ttyS0), appended to this file
+  agentSocket: string; // the unix socket the runner listens on for the agent's virtio-serial port (AGENT_PORT)
+}
+
+export function kernelCmdline(spec: GuestSpec): string {
+  const boot = guestBootParams({
+    hostname: spec.name,
+    nics: (spec.vifs ?? []).map((v) => ({ mac: v.mac, ip: v.ip, prefix: v.prefix })),
+    gateway: spec.gateway,
+    root: spec.root,
+  });
+  return ['console=ttyS0', 'panic=-1', ...boot, spec.append ?? ''].filter(Boolean).join(' ');
+}
+
+const TAP = /^[\w.-]{1,15}$/;
+
+export function describeGuest(spec: GuestSpec, at: { console: string; agentSocket: string }): GuestDescription {
+  const vifs = spec.vifs ?? [];
+  for (const v of vifs) if (!TAP.test(v.tap)) throw new Error(`bad tap name ${JSON.stringify(v.tap)}`);
+  return {
+    name: spec.name,
+    memoryMiB: spec.memoryMiB ?? 512,
+    cpus: spec.cpus ?? 1,
+    kernel: spec.kernel,
+    initrd: spec.initrd,
+    cmdline: kernelCmdline(spec),
+    hostRoot: spec.root === 'diskless' ? null : spec.hostRoot ?? '/',
+    vifs: vifs.map((v) => ({ ...v, mac: v.mac.toLowerCase() })),
+    disks: (spec.disks ?? []).map((d) => ({ ...d, file: resolve(d.file) })),
+    console: at.console,
+    agentSocket: at.agentSocket,
+  };
+}
