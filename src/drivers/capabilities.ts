@@ -3,23 +3,41 @@ import { RESOURCE_TYPES, type ResourceType } from '../plan/resources.js';
 import type { Catalog } from '../catalog/types.js';
 import type { Resource } from '../plan/resources.js';
 import type { Capabilities, DriverName } from './driver.js';
+import { libvirtMode } from './libvirt/uri.js';
 import { qemuNotes } from './qemu/notes.js';
 
-export interface DriverOptions { connect?: string }
+export interface DriverOptions {
+  connect?: string; // libvirt: --connect, every host's URI
+  hostUris?: (string | null)[]; // libvirt: the cell file's hosts.<h>.uri
+}
+
+/** The libvirt URIs a cell uses: --connect for every host, else each host's own. */
+export function libvirtUris(opts: DriverOptions): (string | null)[] {
+  return opts.connect ? [opts.connect] : opts.hostUris ?? [];
+}
 
 const EVERYTHING: Capabilities = { realizes: new Set(RESOURCE_TYPES) };
 const DOMAINS_ONLY: ResourceType[] = ['host', 'guest'];
 /** Real Linux guests: their kernels, modules, /vicep partitions and kernel AFS clients. */
 const GUEST_SIDE: ResourceType[] = ['host', 'guest', 'module', 'partition', 'afs-client'];
 
-/** What a driver realizes, from its name and options alone. */
-export function capabilitiesOf(name: DriverName, _opts: DriverOptions = {}): Capabilities {
+/** What a driver realizes, from its name and options alone (libvirt: from the URIs, see libvirtMode). */
+export function capabilitiesOf(name: DriverName, opts: DriverOptions = {}): Capabilities {
   switch (name) {
     case 'sim':
     case 'netns':
       return EVERYTHING;
     case 'libvirt':
-      return { realizes: new Set(DOMAINS_ONLY), unmanagedReason: 'the libvirt driver defines and starts domains; it provisions no services inside them' };
+      if (libvirtMode(libvirtUris(opts)) === 'guests') {
+        return {
+          realizes: new Set(GUEST_SIDE),
+          unmanagedReason: 'the libvirt driver boots real guests on QEMU hosts, loads their modules, mounts /vicep partitions and runs the kernel AFS client; KDCs and AFS servers are not yet placed inside its guests',
+        };
+      }
+      return {
+        realizes: new Set(DOMAINS_ONLY),
+        unmanagedReason: 'on these libvirt connections (test://, Xen) the libvirt driver defines and starts domains only; it provisions no services inside them (real guests need qemu:// hosts)',
+      };
     case 'qemu':
       return {
         realizes: new Set(GUEST_SIDE),
@@ -29,6 +47,7 @@ export function capabilitiesOf(name: DriverName, _opts: DriverOptions = {}): Cap
 }
 
 /** What a driver will stand in for or change, said in plan and apply before it runs (catalog data, no driver loaded). */
-export function planNotes(name: DriverName, resources: Resource[], catalog: Catalog): string[] {
-  return name === 'qemu' ? qemuNotes(resources, catalog) : [];
+export function planNotes(name: DriverName, resources: Resource[], catalog: Catalog, opts: DriverOptions = {}): string[] {
+  const realGuests = name === 'qemu' || (name === 'libvirt' && libvirtMode(libvirtUris(opts)) === 'guests');
+  return realGuests ? qemuNotes(resources, catalog) : [];
 }

@@ -9,7 +9,7 @@ import { loadCell } from '../config/load.js';
 import type { CellSpec } from '../config/types.js';
 import { UserError } from '../diagnostics.js';
 import type { Driver, DriverContext } from '../drivers/driver.js';
-import { capabilitiesOf, DRIVER_NAMES, isDriverName, openDriver, planNotes, type DriverName } from '../drivers/index.js';
+import { capabilitiesOf, DRIVER_NAMES, isDriverName, openDriver, planNotes, type DriverName, type DriverOptions } from '../drivers/index.js';
 import { desiredResources, splitManaged } from '../plan/desired.js';
 import { diff, type Refreshed } from '../plan/diff.js';
 import { targetPlan } from '../plan/target.js';
@@ -99,11 +99,24 @@ export class Session {
    */
   plan(state: CellState | undefined, opts: { destroy?: boolean; driver?: DriverName; targets?: string[]; refreshed?: Refreshed } = {}): Plan {
     const driver = opts.driver ?? this.driverName(state);
-    const caps = capabilitiesOf(driver, { connect: this.opts.connect });
+    const caps = capabilitiesOf(driver, this.driverOptions(state));
     const { managed, unmanaged } = splitManaged(opts.destroy ? [] : desiredResources(this.spec, this.catalog), caps.realizes);
     const p = diff(this.spec, managed, state, this.findings, opts.refreshed);
     if (unmanaged.length) p.unmanaged = { driver, ...(caps.unmanagedReason ? { reason: caps.unmanagedReason } : {}), addresses: unmanaged };
     return opts.targets?.length ? targetPlan(p, opts.targets, state?.resources ?? {}, Boolean(opts.destroy)) : p;
+  }
+
+  /**
+   * What a driver is told besides its context: libvirt's URIs (they decide what it realizes): --connect,
+   * else each host's uri from the cell file, else the one its host was applied with.
+   */
+  driverOptions(state?: CellState): DriverOptions {
+    const recorded = (host: string) => {
+      const uri = state?.resources[`host.${host}`]?.outputs?.uri;
+      return typeof uri === 'string' ? uri : null;
+    };
+    const hostUris = Object.entries(this.spec.hosts).map(([name, h]) => h.uri ?? recorded(name));
+    return { ...(this.opts.connect ? { connect: this.opts.connect } : {}), hostUris };
   }
 
   /** The driver to use: --driver, else the one that applied the recorded state, else sim. */
@@ -121,8 +134,8 @@ export class Session {
    * What real software serves each catalog version on the real backends (from catalog data), and
    * what the driver itself stands in for (kernels, modules, memory on --driver qemu).
    */
-  standIns(driver?: DriverName): string[] {
-    const realizes = capabilitiesOf(driver ?? 'netns', { connect: this.opts.connect }).realizes;
+  standIns(driver?: DriverName, state?: CellState): string[] {
+    const realizes = capabilitiesOf(driver ?? 'netns', this.driverOptions(state)).realizes;
     const used = new Set([
       ...(realizes.has('kdc') ? [this.spec.kerberos?.software] : []),
       ...(realizes.has('afs-db') || realizes.has('afs-fs') ? [this.spec.afs?.software] : []),
@@ -132,7 +145,7 @@ export class Session {
       const real = id ? this.catalog.software.get(id)?.debian_stand_in : undefined;
       return real ? [`${id} is served by ${real}`] : [];
     });
-    return driver ? [...software, ...planNotes(driver, desiredResources(this.spec, this.catalog), this.catalog)] : software;
+    return driver ? [...software, ...planNotes(driver, desiredResources(this.spec, this.catalog), this.catalog, this.driverOptions(state))] : software;
   }
 
   lockState(command: string): void {
@@ -158,7 +171,7 @@ export class Session {
       },
       log: this.opts.log ?? (() => undefined),
     };
-    const d = await openDriver(name, ctx, { connect: this.opts.connect });
+    const d = await openDriver(name, ctx, this.driverOptions(state));
     this.openDrivers.push(d);
     return d;
   }

@@ -7,12 +7,16 @@ import type { GuestAgent } from '../vm/agent.js';
 import { guestAlive } from '../vm/qemu.js';
 import { guestPaths } from '../vm/qemu-args.js';
 import { GUEST_BUSYBOX } from '../vm/guest-agent.js';
-import type { Places } from './world.js';
+import type { GuestRec, Places } from './world.js';
 
 const CONSOLE_LINES = 3000;
 
 /** A guest's agent, if its QEMU runs (undefined otherwise). */
 export type AgentOf = (guest: string) => GuestAgent | undefined;
+
+/** The pid of a guest's running QEMU, or undefined: the qemu driver's pidfile, or what libvirt says. */
+export type PidOf = (guest: string, rec: GuestRec) => number | undefined;
+export const qemuPid: PidOf = (_guest, rec) => guestAlive(guestPaths(rec.dir).pidfile);
 
 /** What a running guest says about itself, read in one agent request. */
 export interface GuestFacts {
@@ -45,7 +49,7 @@ export async function guestFacts(agent: GuestAgent | undefined): Promise<GuestFa
 
 const afsUp = (f: GuestFacts) => f.afsd.length > 0 && f.mounts.some((m) => m.path === '/afs' && m.fs === 'afs');
 
-export async function status(P: Places, agentOf: AgentOf): Promise<DriverStatus> {
+export async function status(P: Places, agentOf: AgentOf, pidOf: PidOf = qemuPid): Promise<DriverStatus> {
   const hosts = Object.entries(P.w.hosts).map(([name, h]) => {
     const used = h.dom0 + Object.values(P.w.guests).filter((g) => g.host === name).reduce((s, g) => s + g.memory, 0);
     return { name, memory: h.memory, used, free: h.memory - used };
@@ -53,7 +57,7 @@ export async function status(P: Places, agentOf: AgentOf): Promise<DriverStatus>
   const domains: DriverStatus['domains'] = [];
   const services: ServiceStatus[] = [];
   for (const [name, g] of Object.entries(P.w.guests)) {
-    const pid = guestAlive(guestPaths(g.dir).pidfile);
+    const pid = pidOf(name, g);
     const accel = g.accel?.split(':')[0] ?? '?';
     domains.push({
       id: null, name, host: g.host, memory: g.memory, vifs: g.ips.map((ip, i) => `${ip ?? '-'}@${g.taps[i]}`),
@@ -104,11 +108,11 @@ export interface Observation {
  * What is really there for one recorded resource (refresh): a host's namespace, a guest's QEMU and
  * agent, a module in /proc/modules, a partition mounted, afsd running with /afs mounted.
  */
-export async function observe(P: Places, agentOf: AgentOf, prior: AppliedResource): Promise<Observation> {
+export async function observe(P: Places, agentOf: AgentOf, prior: AppliedResource, pidOf: PidOf = qemuPid): Promise<Observation> {
   const at = (present: boolean, detail: string): Observation => ({ address: prior.address, present, detail });
   const guestName = prior.type === 'guest' ? prior.name : (prior.attrs as { guest?: string }).guest;
   const g = guestName ? P.w.guests[guestName] : undefined;
-  const pid = g ? guestAlive(guestPaths(g.dir).pidfile) : undefined;
+  const pid = g ? pidOf(guestName!, g) : undefined;
   if (prior.type === 'host') {
     const ns = P.hostNs(prior.name);
     return at(netnsExists(ns), netnsExists(ns) ? `namespace ${ns}` : `namespace ${ns} is gone`);
@@ -140,10 +144,10 @@ export async function observe(P: Places, agentOf: AgentOf, prior: AppliedResourc
 
 const NO_SERVERS = 'the qemu driver does not yet place AFS database and file servers in its guests, so there is no cell to reach';
 
-export async function check(P: Places, agentOf: AgentOf, c: Check): Promise<CheckResult> {
+export async function check(P: Places, agentOf: AgentOf, c: Check, pidOf: PidOf = qemuPid): Promise<CheckResult> {
   const guest = c.guest ?? '';
   const g = P.w.guests[guest];
-  const pid = g ? guestAlive(guestPaths(g.dir).pidfile) : undefined;
+  const pid = g ? pidOf(guest, g) : undefined;
   const agent = pid ? agentOf(guest) : undefined;
   switch (c.kind) {
     case 'guest-running': {

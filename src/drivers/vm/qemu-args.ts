@@ -22,6 +22,17 @@ export interface GuestPaths {
 
 const SUN_PATH_MAX = 107; // sockaddr_un.sun_path holds 108 bytes with the NUL
 
+/** Where sockets of the guest in dir go when dir itself is too long for them: named by a hash of dir. */
+export function shortSocketDir(dir: string): string {
+  return join(tmpdir(), `cellctl-vm-${createHash('sha256').update(resolve(dir)).digest('hex').slice(0, 16)}`);
+}
+
+/** A socket of the guest in dir: in dir when the path fits a sockaddr_un, else in shortSocketDir(dir). */
+export function socketPath(dir: string, file: string): string {
+  const direct = join(resolve(dir), file);
+  return direct.length <= SUN_PATH_MAX ? direct : join(shortSocketDir(dir), file);
+}
+
 /**
  * Everything under dir, except sockets whose path would not fit in a sockaddr_un: those go to a
  * short directory named by a hash of dir, so a later process finds them again from dir alone.
@@ -30,7 +41,7 @@ export function guestPaths(dir: string): GuestPaths {
   const d = resolve(dir);
   const p = { dir: d, pidfile: join(d, 'qemu.pid'), consoleLog: join(d, 'console.log'), qemuLog: join(d, 'qemu.log') };
   if (join(d, 'agent.sock').length <= SUN_PATH_MAX) return { ...p, agentSocket: join(d, 'agent.sock'), qmpSocket: join(d, 'qmp.sock') };
-  const socketDir = join(tmpdir(), `cellctl-vm-${createHash('sha256').update(d).digest('hex').slice(0, 16)}`);
+  const socketDir = shortSocketDir(d);
   return { ...p, agentSocket: join(socketDir, 'agent.sock'), qmpSocket: join(socketDir, 'qmp.sock'), socketDir };
 }
 
