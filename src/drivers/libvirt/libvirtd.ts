@@ -7,8 +7,8 @@
 // system's libvirt configuration is read or written. Its sockets are in <dir> (unix_sock_dir); connect
 // with qemu:///system?socket=<dir>/libvirt-sock. No systemd, no virtlogd (stdio_handler = "file").
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { cacheDir } from '../../cache.js';
 
@@ -62,9 +62,17 @@ export function hostUuidFor(key: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-/** Does this directory belong to a cellctl-run libvirtd (absent, or made by cellctl)? */
+/** Was this directory made by cellctl for a libvirtd? */
 export function isOurs(dir: string): boolean {
   return existsSync(join(dir, MARKER));
+}
+
+function markerOf(dir: string): { made?: string } {
+  try {
+    return JSON.parse(readFileSync(join(dir, MARKER), 'utf8')) as { made?: string };
+  } catch {
+    return {};
+  }
 }
 
 function readPid(dir: string): number | undefined {
@@ -165,8 +173,9 @@ export async function startLibvirtd(spec: LibvirtdSpec, o: { timeoutMs?: number 
   if (running) return { daemon: daemon(running), readyMs: await waitAnswers(dir, socket, o.timeoutMs), reused: true };
 
   await ensureQemuUser();
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileSync(join(dir, MARKER), JSON.stringify({ netns: spec.netns ?? null, hostUuid: spec.hostUuid }) + '\n');
+  // the first directory made here (dir or an ancestor): removed again with the daemon's directory
+  const made = mkdirSync(dir, { recursive: true, mode: 0o700 }) ?? markerOf(dir).made ?? dir;
+  writeFileSync(join(dir, MARKER), JSON.stringify({ netns: spec.netns ?? null, hostUuid: spec.hostUuid, made }) + '\n');
   for (const [sub] of MOUNTS) mkdirSync(join(dir, sub), { recursive: true });
   writeFileSync(join(dir, 'etc', 'qemu.conf'), QEMU_CONF);
   writeFileSync(join(dir, 'libvirtd.conf'), [
@@ -237,6 +246,14 @@ export async function stopLibvirtd(dir: string, o: { remove?: boolean } = {}): P
     }
     if (libvirtdPid(dir)) throw new Error(`libvirtd pid ${pid} (${dir}) survived SIGKILL`);
   }
-  if (o.remove && isOurs(dir)) rmSync(dir, { recursive: true, force: true });
+  if (o.remove && isOurs(dir)) {
+    const made = resolve(markerOf(dir).made ?? dir);
+    rmSync(dir, { recursive: true, force: true });
+    // and the ancestors made with it, while empty
+    for (let d = dirname(resolve(dir)); made !== resolve(dir) && d.startsWith(made) && d.length >= made.length; d = dirname(d)) {
+      if (!existsSync(d) || readdirSync(d).length > 0) break;
+      rmdirSync(d);
+    }
+  }
   return how;
 }

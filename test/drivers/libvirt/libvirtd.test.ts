@@ -53,6 +53,14 @@ describe.skipIf(!pre.ok)(`a libvirtd of cellctl's own${SKIP}`, () => {
     await expect(startLibvirtd({ dir: join(work, 'x'.repeat(90)), hostUuid: hostUuidFor('x') })).rejects.toThrow(/too long for its sockets/);
   });
 
+  it('removes the directories it made for the daemon, and only those', async () => {
+    const nested = join(work, 'nest', 'a', 'd');
+    await startLibvirtd({ dir: nested, netns: NS[1]!, hostUuid: hostUuidFor(nested) });
+    expect(await stopLibvirtd(nested, { remove: true })).toBe('stopped');
+    expect(existsSync(join(work, 'nest'))).toBe(false);
+    expect(existsSync(work)).toBe(true);
+  }, 60_000);
+
   it('stops, removing its directory; with the namespaces gone nothing is left', async () => {
     expect(await leftovers(work, NS)).not.toEqual([]); // the check sees them running
     for (const i of [0, 1]) {
