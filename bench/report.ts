@@ -1,6 +1,7 @@
 // The bench's results: shape of bench/results.json, the targets, and the table printed at the end.
 import type { InprocResult } from './inproc.js';
 import type { ProfileSummary } from './profile.js';
+import type { LibvirtBench } from './libvirt.js';
 import type { QemuBench } from './qemu.js';
 
 export interface ProcResult { median?: number; runs: number[]; rssKiB?: number; rssError?: string; error?: string }
@@ -26,6 +27,7 @@ export interface Results {
   tproaPlan?: ProcResult;
   netns?: { available: boolean; reason?: string; smoke?: unknown; apply?: unknown; destroy?: unknown };
   qemu?: QemuBench;
+  libvirt?: LibvirtBench;
   targets: Target[];
   profiles: (ProfileSummary & { command: string; targets: string[] })[];
 }
@@ -117,6 +119,10 @@ export function renderTable(r: Results): string {
   lines.push(q?.available
     ? `qemu (tproa): smoke ${q.smoke?.ms} ms (exit ${q.smoke?.code}), apply ${q.apply?.ms} ms, destroy ${q.destroy?.ms} ms as processes; in-process apply ${q.inprocApplyMs} ms, destroy ${q.inprocDestroyMs} ms; boot to agent ${q.guest?.bootMs} ms (${q.guest?.accel}), afsd ready at guest uptime ${q.guest?.afsdReadyAtUptimeS} s; openafs.ko cached (first build took ${q.openafsKo?.firstBuildS} s)${q.error ? `; ERROR ${q.error}` : ''}\n  steps (ms): ${Object.entries(q.steps ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`
     : `qemu: not measured (${q?.reason ?? 'not run'})`);
+  const l = r.libvirt;
+  lines.push(l?.available
+    ? `libvirt: libvirtd ready cold ${l.libvirtd?.coldMs} ms, warm ${l.libvirtd?.warmMs} ms, stop ${l.libvirtd?.stopMs} ms; guest define ${l.guest?.defineMs} ms, start ${l.guest?.startMs} ms, start to agent ${l.guest?.agentReadyMs} ms (${l.guest?.accel}); live migration of a diskless guest ${l.migrate?.error ? `failed: ${l.migrate.error}` : `${l.migrate?.ms} ms`}; smoke tproa ${l.smoke?.ms} ms (exit ${l.smoke?.code})${l.error ? `; ERROR ${l.error}` : ''}`
+    : `libvirt: not measured (${l?.reason ?? 'not run'})`);
   lines.push('', 'Targets (reported, not asserted):');
   for (const t of r.targets) {
     const v = t.value === undefined ? 'not measured' : `${t.value}${t.unit === 'ms' ? ' ms' : ''}`;

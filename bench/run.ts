@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import { generateCell } from './gen.js';
 import { median, type InprocResult } from './inproc.js';
 import { renderProfile, summariseProfile, type ProfileSummary } from './profile.js';
+import { libvirtBench } from './libvirt.js';
 import { qemuBench } from './qemu.js';
 import { evaluateTargets, renderTable, type OpResult, type Results } from './report.js';
 
@@ -184,6 +185,13 @@ async function main(): Promise<void> {
       return { ms: round(p.ms), code: p.code };
     },
   }).catch((e: Error) => ({ available: false, reason: `qemu bench failed: ${e.message.split('\n')[0]}` }));
+  results.libvirt = await libvirtBench({
+    root: ROOT, cli: CLI, freshDir, log,
+    run: async (args, timeoutMs) => {
+      const p = await node([CLI, ...args], { timeoutMs, keepStdout: true });
+      return { ms: round(p.ms), code: p.code };
+    },
+  }).catch((e: Error) => ({ available: false, reason: `libvirt bench failed: ${e.message.split('\n')[0]}` }));
   results.targets = evaluateTargets(results, join(TMP, 'cell-10000.yaml'), join(TMP, 'cell-1000.yaml'), join(ROOT, 'cells/tproa.yaml'));
   await profileMisses(results);
   const out = join(ROOT, 'bench/results.json');

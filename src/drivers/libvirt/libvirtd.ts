@@ -38,6 +38,7 @@ export interface LibvirtdSpec {
   dir: string; // the daemon's own directory (its sockets too: keep it short, a socket path holds 107 bytes)
   netns?: string; // run inside this network namespace
   hostUuid: string; // libvirt's host UUID: two daemons must differ, or migration between them is refused as "to the same host"
+  capsCache?: string; // QEMU capability cache (default: cellctl's, shared by its daemons; a new one makes a cold start)
 }
 
 export interface Libvirtd {
@@ -192,7 +193,9 @@ export async function startLibvirtd(spec: LibvirtdSpec, o: { timeoutMs?: number 
   mkdirSync(CACHE_MOUNT, { recursive: true });
   for (const f of ['libvirtd.pid', SOCKET]) rmSync(join(dir, f), { force: true });
 
-  const binds = [...MOUNTS.map(([sub, target]) => [join(dir, sub), target]), [cacheDir('libvirt'), CACHE_MOUNT]];
+  const caps = spec.capsCache ?? cacheDir('libvirt');
+  mkdirSync(caps, { recursive: true });
+  const binds = [...MOUNTS.map(([sub, target]) => [join(dir, sub), target]), [caps, CACHE_MOUNT]];
   const script = ['set -e', ...binds.map(([from, to]) => `mount --bind '${from}' '${to}'`), `exec libvirtd -d --pid-file '${join(dir, 'libvirtd.pid')}' --config '${join(dir, 'libvirtd.conf')}'`].join('\n');
   if (binds.flat().some((p) => p.includes("'"))) throw new Error(`libvirtd directory ${dir}: a path with a quote in it`);
   const inNs = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script];
