@@ -34,7 +34,7 @@ export const FLAGS = {
     type: 'string', value: 'NAME', choices: DRIVER_NAMES,
     description: "backend: sim (simulated Xen, the default), netns (real daemons, root) or libvirt; default: the one that applied the state",
   },
-  connect: { type: 'string', value: 'URI', complete: 'none', description: 'libvirt connection URI, e.g. test:///default' },
+  connect: { type: 'string', value: 'URI', complete: 'none', description: 'libvirt URI for every host: qemu:///system?socket=DIR/libvirt-sock (a libvirtd cellctl runs), qemu+ssh://root@HOST/system, test:///default' },
   'skip-compat': { type: 'boolean', description: 'go ahead although compat rules refuse the cell (to reproduce a failure on purpose)' },
   concurrency: { type: 'string', value: 'N', complete: 'none', description: 'steps run at once, 1 to 64 (default: 1 on sim, 4 on real drivers)' },
   'auto-approve': { type: 'boolean', description: 'do not ask before destroying or replacing resources' },
