@@ -1,6 +1,7 @@
 // One domain's life through virsh: define and start, state, stop, undefine, hot-plug a disk, and
 // live migration between two libvirtds. `Virsh` runs one command on the domain's connection.
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { UserError } from '../../diagnostics.js';
 import { diskAlias, hotplugDiskXml, virtioDev } from '../vm/domain-xml.js';
 import { until } from '../netns/exec.js';
@@ -11,6 +12,18 @@ export type Virsh = (args: string[], timeoutMs?: number) => Promise<string>;
 
 const MIGRATE_TIMEOUT_MS = 600_000;
 const UNPLUG_WAIT_MS = 30_000;
+
+/** The QEMU pid of a running domain, from its libvirtd's state directory (/run/libvirt/qemu/<domain>.pid). */
+export function domainPid(runDir: string, domain: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(runDir, 'qemu', `${domain}.pid`), 'utf8').trim());
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return undefined;
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`guest=${domain},`) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The domain's state ("running", "shut off", ...), or null when libvirt does not know it. */
 export async function domState(virsh: Virsh, domain: string): Promise<string | null> {

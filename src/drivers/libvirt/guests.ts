@@ -4,7 +4,7 @@
 // channel whose socket libvirt reports), then driven through that agent with the qemu driver's own
 // code: modules judged by the guest's kernel, /vicep partitions hot-plugged (here by virsh
 // attach-device), the kernel AFS client.
-import { mkdirSync, readFileSync, rmSync, writeFileSync, appendFileSync, existsSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../../diagnostics.js';
 import { Masker } from '../../render/mask.js';
@@ -28,9 +28,9 @@ import { describeGuest, type Vif } from '../vm/guest-description.js';
 import { guestPaths, shortSocketDir, socketPath } from '../vm/qemu-args.js';
 import { tail, waitForAgent } from '../vm/qemu.js';
 import { CELLCTL_XMLNS } from '../../export/libvirt.js';
-import { attachDisk, detachDisk, domState, migrateDomain, removeDomain, type Virsh } from './domain.js';
+import { attachDisk, detachDisk, domainPid, domState, migrateDomain, removeDomain, type Virsh } from './domain.js';
 import { createLvHost, deleteLvHost, readLvHost } from './hosts.js';
-import { isOurs, stopLibvirtd } from './libvirtd.js';
+import { daemonDirOfPid, isOurs, stopLibvirtd } from './libvirtd.js';
 import { parseChannelPath, parseNameList } from './parse.js';
 import { isThisMachine } from './uri.js';
 import { VirshSession } from './virsh.js';
@@ -40,18 +40,6 @@ const BOOT_TIMEOUT_MS = 180_000; // agent up; ~4-6 s on a quiet machine, TCG on 
 
 function notHere(uri: string, what: string): UserError {
   return new UserError(`${what}: ${uri} is another machine; its guests' files (kernel, initramfs, disks) and agent socket are not reachable from here yet (the libvirt driver drives guests on this machine's libvirtds: qemu:///..., qemu+unix://, qemu+ssh:// to loopback)`);
-}
-
-/** The QEMU pid of a running domain, from its libvirtd's state directory (/run/libvirt/qemu/<domain>.pid). */
-function domainPid(runDir: string, domain: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(join(runDir, 'qemu', `${domain}.pid`), 'utf8').trim());
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return undefined;
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`guest=${domain},`) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 class LibvirtGuests implements Driver {
@@ -390,16 +378,6 @@ class LibvirtGuests implements Driver {
     for (const a of this.agents.values()) a.close();
     this.agents.clear();
     await Promise.all([...this.sessions.keys()].map((u) => this.closeConnection(u)));
-  }
-}
-
-/** A libvirtd started by cellctl carries CELLCTL_LIBVIRTD=<its directory> in its environment. */
-function daemonDirOfPid(pid: number): string | undefined {
-  try {
-    const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((e) => e.startsWith('CELLCTL_LIBVIRTD='));
-    return env?.slice('CELLCTL_LIBVIRTD='.length);
-  } catch {
-    return undefined;
   }
 }
 

@@ -260,3 +260,13 @@ export async function stopLibvirtd(dir: string, o: { remove?: boolean } = {}): P
   }
   return how;
 }
+
+/** A libvirtd started by cellctl carries CELLCTL_LIBVIRTD=<its directory> in its environment. */
+export function daemonDirOfPid(pid: number): string | undefined {
+  try {
+    const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((e) => e.startsWith('CELLCTL_LIBVIRTD='));
+    return env?.slice('CELLCTL_LIBVIRTD='.length);
+  } catch {
+    return undefined;
+  }
+}
