@@ -1,7 +1,6 @@
 // One domain's life through virsh: define and start, state, stop, undefine, hot-plug a disk, and
 // live migration between two libvirtds. `Virsh` runs one command on the domain's connection.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { UserError } from '../../diagnostics.js';
 import { diskAlias, hotplugDiskXml, virtioDev } from '../vm/domain-xml.js';
 import { until } from '../netns/exec.js';
@@ -13,16 +12,24 @@ export type Virsh = (args: string[], timeoutMs?: number) => Promise<string>;
 const MIGRATE_TIMEOUT_MS = 600_000;
 const UNPLUG_WAIT_MS = 30_000;
 
-/** The QEMU pid of a running domain, from its libvirtd's state directory (/run/libvirt/qemu/<domain>.pid). */
-export function domainPid(runDir: string, domain: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(join(runDir, 'qemu', `${domain}.pid`), 'utf8').trim());
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return undefined;
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`guest=${domain},`) ? pid : undefined;
-  } catch {
-    return undefined;
+/**
+ * The pid of the QEMU running a domain on this machine, whichever libvirtd started it (cellctl's own,
+ * the system's, one behind a loopback sshd): found by its -name guest=<domain>, in /proc.
+ */
+export function domainPid(domain: string): number | undefined {
+  const named = (a: string) => a === `guest=${domain}` || a.startsWith(`guest=${domain},`);
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
+      if (!argv.some((a) => a.includes('qemu-system')) || !argv.some(named)) continue;
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      if (!stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return Number(e);
+    } catch {
+      /* gone */
+    }
   }
+  return undefined;
 }
 
 /** The domain's state ("running", "shut off", ...), or null when libvirt does not know it. */

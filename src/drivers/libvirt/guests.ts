@@ -82,12 +82,10 @@ class LibvirtGuests implements Driver {
     return uri;
   }
 
-  /** QEMU's pid for a guest, as its libvirtd recorded it (cellctl's own daemon, or this machine's system one). */
+  /** QEMU's pid for a guest on this machine, or undefined when its domain does not run. */
   private pidOf: PidOf = (guest) => {
     const g = this.P.lv.guests[guest];
-    if (!g || !isThisMachine(g.uri)) return undefined;
-    const daemon = this.P.lv.hosts[g.host]?.daemon;
-    return domainPid(daemon ? join(daemon.dir, 'run') : '/run/libvirt', g.domain);
+    return g && isThisMachine(g.uri) ? domainPid(g.domain) : undefined;
   };
 
   private agentOf = (guest: string): GuestAgent | undefined => {

@@ -191,7 +191,7 @@ export async function startLibvirtd(spec: LibvirtdSpec, o: { timeoutMs?: number 
   // mount points on the real root: libvirt's own standard directories (as its packages make them)
   for (const [, target] of MOUNTS) mkdirSync(target, { recursive: true });
   mkdirSync(CACHE_MOUNT, { recursive: true });
-  for (const f of ['libvirtd.pid', SOCKET]) rmSync(join(dir, f), { force: true });
+  for (const f of ['libvirtd.pid', SOCKET, 'libvirt-sock-ro', LONGEST_SOCKET]) rmSync(join(dir, f), { force: true }); // a killed daemon's
 
   const caps = spec.capsCache ?? cacheDir('libvirt');
   mkdirSync(caps, { recursive: true });

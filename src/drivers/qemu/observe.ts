@@ -65,7 +65,7 @@ export async function status(P: Places, agentOf: AgentOf, pidOf: PidOf = qemuPid
     });
     services.push({
       address: `guest.${name}`, guest: name, state: pid ? 'up' : 'down', ...(pid ? { pid } : {}),
-      detail: `${g.memory} MiB${g.asked !== g.memory ? ` (cell asks ${g.asked})` : ''}, ${g.vcpus} vcpu, kernel ${g.release ?? '?'}${g.standIn ? ' (stand-in)' : ''}, ${g.accel ?? 'accelerator not chosen yet'}, taps ${g.taps.join(',') || '-'} in ${g.netns}`,
+      detail: `${g.memory} MiB${g.asked !== g.memory ? ` (cell asks ${g.asked})` : ''}, ${g.vcpus} vcpu, kernel ${g.release ?? '?'}${g.standIn ? ' (stand-in)' : ''}, ${g.accel ?? 'accelerator not chosen yet'}, taps ${g.taps.join(',') || '-'}${g.netns ? ` in ${g.netns}` : ''}`,
     });
     const f = await guestFacts(pid ? agentOf(name) : undefined);
     const silent = `unknown: ${name} does not answer`;

@@ -1,59 +1,79 @@
-// One cell over two libvirtds: each host names its own URI in the cell file (hosts.<h>.uri), cellctl
-// runs each libvirtd inside its host's namespace (distinct host UUIDs), the hosts' same-named bridges
-// are one segment, so a guest on one host reaches a guest on the other. `cellctl migrate` asks libvirt
-// to move a guest live; with the host root over 9p QEMU refuses, and the guest stays where it ran.
+// One cell over two libvirtds, each host naming its own URI in the cell file (hosts.<h>.uri): h1's
+// libvirtd is cellctl's own (run inside h1's namespace), h2 stands for another machine, reached over
+// qemu+ssh:// through an sshd on loopback in front of a libvirtd the test runs in a namespace of its
+// own (its bridge joined to h1's: the LAN). Guests on the two hosts reach each other; `cellctl migrate`
+// asks libvirt to move one live, QEMU refuses a guest with the host root over 9p, and it stays where
+// it ran; destroy removes what cellctl made and leaves the other machine's libvirtd alone.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostUuidFor, libvirtdPid, startLibvirtd, stopLibvirtd, type Libvirtd } from '../../../src/drivers/libvirt/libvirtd.js';
 import { netnsPrefix } from '../../../src/drivers/netns/layout.js';
 import { GuestAgent } from '../../../src/drivers/vm/agent.js';
 import { GUEST_BUSYBOX } from '../../../src/drivers/vm/guest-agent.js';
 import type { CellState } from '../../../src/state/types.js';
 import { cellctl, title, type Run } from '../qemu/env.js';
 import { cleanUp, leftovers, libvirtEnv, shortTemp } from './env.js';
+import { sshAvailable, startSshd, type Sshd } from './sshd.js';
 
-const env = await libvirtEnv();
+const lv = await libvirtEnv();
+const env = !lv.ok ? lv : sshAvailable() ? lv : { ...lv, ok: false, reason: 'no sshd, ssh or virt-ssh-helper (openssh-server, libvirt-daemon)' };
 const CELL = 'lv2.test';
+const FAR = 'clv2-far'; // the other machine's namespace
 
-describe.skipIf(!env.ok)(title('--driver libvirt: one cell over two libvirtds named by hosts.<h>.uri', env), () => {
+describe.skipIf(!env.ok)(title('--driver libvirt: one cell over cellctl\'s libvirtd and another reached over qemu+ssh://', env), () => {
   let work: string;
   let stateDir: string;
   let file: string;
+  let far: Libvirtd;
+  let sshd: Sshd;
   let applied: Run;
   let destroyed: Run | undefined;
   const prefix = () => netnsPrefix(CELL, join(stateDir, CELL, 'libvirt'));
-  const uri = (h: string) => `qemu:///system?socket=${join(work, h, 'libvirt-sock')}`;
+  const h1Uri = () => `qemu:///system?socket=${join(work, 'h1', 'libvirt-sock')}`;
   const out = (a: string) => (JSON.parse(readFileSync(join(stateDir, CELL, 'state.json'), 'utf8')) as CellState).resources[a]!.outputs as Record<string, any>;
 
   beforeAll(async () => {
     work = shortTemp('two');
     stateDir = join(work, 'state');
+    await execa('ip', ['netns', 'add', FAR]);
+    await execa('ip', ['-n', FAR, 'link', 'add', 'br0', 'type', 'bridge']);
+    await execa('ip', ['-n', FAR, 'link', 'set', 'br0', 'up']);
+    far = (await startLibvirtd({ dir: join(work, 'far'), netns: FAR, hostUuid: hostUuidFor(`${work}|far`) })).daemon;
+    sshd = await startSshd(join(work, 'ssh'), far.dir);
     file = join(work, 'two-hosts.yaml');
-    const host = (h: string) => `  ${h}: { os: netbsd-4.0_beta, xen: 3.0.3, memory: 512, dom0_memory: 128, cpus: 2, bridges: [br0], uri: "${uri(h)}" }`;
+    const host = (h: string, uri: string) => `  ${h}: { os: netbsd-4.0_beta, xen: 3.0.3, memory: 512, dom0_memory: 128, cpus: 2, bridges: [br0], uri: "${uri}" }`;
     const guest = (g: string, h: string, n: number) => `  ${g}: { host: ${h}, os: debian-etch, kernel: linux-2.6.16.29-xen-3.0.3, memory: 128, vifs: [{ mac: "00:16:3e:81:00:0${n}", bridge: br0, ip: 10.81.0.${n} }] }`;
-    writeFileSync(file, ['cell: lv2.test', 'hosts:', host('h1'), host('h2'), 'guests:', guest('g1', 'h1', 1), guest('g2', 'h2', 2), ''].join('\n'));
+    writeFileSync(file, ['cell: lv2.test', 'hosts:', host('h1', h1Uri()), host('h2', sshd.uri), 'guests:', guest('g1', 'h1', 1), guest('g2', 'h2', 2), ''].join('\n'));
     applied = await cellctl(['apply', file, '--driver', 'libvirt', '--state-dir', stateDir], 600_000);
   }, 700_000);
 
   afterAll(async () => {
     if (!destroyed && stateDir && existsSync(join(stateDir, CELL))) await cellctl(['destroy', file, '--state-dir', stateDir, '--auto-approve']);
-    await cleanUp(work, work ? [prefix()] : []);
+    sshd?.stop();
+    if (far) await stopLibvirtd(far.dir, { remove: true }).catch(() => undefined);
+    await cleanUp(work, work ? [prefix(), FAR] : [FAR]);
   }, 120_000);
 
-  it('runs a libvirtd per host, each in its namespace with a host UUID of its own', async () => {
+  it('puts each guest on its host\'s libvirtd; the two have host UUIDs of their own', async () => {
     expect(applied.code, `${applied.stdout}\n${applied.stderr}`).toBe(0);
+    expect(out('host.h1').libvirtd_dir).toBe(join(work, 'h1')); // cellctl's own
+    expect(out('host.h2').libvirtd_dir).toBeUndefined(); // another's: only connected to
     const uuids = new Set<string>();
-    for (const h of ['h1', 'h2']) {
-      expect(out(`host.${h}`).uri).toBe(uri(h));
-      const caps = String((await execa('virsh', ['-c', uri(h), 'capabilities'])).stdout);
+    for (const [h, uri] of [['h1', h1Uri()], ['h2', sshd.uri]] as const) {
+      const caps = String((await execa('virsh', ['-c', uri, 'capabilities'])).stdout);
       uuids.add(/<host>\s*<uuid>([^<]+)<\/uuid>/.exec(caps)![1]!);
-      expect(String((await execa('virsh', ['-c', uri(h), 'list', '--name'])).stdout).trim()).toBe(`${prefix()}-${h === 'h1' ? 'g1' : 'g2'}`);
+      expect(String((await execa('virsh', ['-c', uri, 'list', '--name'])).stdout).trim()).toBe(`${prefix()}-${h === 'h1' ? 'g1' : 'g2'}`);
     }
     expect(uuids.size).toBe(2);
+    expect(String((await execa('ip', ['-n', FAR, '-o', 'link', 'show', 'master', 'br0'])).stdout)).toContain(out('guest.g2').taps[0]); // g2's tap, on the far bridge
   });
 
-  it('a guest on one host reaches a guest on the other (the hosts\' bridges are one segment)', async () => {
+  it('a guest on one host reaches a guest on the other once the two bridges are one segment', async () => {
+    await execa('ip', ['-n', out('host.h1').netns, 'link', 'add', 'lan1', 'type', 'veth', 'peer', 'name', 'lan2', 'netns', FAR]);
+    await execa('ip', ['-n', out('host.h1').netns, 'link', 'set', 'lan1', 'master', 'br0', 'up']);
+    await execa('ip', ['-n', FAR, 'link', 'set', 'lan2', 'master', 'br0', 'up']);
     const a = new GuestAgent(out('guest.g1').agent_socket, 'g1');
     try {
       const r = await a.exec(GUEST_BUSYBOX, ['ping', '-c', '2', '-W', '5', '10.81.0.2'], { timeoutMs: 30_000 });
@@ -67,16 +87,40 @@ describe.skipIf(!env.ok)(title('--driver libvirt: one cell over two libvirtds na
     const m = await cellctl(['migrate', file, 'g1', '--to', 'h2', '--state-dir', stateDir]);
     expect(m.code).toBe(1);
     expect(m.stderr).toMatch(/Migration is disabled when VirtFS export path '\/' is mounted in the guest using mount_tag 'root'.*\(guests of --driver libvirt have the host's root over 9p/s);
-    expect(String((await execa('virsh', ['-c', uri('h1'), 'domstate', `${prefix()}-g1`])).stdout).trim()).toBe('running');
+    expect(String((await execa('virsh', ['-c', h1Uri(), 'domstate', `${prefix()}-g1`])).stdout).trim()).toBe('running');
     const s = await cellctl(['status', file, '--state-dir', stateDir, '--json']);
     expect((JSON.parse(s.stdout) as { drift: unknown[] }).drift).toEqual([]);
   });
 
-  it('destroy leaves no domain, libvirtd, namespace or file', async () => {
+  it('destroy removes every domain and what cellctl made; the other machine\'s libvirtd keeps running', async () => {
     destroyed = await cellctl(['destroy', file, '--state-dir', stateDir, '--auto-approve']);
     expect(destroyed.code, destroyed.stderr).toBe(0);
-    expect(await leftovers(work, [prefix()])).toEqual([]);
-    for (const h of ['h1', 'h2']) expect(existsSync(join(work, h))).toBe(false);
+    expect(String((await execa('virsh', ['-c', far.uri, 'list', '--all', '--name'])).stdout).trim()).toBe('');
+    expect(libvirtdPid(far.dir)).toBe(far.pid);
+    expect(await leftovers(join(work, 'state'), [prefix()])).toEqual([]);
+    expect(await leftovers(join(work, 'h1'), [])).toEqual([]);
+    expect(existsSync(join(work, 'h1'))).toBe(false);
     expect(existsSync(join(stateDir, CELL))).toBe(false);
   });
+});
+
+describe.skipIf(!lv.ok)(title('--driver libvirt: two hosts cannot share the libvirtd cellctl runs in one host\'s namespace', lv), () => {
+  let work: string;
+  afterAll(() => cleanUp(work, work ? [netnsPrefix('share.test', join(work, 'state', 'share.test', 'libvirt'))] : []), 60_000);
+
+  it('refuses the second host, naming both and what to do; destroy removes the first', async () => {
+    work = shortTemp('share');
+    const file = join(work, 'share.yaml');
+    const host = (h: string) => `  ${h}: { os: netbsd-4.0_beta, xen: 3.0.3, memory: 512, dom0_memory: 128, cpus: 2, bridges: [br0] }`;
+    writeFileSync(file, ['cell: share.test', 'hosts:', host('h1'), host('h2'), 'guests: {}', ''].join('\n'));
+    const stateDir = join(work, 'state');
+    const connect = `qemu:///system?socket=${join(work, 'd', 'libvirt-sock')}`;
+    const r = await cellctl(['apply', file, '--driver', 'libvirt', '--connect', connect, '--state-dir', stateDir]);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(/hosts h[12] and h[12] cannot share the libvirtd cellctl runs at .*\/d: it runs inside one host's network namespace; give each host a socket of its own/);
+    const d = await cellctl(['destroy', file, '--connect', connect, '--state-dir', stateDir, '--auto-approve']);
+    expect(d.code, d.stdout + d.stderr).toBe(0);
+    expect(await leftovers(work, [netnsPrefix('share.test', join(stateDir, 'share.test', 'libvirt'))])).toEqual([]);
+    expect(existsSync(join(work, 'd'))).toBe(false);
+  }, 120_000);
 });
