@@ -3,7 +3,7 @@
 // the connection (the next request reconnects; a late reply to the old id is ignored).
 import { connect, type Socket } from 'node:net';
 import { randomInt } from 'node:crypto';
-import { END_TAG, REPLY_TAG, REQUEST_TAG, type AgentOp } from './guest-agent.js';
+import { END_TAG, REPLY_TAG, REQUEST_TAG, UNDELIVERED_FLAG, type AgentOp } from './guest-agent.js';
 import { execScript, readFileScript, spawnScript, writeFileScript } from './guest-scripts.js';
 
 export interface ExecOptions {
@@ -198,7 +198,12 @@ export class GuestAgent {
     const w = this.waiting;
     if (!w || Number(f[1]) !== w.id) return; // stale: a reply to a request that timed out
     this.waiting = undefined;
-    w.resolve({ code: Number(f[2]), timedOut: f[3] === 'timeout', stdout: Buffer.from(f[4]!, 'base64'), stderr: Buffer.from(f[5]!, 'base64') });
+    const stderr = Buffer.from(f[5]!, 'base64');
+    if (f[3] === UNDELIVERED_FLAG) {
+      w.reject(new AgentError(`${this.label}: request not delivered to the agent: ${stderr.toString().trim()}`));
+      return;
+    }
+    w.resolve({ code: Number(f[2]), timedOut: f[3] === 'timeout', stdout: Buffer.from(f[4]!, 'base64'), stderr });
   }
 }
 

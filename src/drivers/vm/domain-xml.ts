@@ -37,6 +37,7 @@ export function virtioDev(i: number): string {
 }
 
 export function domainXml(d: GuestDescription, accel: AccelChoice, o: DomainOptions = {}): string {
+  if (d.hypervisor) throw new Error(`guest ${d.name}: a multiboot hypervisor (${d.hypervisor.image}) is booted by QEMU's -kernel only, not as a libvirt domain`);
   const attrs = Object.entries(o.meta?.attrs ?? {});
   for (const [k] of attrs) if (!/^[a-z][\w-]*$/.test(k)) throw new Error(`bad metadata attribute name ${JSON.stringify(k)}`);
   const view = {
@@ -50,8 +51,9 @@ export function domainXml(d: GuestDescription, accel: AccelChoice, o: DomainOpti
     kernel: d.kernel,
     initrd: d.initrd,
     cmdline: d.cmdline,
-    ...cpuView(accel.cpu),
+    ...cpuView(d.cpu ?? accel.cpu),
     hostRoot: d.hostRoot === null ? null : { dir: d.hostRoot, tag: HOSTFS_TAG },
+    shares: d.shares.map((sh) => ({ path: sh.path, tag: sh.tag, readonly: sh.readonly === true })),
     disks: d.disks.map((disk, i) => ({ file: disk.file, dev: virtioDev(i), readonly: disk.readonly === true })),
     vifs: d.vifs.map((v) => ({ mac: v.mac, tap: v.tap, bridge: v.bridge ?? null })),
     console: d.console,

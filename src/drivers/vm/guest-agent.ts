@@ -7,7 +7,9 @@
 //   short (the host went away mid-send) is dropped, never run.
 // Guest -> host, per request:
 //   "CELLCTL-R <id> <exit> <flag> <base64 stdout> <base64 stderr>\n"
-//   flag is "-" or "timeout" (the command's process group was killed after timeoutMs).
+//   flag is "-" or "timeout" (the command's process group was killed after timeoutMs); a relay
+//   between host and agent (a Xen domU's, say) answers "undelivered" when it could not reach the
+//   agent, with its reason as stderr: the request did not run.
 // A command runs as its own session (setsid), its stdin/stdout/stderr are files and the port's
 // fd is closed in it, so nothing it prints or leaves running can reach the channel.
 //
@@ -20,6 +22,7 @@ export const GUEST_BUSYBOX = `${GUEST_RUN_DIR}/busybox`;
 export const REQUEST_TAG = 'CELLCTL-Q';
 export const END_TAG = 'CELLCTL-E';
 export const REPLY_TAG = 'CELLCTL-R';
+export const UNDELIVERED_FLAG = 'undelivered';
 export type AgentOp = 'ping' | 'exec' | 'poweroff';
 
 /** Fills @@NAME@@ placeholders; a placeholder left unfilled is a bug in this file, so it throws. */
@@ -31,7 +34,6 @@ export function fill(template: string, values: Record<string, string>): string {
 }
 
 const AGENT = `# cellctl guest agent (generated; see src/drivers/vm/guest-agent.ts)
-PORT=/dev/virtio-ports/@@PORT@@
 WORK=@@RUN@@/agent
 say() { read -r up _ </proc/uptime; echo "cellctl-agent: [$up] $*" >/dev/console; }
 mkdir -p $WORK
@@ -41,13 +43,7 @@ rm -f $WORK/.idle
 mkfifo $WORK/.idle
 exec 4<>$WORK/.idle
 nap() { read -r -t $1 _ <&4; }
-n=0
-while [ ! -e $PORT ]; do
-  n=$((n + 1)); [ $n = 50 ] && say "waiting for $PORT (no such virtio port yet)"
-  nap 0.1
-done
-exec 3<>$PORT
-say "ready on $PORT"
+@@OPEN@@
 
 # take ID N NAME: the next N bytes of the request into $w/NAME (dd with count_bytes+fullblock
 # reads exactly N; head -c would read ahead into what follows)
@@ -91,8 +87,8 @@ run() {
 }
 
 while :; do
-  # EOF means the host is not connected: poll until it is
-  if ! read -r tag id op n1 n2 tmo <&3; then nap 0.2; continue; fi
+  # EOF: the host is not connected (virtio port), or the connection ended (see AgentChannel)
+  if ! read -r tag id op n1 n2 tmo <&3; then @@ON_EOF@@; fi
   [ "$tag" = @@REQUEST@@ ] || continue
   case "$id$n1$n2$tmo" in ''|*[!0-9]*) say "malformed request header ignored"; continue ;; esac
   w=$WORK/$id
@@ -121,9 +117,35 @@ while :; do
     *) echo "unknown op $op" >$w/err; reply $id 127 - ;;
   esac
   rm -rf $w
+  @@AFTER@@
 done
 `;
 
-export function agentScript(): string {
-  return fill(AGENT, { BB: GUEST_BUSYBOX, PORT: AGENT_PORT, RUN: GUEST_RUN_DIR, REPLY: REPLY_TAG, REQUEST: REQUEST_TAG, END: END_TAG });
+/**
+ * Where the agent's requests come from: by default the virtio-serial port, polled while the host
+ * is not connected (it reads EOF then). Another channel (a socket handed over on stdin by an
+ * inetd-style listener, say) gives its own sh: `open` makes fd 3 the channel, `onEof` runs when a
+ * read finds none, `oneShot` ends the agent after one request.
+ */
+export interface AgentChannel {
+  open: string;
+  onEof: string;
+  oneShot?: boolean;
+}
+
+const VIRTIO_PORT_CHANNEL: AgentChannel = {
+  open: `PORT=/dev/virtio-ports/${AGENT_PORT}
+n=0
+while [ ! -e $PORT ]; do
+  n=$((n + 1)); [ $n = 50 ] && say "waiting for $PORT (no such virtio port yet)"
+  nap 0.1
+done
+exec 3<>$PORT
+say "ready on $PORT"`,
+  onEof: 'nap 0.2; continue',
+};
+
+export function agentScript(channel: AgentChannel = VIRTIO_PORT_CHANNEL): string {
+  const values = { BB: GUEST_BUSYBOX, RUN: GUEST_RUN_DIR, REPLY: REPLY_TAG, REQUEST: REQUEST_TAG, END: END_TAG };
+  return fill(AGENT, { ...values, OPEN: channel.open, ON_EOF: channel.onEof, AFTER: channel.oneShot ? 'exit 0' : ':' });
 }

@@ -3,7 +3,7 @@
 // made of (kernel, initramfs, command line, memory, host root, NICs, disks, console, agent port),
 // nothing about who starts it or where.
 import { resolve } from 'node:path';
-import { guestBootParams, type GuestBootConfig } from './guest-init.js';
+import { HOSTFS_TAG, guestBootParams, type GuestBootConfig } from './guest-init.js';
 
 export interface Vif {
   mac: string;
@@ -37,6 +37,19 @@ export interface GuestSpec {
   gateway?: string; // guest default route
   root?: GuestBootConfig['root']; // 'diskless': no host root at all (nothing over 9p: the guest can migrate)
   hostRoot?: string; // host directory shared as the guest's root (default "/")
+  hostCache?: GuestBootConfig['hostCache'];
+  cpu?: string; // QEMU -cpu model instead of the accelerator's default (a nested Xen needs max,-smap,-smep)
+  console?: string; // the kernel's console device (default ttyS0; a Xen dom0 writes to hvc0)
+  // boot this multiboot image (Xen) with its own command line; the kernel (with the guest's command
+  // line) and the initrd become its modules, in that order
+  hypervisor?: { image: string; append: string };
+  shares?: Share[]; // more host directories over 9p; the guest mounts them itself (by tag)
+}
+
+export interface Share {
+  path: string; // host directory
+  tag: string; // 9p mount_tag
+  readonly?: boolean;
 }
 
 /** The guest, resolved: what either runner renders. */
@@ -48,6 +61,9 @@ export interface GuestDescription {
   initrd: string;
   cmdline: string;
   hostRoot: string | null; // shared read-only over 9p (mount tag HOSTFS_TAG) as the root's lower layer; null: none
+  shares: Share[]; // more 9p exports (absolute paths)
+  cpu?: string; // overrides the accelerator's CPU model
+  hypervisor?: { image: string; append: string }; // multiboot: kernel+cmdline and initrd become its modules
   vifs: Vif[];
   disks: Disk[]; // absolute paths
   console: string; // the serial console (ttyS0), appended to this file
@@ -60,8 +76,9 @@ export function kernelCmdline(spec: GuestSpec): string {
     nics: (spec.vifs ?? []).map((v) => ({ mac: v.mac, ip: v.ip, prefix: v.prefix })),
     gateway: spec.gateway,
     root: spec.root,
+    hostCache: spec.hostCache,
   });
-  return ['console=ttyS0', 'panic=-1', ...boot, spec.append ?? ''].filter(Boolean).join(' ');
+  return [`console=${spec.console ?? 'ttyS0'}`, 'panic=-1', ...boot, spec.append ?? ''].filter(Boolean).join(' ');
 }
 
 const TAP = /^[\w.-]{1,15}$/;
@@ -69,6 +86,9 @@ const TAP = /^[\w.-]{1,15}$/;
 export function describeGuest(spec: GuestSpec, at: { console: string; agentSocket: string }): GuestDescription {
   const vifs = spec.vifs ?? [];
   for (const v of vifs) if (!TAP.test(v.tap)) throw new Error(`bad tap name ${JSON.stringify(v.tap)}`);
+  for (const sh of spec.shares ?? []) {
+    if (!/^[\w.-]{1,31}$/.test(sh.tag) || sh.tag === HOSTFS_TAG) throw new Error(`bad 9p share tag ${JSON.stringify(sh.tag)}`);
+  }
   return {
     name: spec.name,
     memoryMiB: spec.memoryMiB ?? 512,
@@ -77,6 +97,9 @@ export function describeGuest(spec: GuestSpec, at: { console: string; agentSocke
     initrd: spec.initrd,
     cmdline: kernelCmdline(spec),
     hostRoot: spec.root === 'diskless' ? null : spec.hostRoot ?? '/',
+    shares: (spec.shares ?? []).map((sh) => ({ ...sh, path: resolve(sh.path) })),
+    ...(spec.cpu ? { cpu: spec.cpu } : {}),
+    ...(spec.hypervisor ? { hypervisor: spec.hypervisor } : {}),
     vifs: vifs.map((v) => ({ ...v, mac: v.mac.toLowerCase() })),
     disks: (spec.disks ?? []).map((d) => ({ ...d, file: resolve(d.file) })),
     console: at.console,

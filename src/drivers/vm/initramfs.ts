@@ -76,6 +76,16 @@ async function busyboxApplets(busybox: string): Promise<string[]> {
 export interface InitramfsOptions {
   busybox?: string; // a static busybox; default /bin/busybox (Debian's busybox-static)
   modules?: string[]; // default INIT_MODULES
+  scripts?: InitScripts; // default: the kit's own (9p host root, agent on the virtio port)
+  name?: string; // the cache entry's file name (default initramfs.cpio.gz)
+}
+
+/** /init, the stage 2 it switches to, the agent, and any helper scripts (under /cellctl/). */
+export interface InitScripts {
+  init: string;
+  stage2: string;
+  agent: string;
+  extra?: Record<string, string>; // file name -> sh
 }
 
 /** Builds (or finds in the cache) the initramfs for this kernel. */
@@ -89,12 +99,12 @@ export async function guestInitramfs(kernel: Pick<GuestKernel, 'release' | 'modu
   }
   if (!isStaticElf(bb)) throw new Error(`${busybox} is not a static executable (install busybox-static)`);
   const mods = await moduleClosure(kernel, o.modules ?? INIT_MODULES);
-  const scripts = { init: initScript(), stage2: stage2Script(), agent: agentScript() };
+  const scripts: InitScripts = o.scripts ?? { init: initScript(), stage2: stage2Script(), agent: agentScript() };
 
   const h = createHash('sha256').update(FORMAT).update(JSON.stringify(scripts)).update(bb);
   for (const m of mods) h.update(`${m.name} ${m.args}\n`).update(readFileSync(m.path));
   const key = h.digest('hex').slice(0, 16);
-  const path = join(cacheDir('initramfs', key), 'initramfs.cpio.gz');
+  const path = join(cacheDir('initramfs', key), o.name ?? 'initramfs.cpio.gz');
   const modules = mods.map((m) => m.name);
   if (existsSync(path)) return { path, key, modules, built: false };
 
@@ -107,6 +117,7 @@ export async function guestInitramfs(kernel: Pick<GuestKernel, 'release' | 'modu
     { kind: 'file', path: 'init', data: Buffer.from(scripts.init), mode: 0o755 },
     { kind: 'file', path: 'cellctl/stage2.sh', data: Buffer.from(scripts.stage2), mode: 0o755 },
     { kind: 'file', path: 'cellctl/agent.sh', data: Buffer.from(scripts.agent), mode: 0o755 },
+    ...Object.entries(scripts.extra ?? {}).map(([f, sh]) => ({ kind: 'file' as const, path: `cellctl/${f}`, data: Buffer.from(sh), mode: 0o755 })),
     { kind: 'file', path: 'modules/order', data: Buffer.from(mods.map((m) => `${m.name} ${m.args}`.trim() + '\n').join('')) },
   ];
   for (const m of mods) entries.push({ kind: 'file', path: `modules/${m.name}.ko`, data: await moduleBytes(m.path) });

@@ -8,7 +8,7 @@ import { AGENT_PORT } from './guest-agent.js';
 import { describeGuest, type GuestDescription, type GuestSpec } from './guest-description.js';
 import { HOSTFS_TAG } from './guest-init.js';
 
-export { kernelCmdline, type Disk, type GuestSpec, type Vif } from './guest-description.js';
+export { kernelCmdline, type Disk, type GuestSpec, type Share, type Vif } from './guest-description.js';
 
 export interface GuestPaths {
   dir: string;
@@ -50,6 +50,16 @@ export function qemuOptValue(v: string): string {
   return v.replace(/,/g, ',,');
 }
 
+/**
+ * -kernel/-initrd/-append: the guest kernel directly, or a multiboot hypervisor whose modules are
+ * "kernel cmdline" and the initrd (QEMU splits -initrd at single commas: literal ones are doubled).
+ */
+function bootArgs(d: GuestDescription): string[] {
+  if (!d.hypervisor) return ['-kernel', d.kernel, '-initrd', d.initrd, '-append', d.cmdline];
+  const mods = [`${d.kernel} ${d.cmdline}`, d.initrd].map(qemuOptValue).join(',');
+  return ['-kernel', d.hypervisor.image, '-append', d.hypervisor.append, '-initrd', mods];
+}
+
 /** argv for qemu-system-x86_64 (without the program name): daemonises once the VM is set up. */
 export function qemuArgs(spec: GuestSpec, accel: AccelChoice, paths: GuestPaths): string[] {
   return qemuArgsOf(describeGuest(spec, { console: paths.consoleLog, agentSocket: paths.agentSocket }), accel, paths);
@@ -60,17 +70,20 @@ export function qemuArgsOf(d: GuestDescription, accel: AccelChoice, paths: Pick<
   const o = qemuOptValue;
   const args = [
     '-name', o(d.name),
-    '-accel', accel.accel, '-cpu', accel.cpu,
+    '-accel', accel.accel, '-cpu', d.cpu ?? accel.cpu,
     '-m', String(d.memoryMiB), '-smp', String(d.cpus),
     // no default VGA/NIC/monitor: fewer devices to emulate and for the firmware to walk
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-    '-kernel', d.kernel, '-initrd', d.initrd, '-append', d.cmdline,
+    ...bootArgs(d),
     '-chardev', `file,id=console,path=${o(d.console)},append=on`, '-serial', 'chardev:console',
     ...(d.hostRoot === null ? [] : ['-virtfs', `local,path=${o(d.hostRoot)},mount_tag=${HOSTFS_TAG},security_model=none,readonly=on,multidevs=remap`]),
     '-chardev', `socket,id=agent,path=${o(d.agentSocket)},server=on,wait=off`,
     '-device', 'virtio-serial-pci', '-device', `virtserialport,chardev=agent,name=${AGENT_PORT}`,
     '-qmp', `unix:${o(paths.qmpSocket)},server=on,wait=off`,
   ];
+  for (const sh of d.shares) {
+    args.push('-virtfs', `local,path=${o(sh.path)},mount_tag=${sh.tag},security_model=none${sh.readonly ? ',readonly=on' : ''},multidevs=remap`);
+  }
   d.vifs.forEach((v, i) => {
     args.push('-netdev', `tap,id=net${i},ifname=${v.tap},script=no,downscript=no`);
     args.push('-device', `virtio-net-pci,netdev=net${i},mac=${v.mac}`);
