@@ -34,6 +34,7 @@ import { daemonDirOfPid, isOurs, stopLibvirtd } from './libvirtd.js';
 import { parseChannelPath, parseNameList } from './parse.js';
 import { isThisMachine } from './uri.js';
 import { VirshSession } from './virsh.js';
+import { libvirtRootImage } from './root-image.js';
 import { LvPlaces } from './world.js';
 
 const BOOT_TIMEOUT_MS = 180_000; // agent up; ~4-6 s on a quiet machine, TCG on a busy one is slower
@@ -155,11 +156,13 @@ class LibvirtGuests implements Driver {
     const disks = diskFiles(P, name, a.host, a.disks);
     rec.disks = disks.map((d) => d.file);
     const files = await this.boot.boot(choice.image);
+    const root = await libvirtRootImage();
+    if (root.built) this.log(`root image for libvirt guests built in ${(root.ms / 1000).toFixed(1)} s: ${root.path}`);
     const accel = await chooseAccel({ kernel: files.kernel.boot, initrd: files.initramfs.path });
     const paths = guestPaths(dir);
     const agentSocket = this.agentSocket(name, a.host);
     mkdirSync(dirname(agentSocket), { recursive: true, mode: 0o700 });
-    const desc = describeGuest({ name, dir, memoryMiB: mem.memory, cpus: a.vcpus, kernel: files.kernel.boot, initrd: files.initramfs.path, vifs, disks }, { console: paths.consoleLog, agentSocket });
+    const desc = describeGuest({ name, dir, memoryMiB: mem.memory, cpus: a.vcpus, kernel: files.kernel.boot, initrd: files.initramfs.path, vifs, disks, rootImage: root.path }, { console: paths.consoleLog, agentSocket });
     const xmlFile = join(dir, 'domain.xml');
     writeFileSync(xmlFile, domainXml(desc, accel, {
       name: domain,

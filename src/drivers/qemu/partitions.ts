@@ -80,8 +80,6 @@ export async function createPartition(P: Places, g: PlugTarget, resName: string,
   const agent = g.agent;
   const mounted = await mountedAt(agent, a.path);
   if (mounted) return { image, device: mounted, mounted: a.path, fs: 'ext4' };
-  // ext4 and its helpers load from the host root over 9p (seconds under TCG): start now, in the background
-  await agent.spawn('modprobe', ['ext4']);
   if (!existsSync(image)) {
     const empty = join(dir, '.empty');
     mkdirSync(empty, { recursive: true });
@@ -99,7 +97,8 @@ async function plugAndMount(g: PlugTarget, a: PartitionAttrs, image: string, nod
     await g.plug(node, image);
     await until(`${a.guest} to see the disk for ${a.path}`, PLUG_WAIT_MS, async () => !!(dev = await deviceWithSerial(agent, node)), 200);
   }
-  const r = await agent.exec('sh', ['-c', 'modprobe ext4 && mkdir -p "$2" && mount -t ext4 "/dev/$1" "$2" && touch "$2/AlwaysAttach"', 'sh', dev!, a.path], { timeoutMs: 60_000 });
+  // ext4 is in the initramfs (INIT_MODULES): loaded by /init, whatever the root is
+  const r = await agent.exec('sh', ['-c', 'mkdir -p "$2" && mount -t ext4 "/dev/$1" "$2" && touch "$2/AlwaysAttach"', 'sh', dev!, a.path], { timeoutMs: 60_000 });
   if (r.code !== 0) throw new Error(`mounting /dev/${dev} on ${a.path} in ${a.guest}: ${(r.stderr || r.stdout).trim()}`);
   return { image, device: `/dev/${dev}`, mounted: a.path, fs: 'ext4' };
 }

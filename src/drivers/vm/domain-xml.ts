@@ -7,7 +7,9 @@ import { renderTemplate } from '../../export/template.js';
 import { xmlEscape } from '../../render/xml.js';
 import type { AccelChoice } from './accel.js';
 import { AGENT_PORT } from './guest-agent.js';
-import type { GuestDescription } from './guest-description.js';
+import { virtioDev, type GuestDescription } from './guest-description.js';
+
+export { virtioDev };
 import { HOSTFS_TAG } from './guest-init.js';
 
 export interface DomainOptions {
@@ -23,17 +25,6 @@ function cpuView(cpu: string): { cpuMode?: string; cpuModel?: string } {
   if (cpu === 'max') return { cpuMode: 'maximum' };
   if (cpu === 'host') return { cpuMode: 'host-passthrough' };
   return { cpuModel: cpu };
-}
-
-/** Virtio disk names in order: vda ... vdz, vdaa ... (as the guest's kernel names them). */
-export function virtioDev(i: number): string {
-  let n = i;
-  let s = '';
-  do {
-    s = String.fromCharCode(97 + (n % 26)) + s;
-    n = Math.floor(n / 26) - 1;
-  } while (n >= 0);
-  return `vd${s}`;
 }
 
 export function domainXml(d: GuestDescription, accel: AccelChoice, o: DomainOptions = {}): string {

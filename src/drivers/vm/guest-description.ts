@@ -37,6 +37,7 @@ export interface GuestSpec {
   gateway?: string; // guest default route
   root?: GuestBootConfig['root']; // 'diskless': no host root at all (nothing over 9p: the guest can migrate)
   hostRoot?: string; // host directory shared as the guest's root (default "/")
+  rootImage?: string; // an ext4 root image (read-only, after the disks) instead of the host root over 9p
   hostCache?: GuestBootConfig['hostCache'];
   cpu?: string; // QEMU -cpu model instead of the accelerator's default (a nested Xen needs max,-smap,-smep)
   console?: string; // the kernel's console device (default ttyS0; a Xen dom0 writes to hvc0)
@@ -77,8 +78,20 @@ export function kernelCmdline(spec: GuestSpec): string {
     gateway: spec.gateway,
     root: spec.root,
     hostCache: spec.hostCache,
+    ...(spec.rootImage ? { rootDisk: virtioDev((spec.disks ?? []).length) } : {}),
   });
   return [`console=${spec.console ?? 'ttyS0'}`, 'panic=-1', ...boot, spec.append ?? ''].filter(Boolean).join(' ');
+}
+
+/** Virtio disk names in order: vda ... vdz, vdaa ... (as the guest's kernel names them). */
+export function virtioDev(i: number): string {
+  let n = i;
+  let s = '';
+  do {
+    s = String.fromCharCode(97 + (n % 26)) + s;
+    n = Math.floor(n / 26) - 1;
+  } while (n >= 0);
+  return `vd${s}`;
 }
 
 const TAP = /^[\w.-]{1,15}$/;
@@ -96,12 +109,12 @@ export function describeGuest(spec: GuestSpec, at: { console: string; agentSocke
     kernel: spec.kernel,
     initrd: spec.initrd,
     cmdline: kernelCmdline(spec),
-    hostRoot: spec.root === 'diskless' ? null : spec.hostRoot ?? '/',
+    hostRoot: spec.root === 'diskless' || spec.rootImage ? null : spec.hostRoot ?? '/',
     shares: (spec.shares ?? []).map((sh) => ({ ...sh, path: resolve(sh.path) })),
     ...(spec.cpu ? { cpu: spec.cpu } : {}),
     ...(spec.hypervisor ? { hypervisor: spec.hypervisor } : {}),
     vifs: vifs.map((v) => ({ ...v, mac: v.mac.toLowerCase() })),
-    disks: (spec.disks ?? []).map((d) => ({ ...d, file: resolve(d.file) })),
+    disks: [...(spec.disks ?? []), ...(spec.rootImage ? [{ file: spec.rootImage, readonly: true }] : [])].map((d) => ({ ...d, file: resolve(d.file) })),
     console: at.console,
     agentSocket: at.agentSocket,
   };

@@ -1,5 +1,5 @@
 // The guest's /init (busybox sh, generated) and the kernel command line parameters it reads.
-// Boot: modules -> host / over 9p (read-only) -> writable root (overlayfs, tmpfs upper; or tmpfs
+// Boot: modules -> host / over 9p, or a root image disk (read-only) -> writable root (overlayfs, tmpfs upper; or tmpfs
 // copies of the dirs services write) -> proc/sys/dev/run/tmp -> hostname, NICs -> virtio port
 // links -> switch_root -> stage2 (PID 1) keeps the agent running. Every step prints a
 // "cellctl-init:" line on the serial console, between the kernel's own lines.
@@ -28,6 +28,9 @@ export interface GuestBootConfig {
   // guest's page cache keeps what it read: right for a root nobody changes under a running guest,
   // and much faster where each 9p round trip is slow, as in a nested Xen dom0)
   hostCache?: 'none' | 'loose';
+  // the root's read-only lower layer from this virtio disk (an ext4 root image, "vdb") instead of
+  // the host root over 9p: nothing over 9p, so QEMU can migrate the guest
+  rootDisk?: string;
 }
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
@@ -60,6 +63,10 @@ export function guestBootParams(c: GuestBootConfig): string[] {
   }
   if (c.root) out.push(`cellctl.root=${c.root}`);
   if (c.hostCache && c.hostCache !== 'none') out.push(`cellctl.9pcache=${c.hostCache}`);
+  if (c.rootDisk !== undefined) {
+    if (!/^vd[a-z]{1,3}$/.test(c.rootDisk)) throw new Error(`bad root disk ${JSON.stringify(c.rootDisk)}`);
+    out.push(`cellctl.rootdisk=${c.rootDisk}`);
+  }
   if (c.probe) out.push('cellctl.probe=1');
   return out;
 }
@@ -74,13 +81,14 @@ say() { read -r up _ </proc/uptime; echo "cellctl-init: [$up] $*"; }
 fail() { say "FAILED: $*"; sync; poweroff -f; }
 say "userspace up, kernel $(uname -r)"
 
-hostname=guest; root=overlay; gw=; nets=; cache=
+hostname=guest; root=overlay; gw=; nets=; cache=; rootdisk=
 for w in $(cat /proc/cmdline); do
   case $w in
     cellctl.hostname=*) hostname=\${w#*=} ;;
     cellctl.root=*) root=\${w#*=} ;;
     cellctl.gw=*) gw=\${w#*=} ;;
     cellctl.9pcache=loose) cache=,cache=loose ;;
+    cellctl.rootdisk=*) rootdisk=\${w#*=} ;;
     cellctl.net=*) nets="$nets \${w#*=}" ;;
     cellctl.probe=1) say "probe ok"; poweroff -f ;;
   esac
@@ -99,6 +107,9 @@ if [ "$root" = diskless ]; then
     mkdir -p /newroot/etc /newroot/proc /newroot/sys /newroot/dev /newroot/run /newroot/tmp /newroot/root /newroot/var ||
     fail "cannot make the diskless root"
   say "root: tmpfs with the initramfs's busybox (diskless: no host root)"
+elif [ -n "$rootdisk" ]; then
+  mount -t ext4 -o ro,noload /dev/$rootdisk /host || fail "cannot mount the root image /dev/$rootdisk"
+  say "root image /dev/$rootdisk mounted (read-only)"
 else
   mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144$cache @@TAG@@ /host || fail "cannot mount the host root (9p tag @@TAG@@)"
   say "host root mounted over 9p (read-only$cache)"

@@ -120,14 +120,16 @@ describe.skipIf(!env.ok)(title('--driver libvirt on a libvirtd cellctl runs in t
     expect(h.hypervisor).toMatch(/^QEMU /);
   });
 
-  it('runs each guest as a libvirt domain made from the guest description: direct kernel boot, 9p root, console file, agent channel', async () => {
+  it('runs each guest as a libvirt domain made from the guest description: direct kernel boot, the shared root image (no 9p), console file, agent channel', async () => {
     const names = (await virsh('list', '--name')).split('\n').filter(Boolean).sort();
     expect(names).toEqual([`${prefix()}-alpha`, `${prefix()}-beta`]);
     const xml = await virsh('dumpxml', `${prefix()}-alpha`);
     expect(xml).toMatch(/<domain type='(qemu|kvm)' id='\d+'>/);
     expect(xml).toMatch(/<kernel>\S+vmlinux<\/kernel>/);
     expect(xml).toContain('cellctl.hostname=alpha cellctl.net=00:16:3e:79:00:01,10.79.0.1/8');
-    expect(xml).toMatch(/<filesystem type='mount' accessmode='passthrough'[^>]*>\s*<source dir='\/'\/>/);
+    expect(xml).not.toContain('<filesystem'); // nothing over 9p: the guest can migrate
+    expect(xml).toMatch(/<source file='[^']*\/libvirt-root\/[0-9a-f]{16}\/root\.img'[^>]*\/>(?:(?!<\/disk>)[\s\S])*<target dev='vdb' bus='virtio'\/>\s*<readonly\/>/);
+    expect(xml).toContain('cellctl.rootdisk=vdb');
     expect(xml).toContain(`<source path='${out('guest.alpha').console}' append='on'/>`);
     expect(xml).toContain(`<source mode='bind' path='${out('guest.alpha').agent_socket}'/>`);
     expect(xml).toMatch(/<interface type='bridge'>\s*<mac address='00:16:3e:79:00:01'\/>\s*<source bridge='br0'\/>\s*<target dev='vm[0-9a-f]{8}0'\/>/);
