@@ -307,7 +307,7 @@ class LibvirtGuests implements Driver {
   status = (): Promise<DriverStatus> => status(this.P, this.agentOf, this.pidOf);
   check = (c: Check): Promise<CheckResult> => check(this.P, this.agentOf, c, this.pidOf);
 
-  /** virsh migrate --live between two libvirtds on this machine; QEMU's refusal (a 9p root) comes back in its words. */
+  /** virsh migrate --live between two libvirtds on this machine (the root image and the disks are files both see); a refusal comes back in libvirt's words. */
   async migrate(guest: string, toHost: string): Promise<Attrs> {
     const P = this.P;
     const g = P.lv.guests[guest];
@@ -320,18 +320,10 @@ class LibvirtGuests implements Driver {
     checkFits(P, guest, { host: toHost, vcpus: rec.vcpus } as GuestAttrs, rec.memory);
     const agentSocket = this.agentSocket(guest, toHost);
     this.dropAgent(guest); // its connection goes with the source QEMU
-    let ms: number;
-    try {
-      ms = await migrateDomain({
-        from: g.uri, to: to.uri, domain: g.domain, channel: { port: AGENT_PORT, path: agentSocket },
-        via: socketPath(rec.dir, 'migrate.sock'), xmlFile: join(rec.dir, 'migrate.xml'),
-      });
-    } catch (e) {
-      if (/VirtFS/.test((e as Error).message)) {
-        throw new UserError(`${(e as Error).message} (guests of --driver libvirt have the host's root over 9p; QEMU migrates no guest with a 9p export mounted)`);
-      }
-      throw e;
-    }
+    const ms = await migrateDomain({
+      from: g.uri, to: to.uri, domain: g.domain, channel: { port: AGENT_PORT, path: agentSocket },
+      via: socketPath(rec.dir, 'migrate.sock'), xmlFile: join(rec.dir, 'migrate.xml'),
+    });
     Object.assign(rec, { host: toHost, netns: to.daemon?.netns ?? '' });
     P.lv.guests[guest] = { uri: to.uri, host: toHost, domain: g.domain, agentSocket: parseChannelPath(await this.virsh(to.uri)(['dumpxml', g.domain]), AGENT_PORT) ?? agentSocket };
     rec.pid = this.pidOf(guest, rec);

@@ -29,11 +29,17 @@ export function isThisMachine(uri: string): boolean {
   return !!u && ['', 'localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
 }
 
-/** The libvirtd socket a local URI names (qemu:///system?socket=/p/libvirt-sock, qemu+unix://...), if any. */
+/**
+ * The libvirtd socket a URI names on this machine: qemu:///system?socket=/p/libvirt-sock,
+ * qemu+unix://..., or qemu+ssh:// to loopback (socket= is the far side's path, reached with nc -U
+ * over ssh; on loopback the far side is here).
+ */
 export function socketOf(uri: string): string | undefined {
   const u = parse(uri);
-  if (!u || !/^qemu(\+unix)?:$/.test(u.protocol) || u.hostname !== '') return undefined;
-  return u.searchParams.get('socket') ?? undefined;
+  if (!u) return undefined;
+  const local = /^qemu(\+unix)?:$/.test(u.protocol) && u.hostname === '';
+  const loopSsh = u.protocol === 'qemu+ssh:' && u.hostname !== '' && isThisMachine(uri);
+  return local || loopSsh ? u.searchParams.get('socket') ?? undefined : undefined;
 }
 
 /**

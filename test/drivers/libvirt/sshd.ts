@@ -26,25 +26,30 @@ function freePort(): Promise<number> {
   });
 }
 
-export function sshAvailable(): boolean {
+export function sshAvailable(o: { nc?: boolean } = {}): boolean {
   try {
     readFileSync('/usr/sbin/sshd');
     readFileSync('/usr/bin/ssh');
     readFileSync('/usr/bin/virt-ssh-helper');
+    if (o.nc) readFileSync('/bin/nc'); // libvirt's ssh transport to a socket= path runs nc -U on the far side
     return true;
   } catch {
     return false;
   }
 }
 
-/** dir: the sshd's own files; socketDir: the libvirtd's unix_sock_dir, seen as /run/libvirt by the sshd. */
-export async function startSshd(dir: string, socketDir: string): Promise<Sshd> {
+/**
+ * dir: the sshd's own files (its client key "id" and ssh wrapper "ssh" too); socketDir: a libvirtd's
+ * unix_sock_dir, seen as /run/libvirt by the sshd (for URIs without socket=); port: a fixed one (a cell
+ * file names it), else a free one.
+ */
+export async function startSshd(dir: string, socketDir?: string, port?: number): Promise<Sshd> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   for (const k of ['id', 'hostkey']) await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'cellctl-test', '-f', join(dir, k)]);
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'id.pub')));
-  const port = await freePort();
+  const listen = port ?? (await freePort());
   writeFileSync(join(dir, 'sshd_config'), [
-    `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'hostkey')}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+    `Port ${listen}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'hostkey')}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
     `PidFile ${join(dir, 'sshd.pid')}`, 'UsePAM no', 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
     'KbdInteractiveAuthentication no', 'StrictModes no', '',
   ].join('\n'));
@@ -52,7 +57,8 @@ export async function startSshd(dir: string, socketDir: string): Promise<Sshd> {
   writeFileSync(join(dir, 'ssh'), `#!/bin/sh\nexec ssh -o UserKnownHostsFile=${join(dir, 'known_hosts')} -o StrictHostKeyChecking=accept-new -o BatchMode=yes "$@"\n`);
   chmodSync(join(dir, 'ssh'), 0o755);
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // sshd's privilege separation directory (its package makes it at service start)
-  await execa('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$1" /run/libvirt && exec /usr/sbin/sshd -f "$2" -E "$3"', 'sh', socketDir, join(dir, 'sshd_config'), join(dir, 'sshd.log')]);
+  const bind = socketDir ? 'mount --bind "$1" /run/libvirt && ' : '';
+  await execa('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `${bind}exec /usr/sbin/sshd -f "$2" -E "$3"`, 'sh', socketDir ?? '', join(dir, 'sshd_config'), join(dir, 'sshd.log')]);
   let pid = 0;
   for (let i = 0; i < 100 && !pid; i++) {
     try {
@@ -63,8 +69,8 @@ export async function startSshd(dir: string, socketDir: string): Promise<Sshd> {
   }
   if (!pid) throw new Error(`sshd did not start: ${readFileSync(join(dir, 'sshd.log'), 'utf8')}`);
   return {
-    port, pid,
-    uri: `qemu+ssh://root@127.0.0.1:${port}/system?keyfile=${join(dir, 'id')}&command=${join(dir, 'ssh')}`,
+    port: listen, pid,
+    uri: `qemu+ssh://root@127.0.0.1:${listen}/system?keyfile=${join(dir, 'id')}&command=${join(dir, 'ssh')}`,
     stop: () => {
       try {
         process.kill(pid, 'SIGTERM');

@@ -45,6 +45,8 @@ describe('libvirt URIs', () => {
     expect(socketOf('qemu:///system?socket=/run/x/libvirt-sock')).toBe('/run/x/libvirt-sock');
     expect(socketOf('qemu+unix:///system?socket=/run/x/libvirt-sock')).toBe('/run/x/libvirt-sock');
     expect(socketOf('qemu+ssh://root@h/system?socket=/run/x/libvirt-sock')).toBeUndefined(); // the far side's socket
+    expect(socketOf('qemu+ssh://root@127.0.0.1:2222/system?socket=/run/x/libvirt-sock&keyfile=/k')).toBe('/run/x/libvirt-sock'); // loopback: here
+    expect(daemonDirOf('qemu+ssh://root@localhost/system?socket=/run/y/libvirt-sock')).toBe('/run/y');
     expect(daemonDirOf('qemu:///system?socket=/run/x/libvirt-sock')).toBe('/run/x');
     expect(daemonDirOf('qemu:///system?socket=/run/x/other-sock')).toBeUndefined();
     expect(daemonDirOf('qemu:///system')).toBeUndefined();
