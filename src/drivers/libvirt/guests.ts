@@ -1,6 +1,6 @@
 // --driver libvirt on QEMU hosts: every guest is a real libvirt domain made from the same guest
 // description as --driver qemu (direct kernel boot of the PVH vmlinux and the kit's initramfs, the
-// host root over 9p, virtio disks, the serial console in a file, the agent on a virtio-serial
+// shared root image read-only rather than the host root over 9p, so it can migrate; virtio disks, the serial console in a file, the agent on a virtio-serial
 // channel whose socket libvirt reports), then driven through that agent with the qemu driver's own
 // code: modules judged by the guest's kernel, /vicep partitions hot-plugged (here by virsh
 // attach-device), the kernel AFS client.

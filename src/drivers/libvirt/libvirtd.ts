@@ -21,7 +21,7 @@ const CACHE_MOUNT = '/var/cache/libvirt';
 const READY_TIMEOUT_MS = 90_000; // the first start on a machine probes QEMU's capabilities (~4-8 s here; more on a busy TCG host)
 const STOP_TIMEOUT_MS = 15_000;
 
-// QEMU runs as root (its 9p export is the host's /); no cgroup placement (no systemd here); its
+// QEMU runs as root (it opens the cell's files wherever the state is); no cgroup placement (no systemd here); its
 // stdio goes to a file, not virtlogd; no DAC relabelling (root needs none, and remembering owners
 // leaves xattrs on the shared kernel and initramfs files).
 const QEMU_CONF = `# written by cellctl (src/drivers/libvirt/libvirtd.ts)

@@ -54,6 +54,22 @@ describe('QEMU rendering', () => {
     expect(args).not.toContain('-virtfs');
     expect(args[args.indexOf('-append') + 1]).toContain('cellctl.root=diskless');
   });
+
+  it('boots from a root image instead of the host root: a read-only disk after the cell\'s, named on the command line', () => {
+    const args = qemuArgs({ ...spec, rootImage: '/cache/root.img' }, tcg('t'), paths);
+    expect(args).not.toContain('-virtfs');
+    expect(args[args.indexOf('-append') + 1]).toContain('cellctl.rootdisk=vdc'); // after vda, vdb
+    expect(args).toContain('file=/cache/root.img,format=raw,if=none,id=disk2,readonly=on');
+  });
+
+  it('renders the kit\'s hooks: -cpu, the console device, more 9p shares, a multiboot hypervisor', () => {
+    const args = qemuArgs({ ...spec, cpu: 'max,-smap', console: 'hvc0', shares: [{ path: '/srv/x', tag: 'x', readonly: true }], hypervisor: { image: '/k/xen.gz', append: 'dom0_mem=256M' } }, tcg('t'), paths);
+    expect(args.slice(args.indexOf('-cpu'), args.indexOf('-cpu') + 2)).toEqual(['-cpu', 'max,-smap']);
+    expect(args.slice(args.indexOf('-kernel'), args.indexOf('-kernel') + 2)).toEqual(['-kernel', '/k/xen.gz']);
+    expect(args[args.indexOf('-initrd') + 1]).toMatch(/^\/k\/vmlinux console=hvc0 panic=-1 .*,\/k\/initrd,,v2\.gz$/);
+    expect(args).toContain('local,path=/srv/x,mount_tag=x,security_model=none,readonly=on,multidevs=remap');
+    expect(() => qemuArgs({ ...spec, shares: [{ path: '/x', tag: 'root' }] }, tcg('t'), paths)).toThrow(/bad 9p share tag/);
+  });
 });
 
 describe('libvirt rendering', () => {
@@ -93,6 +109,15 @@ describe('libvirt rendering', () => {
     expect(domainXml(describeGuest({ ...spec, root: 'diskless' }, at), tcg('t'))).not.toContain('<filesystem');
   });
 
+  it('gives a root image as a read-only virtio disk after the cell\'s, more 9p shares as filesystems; refuses a multiboot hypervisor', () => {
+    const x = domainXml(describeGuest({ ...spec, rootImage: '/cache/root.img', shares: [{ path: '/srv/x', tag: 'x' }] }, at), tcg('t'));
+    expect(x).toMatch(/<source file='\/cache\/root\.img'\/>\s*<target dev='vdc' bus='virtio'\/>\s*<readonly\/>/);
+    expect(x).toContain('cellctl.rootdisk=vdc');
+    expect(x).toMatch(/<filesystem type='mount' accessmode='passthrough' multidevs='remap'>\s*<source dir='\/srv\/x'\/>\s*<target dir='x'\/>\s*<\/filesystem>/);
+    expect(x).not.toContain("<target dir='root'/>");
+    expect(() => domainXml(describeGuest({ ...spec, hypervisor: { image: '/k/xen.gz', append: '' } }, at), tcg('t'))).toThrow(/multiboot/);
+  });
+
   it('names virtio disks as the guest kernel does', () => {
     expect([0, 1, 25, 26, 27, 701].map(virtioDev)).toEqual(['vda', 'vdb', 'vdz', 'vdaa', 'vdab', 'vdzz']);
   });
@@ -103,10 +128,11 @@ describe('libvirt rendering', () => {
       expect(r.ok, r.out).toBe(true);
     });
 
-    it('validates: KVM with a CPU model, existing taps, a diskless guest', async () => {
+    it('validates: KVM with a CPU model, existing taps, a diskless guest, a root image and a share', async () => {
       for (const x of [
         domainXml(describeGuest(spec, at), { accel: 'kvm', cpu: 'qemu64', reason: 'r' }),
         domainXml(describeGuest({ ...spec, root: 'diskless', vifs: [], disks: [] }, at), { accel: 'kvm', cpu: 'host', reason: 'r' }),
+        domainXml(describeGuest({ ...spec, rootImage: '/cache/root.img', shares: [{ path: '/srv/x', tag: 'x', readonly: true }] }, at), tcg('t')),
       ]) {
         const r = await validate(x);
         expect(r.ok, r.out).toBe(true);
