@@ -12,6 +12,8 @@ import { parseDocument } from 'yaml';
 import { netnsPrefix } from '../../../src/drivers/netns/layout.js';
 import { GuestAgent } from '../../../src/drivers/vm/agent.js';
 import { GUEST_BUSYBOX } from '../../../src/drivers/vm/guest-agent.js';
+import { deriveChecks } from '../../../src/ops/checks.js';
+import { Session } from '../../../src/ops/session.js';
 import type { CellState } from '../../../src/state/types.js';
 import { cellctl, title } from '../qemu/env.js';
 import { cleanUp, leftovers, libvirtEnv, shortTemp } from './env.js';
@@ -46,6 +48,26 @@ describe.skipIf(!env.ok)(title('cells/tproa-2hosts.yaml on two libvirtds, the se
     expect(j.refreshed).toBe(true);
     expect(j.unknown).toEqual([]);
     return j.drift;
+  };
+  /** The cell's checks (as smoke derives them) run on the applied cell, through a read-only driver: name -> status. */
+  const cellChecks = async (): Promise<Record<string, string>> => {
+    const s = Session.load(FILE, { stateDir, driver: 'libvirt' });
+    try {
+      const st = s.readState()!;
+      const d = await s.driver('libvirt', st, { readOnly: true });
+      const out: Record<string, string> = {};
+      for (const c of deriveChecks(s.spec.cell, s.spec.realm, s.plan(st, { driver: 'libvirt' }).desired)) {
+        const r = await d.check(c);
+        out[c.name] = r.status === 'fail' ? `fail: ${r.message}` : r.status;
+      }
+      return out;
+    } finally {
+      await s.close();
+    }
+  };
+  const green = (checks: Record<string, string>) => {
+    expect(Object.values(checks).filter((x) => x.startsWith('fail'))).toEqual([]);
+    expect(Object.values(checks).filter((x) => x === 'pass').length).toBeGreaterThanOrEqual(4); // each guest runs and has openafs.ko
   };
   const withAgent = async <T>(guest: string, f: (a: GuestAgent) => Promise<T>): Promise<T> => {
     const a = new GuestAgent(out(`guest.${guest}`).agent_socket, guest); // one client at a time: closed before the CLI runs
@@ -96,10 +118,12 @@ describe.skipIf(!env.ok)(title('cells/tproa-2hosts.yaml on two libvirtds, the se
     expect(await drift()).toEqual([]);
   }, 900_000);
 
-  it('`cellctl migrate` moves service-m1 live to squid over ssh and back over the socket; client-m2 keeps reaching it; the state reads back clean', async () => {
+  it('`cellctl migrate` moves service-m1 live to squid over ssh and back over the socket; client-m2 keeps reaching it; the cell\'s checks and refresh give what they gave before', async () => {
     const ip = out('guest.service-m1').ips[0] as string;
     // a client of the cell keeps sending to the server through both moves (5 per second)
     await withAgent('client-m2', (a) => a.exec(GUEST_BUSYBOX, ['sh', '-c', `${GUEST_BUSYBOX} ping -i 0.2 ${ip} >/tmp/ping.log 2>&1 & echo $! >/tmp/ping.pid`]));
+    const before = await cellChecks();
+    green(before);
     const up0 = await uptime('service-m1');
     for (const [to, uri] of [['squid', uris.squid.href], ['kraken', uris.kraken]] as const) {
       const m = await run('migrate', FILE, 'service-m1', '--to', to);
@@ -112,6 +136,7 @@ describe.skipIf(!env.ok)(title('cells/tproa-2hosts.yaml on two libvirtds, the se
       expect(d.filter((x) => x.found)).toEqual([]);
       if (to === 'kraken') expect(d).toEqual([]);
       else expect(d.find((x) => x.address === 'guest.service-m1')?.reason).toMatch(/moves to another host/);
+      expect(await cellChecks()).toEqual(before); // the cell's checks give what they gave before the move
     }
     expect(await uptime('service-m1')).toBeGreaterThan(up0); // the same running kernel, not a reboot
     const ping = await withAgent('client-m2', async (a) => {
