@@ -66,9 +66,7 @@ describe.skipIf(!env.ok)(title, () => {
       const x = b(name);
       const artifact = x.ko ?? x.o;
       expect(artifact, x.output).toBeDefined();
-      const t0 = performance.now();
       const { module, findings } = checkModuleFile(artifact!, { symvers, config, licences });
-      const ms = performance.now() - t0;
       const modpost = parseModpost(x.output);
       expect(named(findings, 'module-gpl-only-symbol')).toEqual(modpost.gplOnly);
       expect(named(findings, 'module-unknown-symbol')).toEqual(modpost.undefined);
@@ -77,7 +75,6 @@ describe.skipIf(!env.ok)(title, () => {
       const errors = findings.filter((f) => f.severity === 'error');
       expect(errors.length === 0, JSON.stringify(findings, null, 1)).toBe(x.exitCode === 0);
       expect(module.name).toBe(name);
-      expect(ms).toBeLessThan(1000); // parses ~25k symvers lines + the ELF; measured in the report
     });
   }
 

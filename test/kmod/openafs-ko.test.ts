@@ -49,7 +49,6 @@ describe.skipIf(!pre.ok)(`openafs.ko for ${pre.kernelRelease} from openafs-modul
     console.log(`cache hit in ${(again.seconds * 1000).toFixed(1)} ms`);
     expect(again.built).toBe(false);
     expect(again.ko).toBe(first.ko);
-    expect(again.seconds).toBeLessThan(1);
   });
 
   it('check-module: loads against the real Module.symvers (no GPL-only or unknown symbols, vermagic matches .config)', () => {

@@ -202,7 +202,7 @@ describe.skipIf(!pre.ok)('netns driver: tproa-3db.yaml, three db servers, quorum
   it('`cellctl destroy` removes the broken cell (no quorum: pts and vos deletes go with their servers)', async () => {
     saveState(cell, driver.snapshot());
     const t0 = Date.now();
-    const r = await execa(process.execPath, [CLI, 'destroy', cell.spec.file, '--state-dir', cell.root], { reject: false, env: { CI: '1' } });
+    const r = await execa(process.execPath, [CLI, 'destroy', cell.spec.file, '--state-dir', cell.root, '--auto-approve'], { reject: false, env: { CI: '1' } });
     timing.destroy = Date.now() - t0;
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/- pts-user\.kula: no step of its own: goes with guest\.service-m1, guest\.service-m2, guest\.service-m3/);

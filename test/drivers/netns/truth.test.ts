@@ -79,7 +79,7 @@ async function planCode(t: Live): Promise<{ code: number | undefined; out: strin
 }
 
 async function repaired(t: Live): Promise<string> {
-  const a = await cellctl(['apply', t.file, ...t.sd]);
+  const a = await cellctl(['apply', t.file, ...t.sd, '--auto-approve']);
   expect(a.exitCode, `${a.stdout}\n${a.stderr}`).toBe(0);
   const p = await planCode(t);
   expect(p.code, p.out).toBe(0);
@@ -94,13 +94,13 @@ describe.skipIf(!!why)('netns: refresh, repair and honest checks on a live cell'
     // The checks this test runs in-process use the passwords the cell was made with.
     Object.assign(process.env, PASSWORDS);
     t = scratch();
-    const r = await cellctl(['apply', t.file, ...t.sd, '--driver', 'netns']);
+    const r = await cellctl(['apply', t.file, ...t.sd, '--driver', 'netns', '--auto-approve']);
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
   }, 120_000);
   afterAll(async () => {
     for (const k of Object.keys(PASSWORDS)) delete process.env[k];
     if (!t) return;
-    await cellctl(['destroy', t.file, ...t.sd, '--force']);
+    await cellctl(['destroy', t.file, ...t.sd, '--force', '--auto-approve']);
     rmSync(t.dir, { recursive: true, force: true });
   }, 120_000);
 
@@ -194,13 +194,13 @@ describe.skipIf(!!why)('netns: refresh, repair and honest checks on a live cell'
 
   it('smoke passes on this cell file while the applied cell runs', async () => {
     const r = await cellctl(['smoke', t.file, '--driver', 'netns', '--json']);
-    const report = JSON.parse(String(r.stdout)) as { failed: number; checks: { id: string; status: string; message: string }[] };
-    expect(report.failed, JSON.stringify(report.checks.filter((c) => c.status === 'fail'))).toBe(0);
+    const report = JSON.parse(String(r.stdout)) as { summary: { failed: number }; checks: { id: string; status: string; message: string }[] };
+    expect(report.summary.failed, JSON.stringify(report.checks.filter((c) => c.status === 'fail'))).toBe(0);
     expect(r.exitCode).toBe(0);
   }, 180_000);
 
   it('destroy leaves no namespace, daemon or mount', async () => {
-    const r = await cellctl(['destroy', t.file, ...t.sd]);
+    const r = await cellctl(['destroy', t.file, ...t.sd, '--auto-approve']);
     expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(await leftovers(t.prefix, t.netnsDir)).toEqual([]);
     expect(existsSync(join(t.root, 'tproa.net'))).toBe(false);
@@ -210,7 +210,7 @@ describe.skipIf(!!why)('netns: refresh, repair and honest checks on a live cell'
 describe.skipIf(!pre.ok)('netns: a kill -9 at the very start of apply leaves nothing destroy cannot find', () => {
   /** Start apply, SIGKILL it as soon as the first namespace exists; what remains of the cell. */
   async function killedEarly(t: Live): Promise<string[]> {
-    const p = execa(process.execPath, [CLI, 'apply', t.file, ...t.sd, '--driver', 'netns'], { reject: false, env: { CI: '1' } });
+    const p = execa(process.execPath, [CLI, 'apply', t.file, ...t.sd, '--driver', 'netns', '--auto-approve'], { reject: false, env: { CI: '1' } });
     for (let i = 0; i < 400 && !readdirSync('/run/netns').some((n) => n.startsWith(t.prefix)); i++) await new Promise((r) => setTimeout(r, 10));
     p.kill('SIGKILL');
     await p;
@@ -221,7 +221,7 @@ describe.skipIf(!pre.ok)('netns: a kill -9 at the very start of apply leaves not
     const t = scratch();
     try {
       expect(await killedEarly(t)).not.toEqual([]);
-      const r = await cellctl(['destroy', t.file, ...t.sd]);
+      const r = await cellctl(['destroy', t.file, ...t.sd, '--auto-approve']);
       expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
       expect(await leftovers(t.prefix, t.netnsDir)).toEqual([]);
     } finally {
@@ -237,10 +237,10 @@ describe.skipIf(!pre.ok)('netns: a kill -9 at the very start of apply leaves not
       const whole = readFileSync(f, 'utf8');
       const damaged = whole.slice(0, Math.floor(whole.length * 0.7)); // the driver's name survives: --force knows where to look
       writeFileSync(f, damaged);
-      const refused = await cellctl(['destroy', t.file, ...t.sd]);
+      const refused = await cellctl(['destroy', t.file, ...t.sd, '--auto-approve']);
       expect(refused.exitCode).toBe(1);
       expect(String(refused.stderr)).toContain(`${f}: the state file is damaged`);
-      const r = await cellctl(['destroy', t.file, ...t.sd, '--force']);
+      const r = await cellctl(['destroy', t.file, ...t.sd, '--force', '--auto-approve']);
       expect(r.exitCode).toBe(1);
       expect(String(r.stderr)).toMatch(/Destroy stopped: the state file was left as it is; --force removed what the netns driver could find: cx-/);
       expect(await leftovers(t.prefix, t.netnsDir)).toEqual([]);
