@@ -4,7 +4,7 @@
 // and an image on a path both hosts see is the "shared storage" live migration needs. Built once
 // (mke2fs -d, no mount) per set of installed package versions, kept in the cache.
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { cacheDir } from '../../cache.js';
@@ -21,8 +21,20 @@ export interface LvRootImage {
   ms: number; // spent building (0 when found in the cache)
 }
 
+let building: Promise<LvRootImage> | undefined; // one build per process, whichever guest asks first
+
 /** The image for the packages installed now; every guest of every cell shares it (it is read-only). */
-export async function libvirtRootImage(): Promise<LvRootImage> {
+export function libvirtRootImage(): Promise<LvRootImage> {
+  if (!building) {
+    building = findOrBuild();
+    building.catch(() => {
+      building = undefined; // a later guest tries again
+    });
+  }
+  return building;
+}
+
+async function findOrBuild(): Promise<LvRootImage> {
   const r = await execa('dpkg-query', ['-W', '-f', '${Package} ${Version} ${Status}\n', ...ROOT_PACKAGES], { reject: false });
   const lines = String(r.stdout).split('\n').filter(Boolean);
   const missing = ROOT_PACKAGES.filter((p) => !lines.some((l) => l.startsWith(`${p} `) && l.endsWith(' installed')));
@@ -34,10 +46,10 @@ export async function libvirtRootImage(): Promise<LvRootImage> {
   if (existsSync(path)) return { path, built: false, ms: 0 };
   mkdirSync(dir, { recursive: true });
   const t0 = Date.now();
-  const tmp = `${path}.${process.pid}.tmp`;
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     await buildRootImage({ packages: ROOT_PACKAGES }, tmp, { label: 'cellctl-lv-root' });
-    renameSync(tmp, path); // whole or not at all, whoever builds concurrently
+    renameSync(tmp, path); // whole or not at all, whichever process builds it too
   } finally {
     rmSync(tmp, { force: true });
   }
