@@ -1,6 +1,6 @@
 // Hosts of --driver libvirt on QEMU URIs. A host is a libvirt connection. When its URI names a socket
-// in a directory that is absent, empty or made by cellctl (qemu:///system?socket=<dir>/libvirt-sock),
-// cellctl runs that libvirtd itself, on this machine: the host becomes a network namespace with a
+// in a directory that is absent, empty or made by cellctl (qemu:///system?socket=<dir>/libvirt-sock, or
+// qemu+ssh:// to loopback with that socket=), cellctl runs that libvirtd itself, on this machine: the host becomes a network namespace with a
 // Linux bridge per cell bridge (the netns driver's code; same-named bridges of the cell's hosts are
 // joined, one segment), and the libvirtd runs inside it, so its guests' taps sit on those bridges and
 // all their traffic stays in the cell's namespaces. Any other URI is a libvirtd someone else runs:
