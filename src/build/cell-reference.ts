@@ -16,7 +16,10 @@ const SECTIONS: { def: string; title: string; path: string }[] = [
   { def: 'kernelFiles', title: 'A kernel given as files', path: 'guests.NAME.kernel' },
   { def: 'vif', title: 'Network interfaces', path: 'guests.NAME.vifs[]' },
   { def: 'kerberos', title: 'Kerberos', path: 'kerberos' },
+  { def: 'keytab', title: 'Keytabs', path: 'kerberos.keytabs[], realms.REALM.keytabs[]' },
+  { def: 'realmKdcs', title: 'Other realms', path: 'realms.REALM' },
   { def: 'afs', title: 'AFS', path: 'afs' },
+  { def: 'site', title: 'Read-only sites', path: 'afs.volumes[].replicas[]' },
 ];
 const sectionAnchor = (def: string) => {
   const s = SECTIONS.find((x) => x.def === def);
@@ -66,10 +69,12 @@ function table(obj: Node, defs: Record<string, Node>): string[] {
   ];
 }
 
-export function cellReference(schema: Node, example: { file: string; text: string }): string {
+export function cellReference(schema: Node, examples: { file: string; text: string; what: string }[]): string {
   const defs = schema.$defs as Record<string, Node>;
   const section = (title: string, path: string | undefined, obj: Node) => [`## ${title}`, '', `${path ? `\`${path}\`: ` : ''}${describe(obj, defs)}`, '', ...table(obj, defs), ''];
-  const volumes = ((defs.afs.properties as Record<string, Node>).volumes.items) as Node;
+  const afs = defs.afs.properties as Record<string, Node>;
+  const volumes = afs.volumes.items as Node;
+  const inner = (key: string) => afs[key]!.additionalProperties as Node;
   const valueTypes = Object.entries(defs).filter(([k, d]) => !d.title && !GENERATED_DEFS[k] && typeof d.description === 'string');
   return [
     '# Cell file reference',
@@ -83,19 +88,17 @@ export function cellReference(schema: Node, example: { file: string; text: strin
     ...section('Top level', undefined, schema),
     ...SECTIONS.flatMap((x) => section(x.title, x.path, defs[x.def])),
     ...section('Volumes', 'afs.volumes[]', { ...volumes, description: 'A volume to create.' }),
+    ...section('Users', 'afs.users.NAME', { ...inner('users'), description: 'An AFS user whose id the file fixes.' }),
+    ...section('Groups', 'afs.groups.NAME', { ...inner('groups'), description: 'A pts group.' }),
+    ...section('Mount points', 'afs.mounts.PATH', { ...inner('mounts'), description: 'A mount point given as a mapping (else just the volume name).' }),
     '## Value types',
     '',
     '| type | meaning | pattern |',
     '| --- | --- | --- |',
     ...valueTypes.map(([k, d]) => `| <a id="${k.toLowerCase()}"></a>\`${k}\` | ${md(String(d.description))} | ${d.pattern ? `\`${md(String(d.pattern))}\`` : ''} |`),
     '',
-    '## Example',
+    '## Examples',
     '',
-    `[${example.file}](../${example.file}):`,
-    '',
-    '```yaml',
-    example.text.trimEnd(),
-    '```',
-    '',
+    ...examples.flatMap((e) => [`[${e.file}](../${e.file}), ${e.what}:`, '', '```yaml', e.text.trimEnd(), '```', '']),
   ].join('\n');
 }

@@ -19,7 +19,10 @@ import { formatJson, withCatalog } from './schema-catalog.js';
 type Json = Parameters<typeof formatJson>[0];
 
 const at = (...p: string[]) => join(PACKAGE_ROOT, ...p);
-const EXAMPLE = 'cells/tproa.yaml';
+const EXAMPLES = [
+  { file: 'cells/tproa.yaml', what: "the seed's cell" },
+  { file: 'cells/tproa-full.yaml', what: 'groups, ACLs, quotas, mount points, replicas, a backup volume, a keytab and a second realm' },
+];
 export const README_BEGIN = '<!-- BEGIN generated help: npm run gen -->';
 export const README_END = '<!-- END generated help -->';
 
@@ -43,7 +46,7 @@ export function generatedFiles(): { file: string; make: () => string }[] {
   const schemaText = () => formatJson(withCatalog(readSchemaFile(CELL_SCHEMA) as Record<string, Json>, catalog)) + '\n';
   return [
     { file: CELL_SCHEMA.file, make: schemaText },
-    { file: at('docs', 'cell-file.md'), make: () => cellReference(JSON.parse(schemaText()), { file: EXAMPLE, text: readFileSync(at(EXAMPLE), 'utf8') }) },
+    { file: at('docs', 'cell-file.md'), make: () => cellReference(JSON.parse(schemaText()), EXAMPLES.map((e) => ({ ...e, text: readFileSync(at(e.file), 'utf8') }))) },
     { file: at('docs', 'finding-codes.md'), make: () => codesMarkdown(findingCodes(catalog)) },
     { file: at('docs', 'catalog.md'), make: () => catalogMarkdown(catalog) },
     { file: at('docs', 'cellctl.1'), make: () => manPage(VERSION) },

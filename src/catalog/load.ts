@@ -119,6 +119,15 @@ export function readCatalog(dir: string = CATALOG_DATA_DIR): Catalog {
       if (modules.get(id)!.kernel_kind !== kind) throw new CatalogError('software.json', sw.id, `client_modules.${kind} is '${id}', a ${modules.get(id)!.kernel_kind} module`);
     }
     if (Object.keys(cm).length > 0 && !sw.roles.includes('afs-client')) throw new CatalogError('software.json', sw.id, `has client_modules but no 'afs-client' role`);
+    if (sw.kdc_enctypes && !sw.roles.includes('kdc')) throw new CatalogError('software.json', sw.id, `has kdc_enctypes but no 'kdc' role`);
+    if (sw.service_key && !sw.roles.includes('afs-db')) throw new CatalogError('software.json', sw.id, `has service_key but no 'afs-db' role`);
+    if (sw.stand_in) {
+      const real = software.get(sw.stand_in.id);
+      if (!real) throw new CatalogError('software.json', sw.id, `'stand_in.id' names unknown software '${sw.stand_in.id}'`);
+      if (!real.runs_here) throw new CatalogError('software.json', sw.id, `its stand-in '${real.id}' has no 'runs_here': a stand-in is what this machine runs`);
+      const missing = sw.roles.filter((r) => !real.roles.includes(r));
+      if (missing.length) throw new CatalogError('software.json', sw.id, `its stand-in '${real.id}' does not serve ${missing.join(', ')}`);
+    }
   }
   return { xen, os, kernels, modules, software, licences, standIns };
 }

@@ -226,6 +226,11 @@ export interface SoftwareEntry {
    */
   debian_stand_in?: string;
   kdc_database?: KdcDatabase;
+  kdc_enctypes?: KdcEnctypes;
+  service_key?: ServiceKey;
+  quota_spare?: QuotaSpare;
+  runs_here?: RunsHere;
+  stand_in?: StandIn;
   /**
    * Where the fact comes from: document, page, commit, measurement.
    */
@@ -253,6 +258,153 @@ export interface KdcDatabase {
    * Without the realm; {realm} stands for the realm.
    */
   principals: string[];
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  source: string;
+}
+/**
+ * The key types a KDC release makes (kadmin -e on MIT, add_enctype on Heimdal) and issues tickets in.
+ */
+export interface KdcEnctypes {
+  /**
+   * @minItems 1
+   *
+   * Items: A Kerberos encryption type, by MIT krb5's name (Heimdal's arcfour-hmac-md5 is arcfour-hmac here).
+   */
+  supported: (
+    | 'des-cbc-crc'
+    | 'des-cbc-md4'
+    | 'des-cbc-md5'
+    | 'des3-cbc-sha1'
+    | 'arcfour-hmac'
+    | 'aes128-cts-hmac-sha1-96'
+    | 'aes256-cts-hmac-sha1-96'
+    | 'aes128-cts-hmac-sha256-128'
+    | 'aes256-cts-hmac-sha384-192'
+    | 'camellia128-cts-cmac'
+    | 'camellia256-cts-cmac'
+  )[];
+  /**
+   * Names it still parses but makes no key of: the request is dropped without an error.
+   *
+   * @minItems 1
+   *
+   * Items: A Kerberos encryption type, by MIT krb5's name (Heimdal's arcfour-hmac-md5 is arcfour-hmac here).
+   */
+  ignored?: (
+    | 'des-cbc-crc'
+    | 'des-cbc-md4'
+    | 'des-cbc-md5'
+    | 'des3-cbc-sha1'
+    | 'arcfour-hmac'
+    | 'aes128-cts-hmac-sha1-96'
+    | 'aes256-cts-hmac-sha1-96'
+    | 'aes128-cts-hmac-sha256-128'
+    | 'aes256-cts-hmac-sha384-192'
+    | 'camellia128-cts-cmac'
+    | 'camellia256-cts-cmac'
+  )[];
+  /**
+   * What it makes when asked for nothing it supports (its default supported_enctypes).
+   *
+   * @minItems 1
+   *
+   * Items: A Kerberos encryption type, by MIT krb5's name (Heimdal's arcfour-hmac-md5 is arcfour-hmac here).
+   */
+  default?: (
+    | 'des-cbc-crc'
+    | 'des-cbc-md4'
+    | 'des-cbc-md5'
+    | 'des3-cbc-sha1'
+    | 'arcfour-hmac'
+    | 'aes128-cts-hmac-sha1-96'
+    | 'aes256-cts-hmac-sha1-96'
+    | 'aes128-cts-hmac-sha256-128'
+    | 'aes256-cts-hmac-sha384-192'
+    | 'camellia128-cts-cmac'
+    | 'camellia256-cts-cmac'
+  )[];
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  source: string;
+}
+/**
+ * The keys an AFS server release takes for its afs/<cell> principal (its KeyFile).
+ */
+export interface ServiceKey {
+  /**
+   * In order of preference: cellctl keys afs/<cell> with those of them the realm's KDC makes.
+   *
+   * @minItems 1
+   *
+   * Items: A Kerberos encryption type, by MIT krb5's name (Heimdal's arcfour-hmac-md5 is arcfour-hmac here).
+   */
+  enctypes: (
+    | 'des-cbc-crc'
+    | 'des-cbc-md4'
+    | 'des-cbc-md5'
+    | 'des3-cbc-sha1'
+    | 'arcfour-hmac'
+    | 'aes128-cts-hmac-sha1-96'
+    | 'aes256-cts-hmac-sha1-96'
+    | 'aes128-cts-hmac-sha256-128'
+    | 'aes256-cts-hmac-sha384-192'
+    | 'camellia128-cts-cmac'
+    | 'camellia256-cts-cmac'
+  )[];
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  source: string;
+}
+/**
+ * How far past its quota a volume may grow on this fileserver before a store is refused with EDQUOT (its -spare default).
+ */
+export interface QuotaSpare {
+  /**
+   * KB a volume may use beyond its quota.
+   */
+  kb: number;
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  source: string;
+}
+/**
+ * How this machine (Debian 12, the real drivers' host) runs the release.
+ */
+export interface RunsHere {
+  /**
+   * The Debian packages that carry it.
+   */
+  packages: string[];
+  /**
+   * The Debian package version.
+   */
+  version: string;
+  /**
+   * How it is installed or run, when not the ordinary way.
+   */
+  note?: string;
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  source: string;
+}
+/**
+ * The release this machine really runs in place of a historic one.
+ */
+export interface StandIn {
+  /**
+   * A software entry with runs_here, of the same product (or one that serves the same roles).
+   */
+  id: string;
+  /**
+   * What a test cell sees differently.
+   */
+  differences?: string[];
   /**
    * Where the fact comes from: document, page, commit, measurement.
    */

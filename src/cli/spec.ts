@@ -34,7 +34,7 @@ export const FLAGS = {
     type: 'string', value: 'NAME', choices: DRIVER_NAMES,
     description: 'backend: sim (simulated Xen, the default), netns (real daemons, root), libvirt, qemu (real Linux guests, root) or xen (real Xen hosts and domUs, root); default: the one that applied the state',
   },
-  connect: { type: 'string', value: 'URI', complete: 'none', description: 'libvirt connection URI, e.g. test:///default' },
+  connect: { type: 'string', value: 'URI', complete: 'none', description: 'libvirt URI for every host: qemu:///system?socket=DIR/libvirt-sock (a libvirtd cellctl runs), qemu+ssh://root@HOST/system, test:///default' },
   'skip-compat': { type: 'boolean', description: 'go ahead although compat rules refuse the cell (to reproduce a failure on purpose)' },
   concurrency: { type: 'string', value: 'N', complete: 'none', description: 'steps run at once, 1 to 64 (default: 1 on sim, 4 on real drivers)' },
   'auto-approve': { type: 'boolean', description: 'do not ask before destroying or replacing resources' },
@@ -57,7 +57,9 @@ export const FLAGS = {
   junit: { type: 'string', value: 'FILE', complete: 'file', description: 'write a JUnit XML report (also when the cell is refused)' },
   to: { type: 'string', value: 'HOST', complete: 'none', description: 'the host to move the guest to' },
   cold: { type: 'boolean', description: 'move the guest stopped (xl save on one host, xl restore on the other) where a live move cannot work; --driver xen' },
-  format: { type: 'string', value: 'FORMAT', choices: ['xl', 'libvirt'], description: 'xl.cfg files or libvirt domain XML (default: xl)' },
+  format: { type: 'string', value: 'FORMAT', choices: ['xl', 'libvirt', 'client'], description: 'xl.cfg files, libvirt domain XML, or the client files to join the cell (default: xl)' },
+  as: { type: 'string', value: 'PRINCIPAL', complete: 'none', description: 'kinit and aklog as PRINCIPAL first (its password from the cell\'s secrets), in a ticket cache and PAG of its own' },
+  'show-secrets': { type: 'boolean', description: 'include the principals\' passwords (from the cell\'s secrets.json)' },
   symvers: { type: 'string', value: 'FILE', complete: 'file', description: "the kernel's Module.symvers" },
   config: { type: 'string', value: 'FILE', complete: 'file', description: "the kernel's .config (checks the options the module needs)" },
 } as const satisfies Record<string, FlagSpec>;
@@ -157,6 +159,18 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
     ],
   },
   {
+    name: 'exec', args: [CELL, { name: 'GUEST', complete: 'none' }, { name: 'CMD', variadic: true, complete: 'none' }],
+    summary: 'run a command inside a guest',
+    description: "Runs CMD inside a guest of the applied cell, with the cell's krb5.conf, CellServDB and ThisCell and the guest's PATH; stdin, stdout, stderr and the exit status pass through. Put `--` before CMD when it has options. --as PRINCIPAL gets tickets and a token first. sim: the simulator's own kinit, klist, tokens, aklog, pts, vos, fs, ls, cat, echo ... > FILE (and sh -c 'LINE'), answering from the simulated cell; netns: the real commands, by nsenter into the guest's namespaces.",
+    flags: ['as', ...STATE, 'force'],
+    examples: [
+      { command: 'exec cells/tproa.yaml service-m1 --as kula/admin -- fs la /afs', what: 'the ACL of root.afs, as an administrator' },
+      { command: "exec cells/tproa.yaml service-m1 --as kula -- sh -c 'tokens; klist'", what: 'a command line' },
+      { command: 'exec cells/tproa.yaml service-m1 -- vos listvldb', what: 'the volume location database' },
+    ],
+    exits: [{ code: 127, meaning: 'the command is not found on the guest' }],
+  },
+  {
     name: 'migrate', args: [CELL, { name: 'GUEST', complete: 'none' }], summary: 'live-migrate a guest to another host',
     description: 'Moves a running guest to another host of the cell, as `xm migrate --live` would: both hosts on the same bridges, the disks on storage both reach, memory free on the target. With --cold (--driver xen) the guest is saved on one host and restored on the other (xl save + xl restore): it stops meanwhile.',
     flags: ['to', 'cold', ...OUTPUT, ...DRIVE, ...STATE],
@@ -179,10 +193,22 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
     examples: [{ command: 'state list cells/tproa.yaml', what: 'every recorded resource' }, { command: 'state show cells/tproa.yaml guest.service-m1', what: 'one of them' }],
   },
   {
-    name: 'export', args: [CELL], summary: 'the cell as xl.cfg files or libvirt XML',
-    description: 'Writes one domain configuration per guest, in xl.cfg or libvirt domain XML.',
+    name: 'export', args: [CELL], summary: 'the cell as xl.cfg files, libvirt XML or client files',
+    description: "Writes one domain configuration per guest, in xl.cfg or libvirt domain XML; or, with --format client, what a machine outside needs to join the applied cell: CellServDB, ThisCell, krb5.conf (every realm, the KDCs' addresses) and the service keytabs (0600).",
     flags: ['format', { flag: 'out', value: 'DIR', description: 'directory to write the files to' }, ...OUTPUT, ...STATE],
-    examples: [{ command: 'export cells/tproa.yaml --format xl --out xl/', what: 'xl.cfg files in xl/' }],
+    examples: [
+      { command: 'export cells/tproa.yaml --format xl --out xl/', what: 'xl.cfg files in xl/' },
+      { command: 'export cells/tproa.yaml --format client --out client/', what: 'CellServDB, ThisCell, krb5.conf, keytabs in client/' },
+    ],
+  },
+  {
+    name: 'output', args: [CELL, { name: 'NAME', optional: true, complete: 'none' }], summary: "the applied cell's addresses, KDCs, servers, principals",
+    description: "What the applied cell offers, as terraform output: cell, realms with their KDCs, database servers, fileservers, clients, guests' addresses, principals, volumes, keytabs; NAME prints one of them. Passwords are shown only with --show-secrets (they live in the cell's secrets.json).",
+    flags: ['show-secrets', ...OUTPUT, ...STATE],
+    examples: [
+      { command: 'output cells/tproa.yaml', what: 'everything' },
+      { command: 'output cells/tproa.yaml kdcs --json', what: 'the KDCs of each realm, as JSON' },
+    ],
   },
   {
     name: 'check-module', args: [{ name: 'MODULE.ko', complete: 'file' }], summary: 'will a real .ko load into a real kernel?',

@@ -2,6 +2,8 @@
 import type { Catalog } from '../catalog/types.js';
 import type { CellSpec } from '../config/types.js';
 import { afsRootVolumeMissing } from './rules/afs.js';
+import { aclWithoutLookup, ptsGroupPrefix, ptsIdConflict, roCloneUnreachable } from './rules/afs-contents.js';
+import { afsForeignRealmUntrusted, afsServiceKeyEnctype, keytabEnctypeUnsupported } from './rules/kerberos.js';
 import { duplicateVdev, imageShared } from './rules/disks.js';
 import { moduleLoad, moduleNameConflict } from './rules/modules.js';
 import { duplicateIp, serviceUnreachable, serviceWithoutAddress } from './rules/network.js';
@@ -43,6 +45,13 @@ export const RULES: Readonly<Record<string, Rule>> = {
   ptsNameCollision,
   ptsNameInvalid,
   afsPrincipalUnusable,
+  keytabEnctypeUnsupported,
+  afsServiceKeyEnctype,
+  afsForeignRealmUntrusted,
+  ptsGroupPrefix,
+  ptsIdConflict,
+  aclWithoutLookup,
+  roCloneUnreachable,
 };
 
 export function runCompat(spec: CellSpec, catalog: Catalog): Finding[] {

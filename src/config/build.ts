@@ -1,11 +1,12 @@
 // Validated cell data -> CellSpec, filling in the documented defaults.
 import type { Catalog } from '../catalog/types.js';
-import type { CellFile, GuestFile, HostFile } from './cell-file.generated.js';
+import { cellPath, parseRights } from './afs.js';
+import type { AfsFile, CellFile, GuestFile, HostFile, KeytabFile, RealmFile } from './cell-file.generated.js';
 import { parseDisk } from './disk.js';
 import { isModulePath, resolveFrom } from './refs.js';
 import { isObj } from './semantic.js';
 import type { SourceMap } from './yaml/source.js';
-import type { AfsSpec, CellSpec, GuestSpec, HostSpec, KerberosSpec, KernelRef, Path, } from './types.js';
+import type { AclSpec, AfsSpec, CellSpec, GroupSpec, GuestSpec, HostSpec, KerberosSpec, KernelRef, KeytabSpec, Path, RealmSpec } from './types.js';
 
 /** dom0 memory when the dom0 OS's catalog entry gives no default. */
 export const DEFAULT_DOM0_MEMORY = 256;
@@ -80,6 +81,59 @@ function guest(name: string, g: GuestFile, cell: string, catalog: Catalog, baseD
   return out;
 }
 
+const keytabs = (list: KeytabFile[] | undefined): KeytabSpec[] =>
+  (list ?? []).map((k) => ({ principal: k.principal, ...(k.guest !== undefined ? { guest: k.guest } : {}), enctypes: [...k.enctypes] }));
+
+/** A Set: the schema's uniqueItems cannot see a repeated '__proto__' (ajv counts items in a plain object). */
+const unique = (list: string[] | undefined): string[] => [...new Set(list ?? [])];
+
+function realmSpec(realm: string, r: RealmFile): RealmSpec {
+  return { realm, software: r.software, kdcs: [...r.kdcs], principals: unique(r.principals), keytabs: keytabs(r.keytabs) };
+}
+
+/** `owner:name` groups are owned by `owner`; the others by system:administrators, unless the file says. */
+function groupOwner(name: string, owner: string | undefined): string {
+  return owner ?? (name.includes(':') && !name.startsWith('system:') ? name.slice(0, name.indexOf(':')) : 'system:administrators');
+}
+
+function afsSpec(a: AfsFile, cell: string): AfsSpec {
+  const groups: GroupSpec[] = [];
+  let administrators: string[] | undefined;
+  for (const [name, g] of Object.entries(a.groups ?? {})) {
+    if (name === 'system:administrators') administrators = unique(g.members);
+    else groups.push({ name, owner: groupOwner(name, g.owner), members: unique(g.members), ...(g.id !== undefined ? { id: g.id } : {}) });
+  }
+  const acls: AclSpec[] = Object.entries(a.acls ?? {}).map(([path, entries]) => {
+    const acl: AclSpec = { path, normal: {}, negative: {} };
+    for (const [who, text] of Object.entries(entries)) {
+      const r = parseRights(text);
+      (r.negative ? acl.negative : acl.normal)[who] = r.rights;
+    }
+    return acl;
+  });
+  const out: AfsSpec = {
+    software: a.software,
+    dbservers: [...a.dbservers],
+    fileservers: Object.fromEntries(Object.entries(a.fileservers ?? {}).map(([g, parts]) => [g, [...parts]])),
+    clients: { ...(a.clients ?? {}) },
+    volumes: (a.volumes ?? []).map((v) => ({
+      name: v.name, server: v.server, partition: v.partition, ...(v.quota !== undefined ? { quota: v.quota } : {}),
+      replicas: (v.replicas ?? []).map((s) => ({ server: s.server, partition: s.partition })), backup: v.backup ?? false,
+    })),
+    users: Object.fromEntries(Object.entries(a.users ?? {}).map(([u, x]) => [u, x.id !== undefined ? { id: x.id } : {}])),
+    groups,
+    mounts: Object.entries(a.mounts ?? {}).map(([path, m]) =>
+      typeof m === 'string' ? { path, volume: m, rw: false } : { path, volume: m.volume, rw: m.rw ?? false }),
+    acls,
+  };
+  // Mount points before the mount points below them.
+  out.mounts.sort((x, y) => depth(x.path, cell) - depth(y.path, cell));
+  if (administrators) out.administrators = administrators;
+  return out;
+}
+
+const depth = (path: string, cell: string) => cellPath(path, cell)?.rel.split('/').length ?? 0;
+
 /** The CellSpec for data that passed the schema and the semantic checks. */
 export function buildSpec(data: unknown, src: SourceMap, catalog: Catalog, file: string, baseDir: string): CellSpec {
   const raw = data as CellFile; // what the schema guarantees once validation has passed
@@ -93,22 +147,15 @@ export function buildSpec(data: unknown, src: SourceMap, catalog: Catalog, file:
     realm: raw.realm ?? raw.cell.toUpperCase(),
     hosts,
     guests,
+    realms: Object.fromEntries(Object.entries(raw.realms ?? {}).map(([name, r]) => [name, realmSpec(name, r)])),
     posOf: (path: Path) => src.posOf(path),
   };
   if (raw.kerberos) {
     const k = raw.kerberos;
-    // A Set: the schema's uniqueItems cannot see a repeated '__proto__' (ajv counts items in a plain object).
-    spec.kerberos = { software: k.software, kdcs: [...k.kdcs], principals: [...new Set(k.principals ?? [])] } satisfies KerberosSpec;
+    spec.kerberos = {
+      software: k.software, kdcs: [...k.kdcs], principals: unique(k.principals), keytabs: keytabs(k.keytabs), trusts: unique(k.trusts),
+    } satisfies KerberosSpec;
   }
-  if (raw.afs) {
-    const a = raw.afs;
-    spec.afs = {
-      software: a.software,
-      dbservers: [...a.dbservers],
-      fileservers: Object.fromEntries(Object.entries(a.fileservers ?? {}).map(([g, parts]) => [g, [...parts]])),
-      clients: { ...(a.clients ?? {}) },
-      volumes: (a.volumes ?? []).map((v) => ({ name: v.name, server: v.server, partition: v.partition })),
-    } satisfies AfsSpec;
-  }
+  if (raw.afs) spec.afs = afsSpec(raw.afs, raw.cell);
   return spec;
 }

@@ -27,6 +27,18 @@ export type KernelFiles =
        */
       image?: string;
     };
+export type MountFile =
+  | string
+  | {
+      /**
+       * The volume, or its .readonly or .backup clone.
+       */
+      volume: string;
+      /**
+       * A read/write mount point (fs mkmount -rw): always the RW volume, whatever path leads there.
+       */
+      rw?: boolean;
+    };
 
 /**
  * A test AFS cell and Kerberos realm: the Xen hosts, their guests, and the services on them. Validated by `cellctl validate`.
@@ -53,6 +65,12 @@ export interface CellFile {
     [k: string]: GuestFile;
   };
   kerberos?: KerberosFile;
+  /**
+   * More Kerberos realms besides the cell's own (`realm`), by name: each with its KDCs and principals. `kerberos.trusts` joins them to the cell's realm.
+   */
+  realms?: {
+    [k: string]: RealmFile;
+  };
   afs?: AfsFile;
 }
 /**
@@ -216,6 +234,86 @@ export interface KerberosFile {
    * Items: A Kerberos principal without the realm, e.g. kula or kula/admin.
    */
   principals?: string[];
+  /**
+   * Service principals with random keys, exported to keytabs (kadmin ktadd).
+   *
+   * @maxItems 1000
+   */
+  keytabs?: KeytabFile[];
+  /**
+   * Realms (from `realms`) trusted both ways: krbtgt/OTHER@REALM and krbtgt/REALM@OTHER, with the same key in both KDCs, so users of either realm get tickets for services of the other (aklog for a foreign user).
+   *
+   * @maxItems 32
+   *
+   * Items: Upper-case Kerberos realm, e.g. TPROA.NET.
+   */
+  trusts?: string[];
+}
+/**
+ * A service principal with a random key, exported to a keytab (kadmin ktadd -e ...), e.g. host/service-m1.tproa.net.
+ */
+export interface KeytabFile {
+  /**
+   * The service principal, without the realm.
+   */
+  principal: string;
+  /**
+   * The guest it is installed on as /etc/krb5.keytab (0600). Without it, the keytab is only kept for `cellctl export --format client`.
+   */
+  guest?: string;
+  /**
+   * Its key types, e.g. [des-cbc-crc] for what OpenAFS 1.4 and other old servers take, [aes256-cts-hmac-sha1-96] for current ones.
+   *
+   * @minItems 1
+   * @maxItems 11
+   *
+   * Items: A Kerberos encryption type, by MIT krb5's name: des-cbc-crc, des3-cbc-sha1, arcfour-hmac, aes256-cts-hmac-sha1-96, ...
+   */
+  enctypes: (
+    | 'des-cbc-crc'
+    | 'des-cbc-md4'
+    | 'des-cbc-md5'
+    | 'des3-cbc-sha1'
+    | 'arcfour-hmac'
+    | 'aes128-cts-hmac-sha1-96'
+    | 'aes256-cts-hmac-sha1-96'
+    | 'aes128-cts-hmac-sha256-128'
+    | 'aes256-cts-hmac-sha384-192'
+    | 'camellia128-cts-cmac'
+    | 'camellia256-cts-cmac'
+  )[];
+}
+/**
+ * A Kerberos realm besides the cell's own.
+ */
+export interface RealmFile {
+  /**
+   * KDC software: heimdal-0.72, mit-krb5-1.4.4, ...
+   */
+  software: string;
+  /**
+   * Guests running a KDC of this realm; the first is the master. A guest serves one realm.
+   *
+   * @minItems 1
+   * @maxItems 32
+   *
+   * Items: A host or guest name: lower-case letters, digits and '-', as in a DNS label.
+   */
+  kdcs: string[];
+  /**
+   * Principals of this realm, e.g. bob.
+   *
+   * @maxItems 100000
+   *
+   * Items: A Kerberos principal without the realm, e.g. kula or kula/admin.
+   */
+  principals?: string[];
+  /**
+   * Service principals with random keys, exported to keytabs (kadmin ktadd).
+   *
+   * @maxItems 1000
+   */
+  keytabs?: KeytabFile[];
 }
 /**
  * The AFS cell.
@@ -275,5 +373,87 @@ export interface AfsFile {
      * One of that fileserver's partitions.
      */
     partition: string;
+    /**
+     * Quota in KB (1024-byte blocks), as fs setquota -max; 0: no limit. Without it, vos create's default: 5000 KB.
+     */
+    quota?: number;
+    /**
+     * Read-only sites: vos addsite for each, then vos release. Clients reach the RO clone through regular mount points in replicated volumes (and /afs/<cell> when root.cell is replicated).
+     *
+     * @maxItems 12
+     */
+    replicas?: SiteFile[];
+    /**
+     * Make the backup volume NAME.backup (vos backup): a read-only snapshot beside the RW, e.g. mounted as OldFiles.
+     */
+    backup?: boolean;
   }[];
+  /**
+   * AFS users with an explicit AFS id (pts createuser -id), by pts name: kula, kula.admin, bob@athena.tproa.net. Every principal of the cell's realm is an AFS user; a user of another realm is one when named here, in a group or in an ACL.
+   */
+  users?: {
+    [k: string]: {
+      /**
+       * The user's AFS id (its UNIX uid on AFS clients); default: the ptserver's next free id.
+       */
+      id?: number;
+    };
+  };
+  /**
+   * AFS groups by name, with their owner and members (pts creategroup, pts adduser). system:administrators takes members only: it is the cell's administrators.
+   */
+  groups?: {
+    [k: string]: GroupFile;
+  };
+  /**
+   * Mount points (fs mkmount), by path: /afs/tproa.net/home: home. A value NAME.backup or NAME.readonly mounts that clone; { volume: home, rw: true } makes a read/write mount point (fs mkmount -rw). The directory holding it is /afs/<cell> or another mount point.
+   */
+  mounts?: {
+    [k: string]: MountFile;
+  };
+  /**
+   * Access control lists, by directory: /afs/tproa.net/home: { system:anyuser: rl, kula: all, amy: -w }. The directory is /afs, /afs/<cell> or a mount point (the root of the volume mounted there). A declared ACL is the whole ACL (fs setacl -clear).
+   */
+  acls?: {
+    /**
+     * Users and groups with their rights.
+     */
+    [k: string]: {
+      /**
+       * AFS access rights: letters of rlidwka (read, lookup, insert, delete, write, lock, administer) and the site rights A-H, or all (rlidwka), read (rl), write (rlidwk). A leading '-' makes a negative entry (fs setacl -negative): those rights are taken away.
+       */
+      [k: string]: string;
+    };
+  };
+}
+/**
+ * A fileserver and one of its partitions.
+ */
+export interface SiteFile {
+  /**
+   * A fileserver guest.
+   */
+  server: string;
+  /**
+   * One of that fileserver's partitions.
+   */
+  partition: string;
+}
+export interface GroupFile {
+  /**
+   * A user or group (pts chown). Default: system:administrators; for owner:name, the owner named by the prefix.
+   */
+  owner?: string;
+  /**
+   * AFS users (pts names, foreign users included).
+   *
+   * @maxItems 100000
+   *
+   * Items: An AFS user as the ptserver names it: kula, kula.admin (for kula/admin), bob@athena.tproa.net (a user of another realm: its realm in lower case).
+   */
+  members?: string[];
+  /**
+   * The group's AFS id (pts creategroup -id). Default: the ptserver's next free one.
+   */
+  id?: number;
 }

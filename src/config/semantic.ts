@@ -9,6 +9,7 @@ import { artifactKernel, artifactModule } from '../kmod/resolve.js';
 import { parseDisk } from './disk.js';
 import { isModulePath, resolveFrom } from './refs.js';
 import type { SourceMap } from './yaml/source.js';
+import { checkAfsContents, checkRealms, type Checks } from './semantic-afs.js';
 import { hintFor } from './suggest.js';
 import type { Path } from './types.js';
 import { subject, where } from './words.js';
@@ -40,8 +41,22 @@ export class SemanticChecker {
     for (const [name, h] of entries(this.data.hosts)) this.host(name, h);
     for (const [name, g] of entries(this.data.guests)) this.guest(name, g);
     if (isObj(this.data.kerberos)) this.kerberos(this.data.kerberos);
-    if (isObj(this.data.afs)) this.afs(this.data.afs);
+    checkRealms(this.lend(), this.data);
+    if (isObj(this.data.afs)) {
+      this.afs(this.data.afs);
+      checkAfsContents(this.lend(), this.data, this.data.afs);
+    }
     return this.out;
+  }
+
+  /** The helpers the realm and AFS-contents checks (semantic-afs.ts) use. */
+  private lend(): Checks {
+    return {
+      add: (m, p, h, k) => this.add(m, p, h, k),
+      guestRef: (n, p, k) => this.guestRef(n, p, k),
+      catalogRef: (t, w, p) => this.catalogRef(t, w, p),
+      software: this.catalog.software,
+    };
   }
 
   /**

@@ -1,4 +1,4 @@
-// The typed cell file (contract v1, see schemas/cell.schema.json). Produced by config/load.ts.
+// The typed cell file (contract v2, see schemas/cell.schema.json). Produced by config/load.ts.
 import type { SourcePos } from '../diagnostics.js';
 
 export type Path = readonly (string | number)[];
@@ -10,6 +10,8 @@ export interface CellSpec {
   hosts: Record<string, HostSpec>;
   guests: Record<string, GuestSpec>;
   kerberos?: KerberosSpec;
+  /** More realms besides `realm`, by name (each with its own KDCs). */
+  realms: Record<string, RealmSpec>;
   afs?: AfsSpec;
   /** Source position of a node, by its path in the document, e.g. ['guests','shea','memory']. */
   posOf(path: Path): SourcePos | undefined;
@@ -65,16 +67,61 @@ export interface GuestSpec {
   extra_modules: string[]; // catalog ids or paths to .ko files, loaded at boot
 }
 
-export interface KerberosSpec {
+/** A service principal with a random key exported to a keytab (installed on `guest` when given). */
+export interface KeytabSpec {
+  principal: string; // without the realm
+  guest?: string;
+  enctypes: string[];
+}
+
+/** A realm: its KDC software, KDCs (the first is the master), principals and keytabs. */
+export interface RealmSpec {
+  realm: string;
   software: string; // catalog id: heimdal-0.72, mit-krb5-1.4.4
   kdcs: string[]; // guest names; the first is the master
   principals: string[]; // e.g. kula, kula/admin
+  keytabs: KeytabSpec[];
+}
+
+/** The cell's own realm, and the realms (from CellSpec.realms) it trusts both ways. */
+export interface KerberosSpec extends Omit<RealmSpec, 'realm'> {
+  trusts: string[];
+}
+
+export interface SiteSpec {
+  server: string;
+  partition: string;
 }
 
 export interface VolumeSpec {
   name: string;
   server: string;
   partition: string; // /vicepa
+  quota?: number; // KB; 0: no limit; undefined: vos create's default
+  replicas: SiteSpec[]; // read-only sites
+  backup: boolean;
+}
+
+/** A pts group; system:administrators is not one of these (its members make pts-user.admin). */
+export interface GroupSpec {
+  name: string;
+  owner: string;
+  members: string[]; // pts names
+  id?: number;
+}
+
+/** A mount point: `path` names a directory entry; `volume` may end in .readonly or .backup. */
+export interface MountSpec {
+  path: string; // as written
+  volume: string;
+  rw: boolean;
+}
+
+/** Rights as letters in the order fs la prints them (rlidwkaABCDEFGH), by pts name. */
+export interface AclSpec {
+  path: string; // as written
+  normal: Record<string, string>;
+  negative: Record<string, string>;
 }
 
 export interface AfsSpec {
@@ -83,4 +130,10 @@ export interface AfsSpec {
   fileservers: Record<string, string[]>; // guest -> partitions
   clients: Record<string, string>; // guest -> client software id
   volumes: VolumeSpec[];
+  users: Record<string, { id?: number }>; // by pts name
+  groups: GroupSpec[];
+  /** system:administrators' members, when the file declares them (else the default: see plan/desired.ts). */
+  administrators?: string[];
+  mounts: MountSpec[];
+  acls: AclSpec[];
 }

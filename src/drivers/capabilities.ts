@@ -1,34 +1,77 @@
 // What each driver realizes, known without loading it, so plan can say what a driver will not manage.
-import { RESOURCE_TYPES, type ResourceType } from '../plan/resources.js';
 import type { Catalog } from '../catalog/types.js';
-import type { Resource } from '../plan/resources.js';
+import { RESOURCE_TYPES, V1_TYPES, type Resource, type ResourceType } from '../plan/resources.js';
 import type { Capabilities, DriverName } from './driver.js';
+import { libvirtMode } from './libvirt/uri.js';
+import { netnsNotes } from './netns/notes.js';
 import { qemuNotes } from './qemu/notes.js';
 import { xenNotes } from './xen/driver/notes.js';
 
-export interface DriverOptions { connect?: string }
+export interface DriverOptions {
+  connect?: string; // libvirt: --connect, every host's URI
+  hostUris?: (string | null)[]; // libvirt: the cell file's hosts.<h>.uri
+}
 
-const EVERYTHING: Capabilities = { realizes: new Set(RESOURCE_TYPES) };
+/** The libvirt URIs a cell uses: --connect for every host, else each host's own. */
+export function libvirtUris(opts: DriverOptions): (string | null)[] {
+  return opts.connect ? [opts.connect] : opts.hostUris ?? [];
+}
+
+const EVERYTHING: Capabilities = { realizes: new Set(RESOURCE_TYPES), runs: 'catalog' };
 const DOMAINS_ONLY: ResourceType[] = ['host', 'guest'];
 /** Real Linux guests: their kernels, modules, /vicep partitions and kernel AFS clients. */
 const GUEST_SIDE: ResourceType[] = ['host', 'guest', 'module', 'partition', 'afs-client'];
 
-/** What a driver realizes, from its name and options alone. */
-export function capabilitiesOf(name: DriverName, _opts: DriverOptions = {}): Capabilities {
+const PART_B = 'issue #15 part B';
+
+/** netns: all but cross-realm keys (one realm); mount points and ACLs through libuafs's pioctls. */
+const NETNS_TYPES: ResourceType[] = [...V1_TYPES, 'pts-group', 'quota', 'mount', 'acl', 'ro-site', 'release', 'backup', 'keytab'];
+
+/** netns: one realm (the cell's); another realm's users are pts entries only (no KDC gives them tickets). */
+function netnsDeclines(r: Resource, cell: { realm: string }): string | undefined {
+  switch (r.type) {
+    case 'kdc':
+    case 'principal':
+    case 'keytab':
+      return r.attrs.realm !== cell.realm ? `the netns driver runs one realm, ${cell.realm}, until ${PART_B}` : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** What a driver realizes, from its name and options alone (libvirt: from the URIs, see libvirtMode). */
+export function capabilitiesOf(name: DriverName, opts: DriverOptions = {}): Capabilities {
   switch (name) {
     case 'sim':
-    case 'netns':
       return EVERYTHING;
+    case 'netns':
+      return {
+        realizes: new Set(NETNS_TYPES), runs: 'stand-ins', declines: netnsDeclines,
+        unmanagedReason: `the netns driver runs one realm: cross-realm keys come with ${PART_B}`,
+      };
     case 'libvirt':
-      return { realizes: new Set(DOMAINS_ONLY), unmanagedReason: 'the libvirt driver defines and starts domains; it provisions no services inside them' };
+      if (libvirtMode(libvirtUris(opts)) === 'guests') {
+        return {
+          realizes: new Set(GUEST_SIDE),
+          runs: 'stand-ins',
+          unmanagedReason: 'the libvirt driver boots real guests on QEMU hosts, loads their modules, mounts /vicep partitions and runs the kernel AFS client; KDCs and AFS servers are not yet placed inside its guests',
+        };
+      }
+      return {
+        realizes: new Set(DOMAINS_ONLY),
+        runs: 'catalog',
+        unmanagedReason: 'on these libvirt connections (test://, Xen) the libvirt driver defines and starts domains only; it provisions no services inside them (real guests need qemu:// hosts)',
+      };
     case 'qemu':
       return {
         realizes: new Set(GUEST_SIDE),
+        runs: 'stand-ins',
         unmanagedReason: 'the qemu driver boots the guests, loads their modules, mounts /vicep partitions and runs the kernel AFS client; KDCs and AFS servers are not yet placed inside its guests',
       };
     case 'xen':
       return {
         realizes: new Set(GUEST_SIDE),
+        runs: 'stand-ins',
         unmanagedReason: 'the xen driver boots each host as a Xen hypervisor and the guests as domUs, loads their modules, mounts /vicep partitions and runs the kernel AFS client; KDCs and AFS servers are not yet placed inside its domUs',
         coldMigration: true,
       };
@@ -36,7 +79,8 @@ export function capabilitiesOf(name: DriverName, _opts: DriverOptions = {}): Cap
 }
 
 /** What a driver will stand in for or change, said in plan and apply before it runs (catalog data, no driver loaded). */
-export function planNotes(name: DriverName, resources: Resource[], catalog: Catalog): string[] {
-  if (name === 'qemu') return qemuNotes(resources, catalog);
-  return name === 'xen' ? xenNotes(resources, catalog) : [];
+export function planNotes(name: DriverName, resources: Resource[], catalog: Catalog, opts: DriverOptions = {}): string[] {
+  if (name === 'xen') return xenNotes(resources, catalog);
+  const realGuests = name === 'qemu' || (name === 'libvirt' && libvirtMode(libvirtUris(opts)) === 'guests');
+  return realGuests ? qemuNotes(resources, catalog) : name === 'netns' ? netnsNotes(resources, catalog) : [];
 }

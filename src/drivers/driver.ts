@@ -1,5 +1,6 @@
 // The one driver interface. Drivers never read YAML: they get typed resources with plain attrs.
 import type { Catalog } from '../catalog/types.js';
+import type { Runs } from '../catalog/keys.js';
 import type { Attrs, Resource, ResourceType } from '../plan/resources.js';
 import type { Observed } from '../plan/types.js';
 import type { SecretStore } from '../state/secrets.js';
@@ -29,6 +30,10 @@ export interface Capabilities {
   realizes: ReadonlySet<ResourceType>;
   /** Why the other types are not realized, said in plan, apply and smoke. */
   unmanagedReason?: string;
+  /** Why one resource of a type it realizes is beyond it (another realm's KDC, say); undefined: it is not. */
+  declines?(r: Resource, cell: { realm: string }): string | undefined;
+  /** The software it runs: the catalog's (modelled), or what really runs in its place (catalog stand_in). */
+  runs: Runs;
   /** migrate --cold: the guest is saved on one host and restored on the other (it stops meanwhile). */
   coldMigration?: boolean;
 }
@@ -41,7 +46,9 @@ export type AppliedResource = ResourceState & { address: string; name: string };
 
 export type CheckKind =
   | 'guest-running' | 'kdc-answers' | 'kinit' | 'afs-quorum' | 'volume-listed' | 'pts-user'
-  | 'bos-status' | 'client-module' | 'client-tokens' | 'client-file-rw' | 'client-anon-refused' | 'afs-resolves';
+  | 'bos-status' | 'client-module' | 'client-tokens' | 'client-file-rw' | 'client-anon-refused' | 'afs-resolves'
+  // cell file v2: a driver that does not run one of these skips it, saying so
+  | 'pts-group' | 'acl-write' | 'quota-exceeded' | 'ro-release' | 'mount-point' | 'cross-realm-token' | 'keytab-kinit';
 
 /** One end-to-end check a driver runs against a live cell. */
 export interface Check {
@@ -71,6 +78,20 @@ export interface DriverStatus {
 export type { Observed } from '../plan/types.js';
 export const PRESENT: Observed = { state: 'present' };
 
+/** A principal's keys (principal qualified), as a keytab file holds them. */
+export interface KeytabKeys { principal: string; kvno: number; keys: { enctype: string; key: Buffer }[] }
+
+/** cellctl exec: a command inside a guest, with the cell's client files and the guest's PATH. */
+export interface ExecRequest {
+  guest: string;
+  argv: string[];
+  /** --as: log in first (kinit with this password, then aklog), in a ticket cache and PAG of this run's own. */
+  as?: { principal: string; password: string };
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
 export interface Driver {
   readonly name: DriverName;
   readonly capabilities: Capabilities;
@@ -83,6 +104,10 @@ export interface Driver {
   status(): Promise<DriverStatus>;
   check(c: Check): Promise<CheckResult>;
   migrate(guest: string, toHost: string, o?: MigrateOptions): Promise<Attrs | void>;
+  /** Runs a command in a guest; resolves to its exit status. Absent: the driver has no way into a guest. */
+  exec?(req: ExecRequest): Promise<number>;
+  /** A keytab's keys as the realm's KDC has them (cellctl export --format client); undefined: it has none to give. */
+  keytab?(principal: string): Promise<KeytabKeys | undefined>;
   /** Remove whatever of this cell the driver can still find, recorded or not (after a full destroy). */
   purge?(): Promise<string[]>;
   /** The world to save with the state (plain JSON data); undefined when there is nothing of the driver's own. */

@@ -21,7 +21,7 @@ export async function openDriver(name: DriverName, ctx: DriverContext, opts: Dri
       return netns.createNetnsDriver(ctx);
     }
     case 'libvirt':
-      return (await import('./libvirt/index.js')).createLibvirtDriver(ctx, { connect: opts.connect });
+      return (await import('./libvirt/index.js')).createLibvirtDriver(ctx, opts);
     case 'qemu': {
       const qemu = await import('./qemu/index.js');
       const pre = qemu.qemuPrerequisites();

@@ -58,7 +58,8 @@ export function summaryOf(catalog: Catalog, kind: CatalogKind, id: string): stri
     }
     case 'software': {
       const s = catalog.software.get(id)!;
-      return `${s.product} ${s.version}: ${s.roles.join(', ')} on ${s.runs_on.join(', ')}`;
+      const real = s.runs_here ? '; runs here (Debian 12)' : s.stand_in ? `; stand-in here: ${s.stand_in.id}` : '';
+      return `${s.product} ${s.version}: ${s.roles.join(', ')} on ${s.runs_on.join(', ')}${real}`;
     }
   }
 }
@@ -157,7 +158,16 @@ export function catalogEntry(catalog: Catalog, kind: CatalogKind, id: string): C
     case 'software': {
       const s = e as SoftwareEntry;
       d.facts.push(['product', s.product], ['version', s.version], ['roles', s.roles.join(', ')], ['runs on', s.runs_on.join(', ')]);
+      if (s.runs_here) {
+        d.facts.push(['runs here', `Debian 12 ${s.runs_here.packages.join(', ')} ${s.runs_here.version}`]);
+        if (s.runs_here.note) d.facts.push(['how', s.runs_here.note]);
+      }
+      if (s.stand_in) d.facts.push(['stand-in here', `${s.stand_in.id} (${s.stand_in.source})`]);
       if (s.debian_stand_in) d.facts.push(['on the real drivers', `served by ${s.debian_stand_in}`]);
+      if (s.kdc_enctypes) d.facts.push(['KDC enctypes', `${s.kdc_enctypes.supported.join(', ')}${s.kdc_enctypes.ignored ? `; ignored without an error: ${s.kdc_enctypes.ignored.join(', ')}` : ''} (${s.kdc_enctypes.source})`]);
+      if (s.service_key) d.facts.push(['afs/<cell> key', `${s.service_key.enctypes.join(', ')} (${s.service_key.source})`]);
+      list('differences of its stand-in', s.stand_in?.differences ?? []);
+      list('stands in for', [...catalog.software.values()].filter((o) => o.stand_in?.id === s.id).map((o) => o.id));
       list('client modules', Object.entries(s.client_modules ?? {}).map(([kind, mod]) => `${kind}: ${mod}`));
       list('known issues', (s.known_issues ?? []).map((k) => `[${k.code}] ${k.severity}: ${k.message}`));
       break;

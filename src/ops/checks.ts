@@ -4,8 +4,8 @@
 // check whose resources were not applied or whose prerequisite failed, so one root cause is one failure.
 import type { Check } from '../drivers/driver.js';
 import { addr } from '../plan/addrs.js';
-import { adminPrincipals } from '../plan/desired.js';
 import type { Resource, ResourceOf, ResourceType } from '../plan/resources.js';
+import { accessChecks, AfsView } from './checks-afs.js';
 
 export interface PlannedCheck extends Check {
   /** Resources the check exercises: not applied, the check is skipped. */
@@ -20,6 +20,8 @@ export function deriveChecks(cell: string, realm: string, resources: Resource[])
   const guests = resources.filter((r) => r.type === 'guest').map((r) => r.name);
   const kdcs = of('kdc');
   const principals = resources.filter((r) => r.type === 'principal').map((r) => r.name);
+  const realmOf = new Map(resources.filter((r) => r.type === 'principal').map((r) => [r.name, (r.attrs as { realm: string }).realm]));
+  const qualified = (p: string) => (p.includes('@') ? p : `${p}@${realm}`);
   const dbservers = resources.filter((r) => r.type === 'afs-db').map((r) => r.name);
   const fileservers = resources.filter((r) => r.type === 'afs-fs').map((r) => r.name);
   const clients = of('afs-client');
@@ -33,15 +35,21 @@ export function deriveChecks(cell: string, realm: string, resources: Resource[])
 
   for (const g of guests) add({ id: `guest-running.${g}`, kind: 'guest-running', name: `guest ${g} is running`, guest: g, params: { guest: g } }, [addr.guest(g)], []);
   for (const k of kdcs) {
-    add({ id: `kdc-answers.${k.guest}`, kind: 'kdc-answers', name: `KDC on ${k.guest} answers an AS-REQ for ${realm}`, guest: k.guest, params: { realm } }, [addr.kdc(k.guest)], [running(k.guest)]);
+    add({ id: `kdc-answers.${k.guest}`, kind: 'kdc-answers', name: `KDC on ${k.guest} answers an AS-REQ for ${k.realm}`, guest: k.guest, params: { realm: k.realm } }, [addr.kdc(k.guest)], [running(k.guest)]);
   }
-  const kdcAnswers = kdcs.map((k) => `kdc-answers.${k.guest}`);
+  const kdcAnswers = (r: string) => kdcs.filter((k) => k.realm === r).map((k) => `kdc-answers.${k.guest}`);
   // kinit from every client guest (or from the KDC when the cell has no AFS client).
   const kinitFrom = clients.length ? clients.map((c) => c.guest) : kdcs.slice(0, 1).map((k) => k.guest);
   for (const g of kinitFrom) {
     for (const p of principals) {
-      add({ id: `kinit.${p}@${g}`, kind: 'kinit', name: `kinit ${p}@${realm} from ${g} gets a TGT`, guest: g, params: { principal: p } }, [addr.principal(p)], [running(g), ...kdcAnswers]);
+      add({ id: `kinit.${p}@${g}`, kind: 'kinit', name: `kinit ${qualified(p)} from ${g} gets a TGT`, guest: g, params: { principal: p } }, [addr.principal(p)], [running(g), ...kdcAnswers(realmOf.get(p) ?? realm)]);
     }
+  }
+  for (const k of of('keytab')) {
+    if (!k.guest) continue;
+    const full = `${k.principal}@${k.realm}`;
+    add({ id: `keytab-kinit.${full}`, kind: 'keytab-kinit', name: `kinit -k with ${full}'s keytab on ${k.guest} gets a TGT (the keytab holds the KDC's key)`, guest: k.guest, params: { principal: full } },
+      [addr.keytab(k.realm === realm ? k.principal : full)], [running(k.guest), ...kdcAnswers(k.realm)]);
   }
   if (dbservers.length) {
     add({ id: 'afs-quorum', kind: 'afs-quorum', name: `ubik quorum with one sync site among ${dbservers.join(', ')}`, guest: dbservers[0], params: { dbservers } },
@@ -59,9 +67,17 @@ export function deriveChecks(cell: string, realm: string, resources: Resource[])
   for (const u of of('pts-user')) {
     add({ id: addr.ptsUser(u.principal), kind: 'pts-user', name: `the ptserver has user ${u.user} (pts examine)`, guest: dbservers[0], params: { user: u.user } }, [addr.ptsUser(u.principal)], ['afs-quorum']);
   }
-  const tokenPrincipal = principals[0];
-  // A fresh root.cell is writable by system:administrators only: write as an administrator.
-  const writer = [...adminPrincipals(principals)][0];
+  for (const g of of('pts-group')) {
+    if (!g.members.length) continue;
+    add({ id: addr.ptsGroup(g.group), kind: 'pts-group', name: `the ptserver has group ${g.group} with ${g.members.join(', ')} (pts membership)`, guest: dbservers[0], params: { group: g.group, members: g.members } },
+      [addr.ptsGroup(g.group)], ['afs-quorum']);
+  }
+  const afs = new AfsView(cell, resources);
+  const tokenPrincipal = principals.find((p) => !p.includes('@'));
+  // Write in root.cell as one who may by its ACL (a fresh one: system:administrators only), through
+  // /afs/.<cell> when root.cell is replicated (its regular path is then the read-only clone).
+  const writer = (afs.writers('root.cell', true).find((u) => u.admin) ?? afs.writers('root.cell', true).find((u) => !u.principal.includes('@')))?.principal;
+  const rw = afs.replicated.has('root.cell') ? `/afs/.${cell}` : `/afs/${cell}`;
   const rootVolumes = ['root.afs', 'root.cell'].map((v) => `volume-listed.${v}`);
   for (const c of clients) {
     const g = c.guest;
@@ -71,14 +87,19 @@ export function deriveChecks(cell: string, realm: string, resources: Resource[])
       [mod?.address ?? client], [running(g)]);
     add({ id: `afs-resolves.${g}`, kind: 'afs-resolves', name: `/afs/${cell} on ${g} resolves to root.cell and its fileserver answers`, guest: g, params: { path: `/afs/${cell}` } },
       [client], [`client-module.${g}`, 'afs-quorum', ...rootVolumes]);
-    add({ id: `anon-write-refused-by-fileserver.${g}`, kind: 'client-anon-refused', name: `the fileserver refuses an anonymous write in /afs/${cell} from ${g}`, guest: g, params: { path: `/afs/${cell}/anonymous-write-test` } },
+    add({ id: `anon-write-refused-by-fileserver.${g}`, kind: 'client-anon-refused', name: `the fileserver refuses an anonymous write in ${rw} from ${g}`, guest: g, params: { path: `${rw}/anonymous-write-test` } },
       [client], [`afs-resolves.${g}`]);
     if (tokenPrincipal) {
       const token = `token-accepted-by-fileserver.${g}`;
       add({ id: token, kind: 'client-tokens', name: `a fileserver accepts ${tokenPrincipal}'s token from ${g} (authenticated call)`, guest: g, params: { principal: tokenPrincipal } },
-        [client, addr.principal(tokenPrincipal), addr.serviceKey(cell)], [`client-module.${g}`, `kinit.${tokenPrincipal}@${g}`, 'afs-quorum']);
-      add({ id: `client-file-rw.${g}`, kind: 'client-file-rw', name: `write a file in /afs/${cell} from ${g} as ${writer} and read it back from the fileserver`, guest: g, params: { principal: writer, path: `/afs/${cell}/cellctl-smoke-${g}.txt` } },
-        [client, addr.principal(writer)], [token, `afs-resolves.${g}`, `kinit.${writer}@${g}`]);
+        [client, addr.principal(tokenPrincipal), addr.ptsUser(tokenPrincipal), addr.serviceKey(cell)], [`client-module.${g}`, `kinit.${tokenPrincipal}@${g}`, 'afs-quorum']);
+      if (writer) {
+        add({ id: `client-file-rw.${g}`, kind: 'client-file-rw', name: `write a file in ${rw} from ${g} as ${writer} and read it back from the fileserver`, guest: g, params: { principal: writer, path: `${rw}/cellctl-smoke-${g}.txt` } },
+          [client, addr.principal(writer)], [token, `afs-resolves.${g}`, `kinit.${writer}@${g}`]);
+      }
+      if (g === clients[0]!.guest) {
+        for (const d of accessChecks(afs, resources, g, realm, { token, resolves: `afs-resolves.${g}` })) add(d.check, d.resources, d.needs);
+      }
     }
   }
   return checks;

@@ -1,6 +1,7 @@
 // Everything a command needs about one cell: spec, catalog, findings, state store, secrets, driver.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { serviceKeyEnctypes } from '../catalog/keys.js';
 import { loadCatalog } from '../catalog/load.js';
 import type { Catalog } from '../catalog/types.js';
 import { runCompat } from '../compat/index.js';
@@ -9,10 +10,11 @@ import { loadCell } from '../config/load.js';
 import type { CellSpec } from '../config/types.js';
 import { UserError } from '../diagnostics.js';
 import type { Driver, DriverContext } from '../drivers/driver.js';
-import { capabilitiesOf, DRIVER_NAMES, isDriverName, openDriver, planNotes, type DriverName } from '../drivers/index.js';
+import { capabilitiesOf, DRIVER_NAMES, isDriverName, openDriver, planNotes, type DriverName, type DriverOptions } from '../drivers/index.js';
 import { desiredResources, splitManaged } from '../plan/desired.js';
 import { diff, type Refreshed } from '../plan/diff.js';
 import { targetPlan } from '../plan/target.js';
+import type { Resource } from '../plan/resources.js';
 import type { Plan } from '../plan/types.js';
 import { acquireLock, type Lock } from '../state/lock.js';
 import { SecretStore } from '../state/secrets.js';
@@ -99,11 +101,34 @@ export class Session {
    */
   plan(state: CellState | undefined, opts: { destroy?: boolean; driver?: DriverName; targets?: string[]; refreshed?: Refreshed } = {}): Plan {
     const driver = opts.driver ?? this.driverName(state);
-    const caps = capabilitiesOf(driver, { connect: this.opts.connect });
-    const { managed, unmanaged } = splitManaged(opts.destroy ? [] : desiredResources(this.spec, this.catalog), caps.realizes);
+    const caps = capabilitiesOf(driver, this.driverOptions(state));
+    const { managed, unmanaged, declined } = splitManaged(opts.destroy ? [] : desiredResources(this.spec, this.catalog, caps.runs), caps, this.spec);
     const p = diff(this.spec, managed, state, this.findings, opts.refreshed);
-    if (unmanaged.length) p.unmanaged = { driver, ...(caps.unmanagedReason ? { reason: caps.unmanagedReason } : {}), addresses: unmanaged };
+    if (unmanaged.length) {
+      p.unmanaged = {
+        driver, ...(caps.unmanagedReason ? { reason: caps.unmanagedReason } : {}), addresses: unmanaged,
+        ...(Object.keys(declined).length ? { declined } : {}),
+      };
+    }
     return opts.targets?.length ? targetPlan(p, opts.targets, state?.resources ?? {}, Boolean(opts.destroy)) : p;
+  }
+
+  /**
+   * What a driver is told besides its context: libvirt's URIs (they decide what it realizes): --connect,
+   * else each host's uri from the cell file, else the one its host was applied with.
+   */
+  driverOptions(state?: CellState): DriverOptions {
+    const recorded = (host: string) => {
+      const uri = state?.resources[`host.${host}`]?.outputs?.uri;
+      return typeof uri === 'string' ? uri : null;
+    };
+    const hostUris = Object.entries(this.spec.hosts).map(([name, h]) => h.uri ?? recorded(name));
+    return { ...(this.opts.connect ? { connect: this.opts.connect } : {}), hostUris };
+  }
+
+  /** Every resource of the cell, managed by `driver` or not, for the software it runs. */
+  allResources(driver: DriverName): Resource[] {
+    return desiredResources(this.spec, this.catalog, capabilitiesOf(driver, this.driverOptions()).runs);
   }
 
   /** The driver to use: --driver, else the one that applied the recorded state, else sim. */
@@ -118,21 +143,32 @@ export class Session {
   }
 
   /**
-   * What real software serves each catalog version on the real backends (from catalog data), and
-   * what the driver itself stands in for (kernels, modules, memory on --driver qemu).
+   * What real software serves each catalog version the driver runs (from catalog data:
+   * debian_stand_in, stand_in, service_key), the keys it takes where they differ from the catalog's,
+   * and what the driver itself stands in for (kernels, modules, memory on --driver qemu).
    */
-  standIns(driver?: DriverName): string[] {
-    const realizes = capabilitiesOf(driver ?? 'netns', { connect: this.opts.connect }).realizes;
+  standIns(driver?: DriverName, state?: CellState): string[] {
+    const caps = capabilitiesOf(driver ?? 'netns', this.driverOptions(state));
+    const realizes = caps.realizes;
     const used = new Set([
-      ...(realizes.has('kdc') ? [this.spec.kerberos?.software] : []),
+      ...(realizes.has('kdc') ? [this.spec.kerberos?.software, ...Object.values(this.spec.realms).map((r) => r.software)] : []),
       ...(realizes.has('afs-db') || realizes.has('afs-fs') ? [this.spec.afs?.software] : []),
       ...(realizes.has('afs-client') ? Object.values(this.spec.afs?.clients ?? {}) : []),
     ]);
-    const software = [...used].flatMap((id) => {
-      const real = id ? this.catalog.software.get(id)?.debian_stand_in : undefined;
-      return real ? [`${id} is served by ${real}`] : [];
+    const notes = [...used].flatMap((id) => {
+      const sw = id ? this.catalog.software.get(id) : undefined;
+      if (!sw?.debian_stand_in) return [];
+      const later = sw.stand_in && !sw.debian_stand_in.includes(this.catalog.software.get(sw.stand_in.id)?.version ?? '\0') ? ` (its catalog stand-in, ${sw.stand_in.id}, comes with issue #15 part B)` : '';
+      return [`${id} is served by ${sw.debian_stand_in}${later}`];
     });
-    return driver ? [...software, ...planNotes(driver, desiredResources(this.spec, this.catalog), this.catalog)] : software;
+    const afs = this.spec.afs;
+    const krb = this.spec.kerberos;
+    if (afs && krb && realizes.has('service-key')) {
+      const declared = serviceKeyEnctypes(this.catalog, afs.software, krb.software, 'catalog');
+      const real = serviceKeyEnctypes(this.catalog, afs.software, krb.software, 'stand-ins');
+      if (declared.join() !== real.join()) notes.push(`afs/${this.spec.cell} is keyed ${real.join(', ')} there (what the stand-ins take), where ${afs.software} takes ${declared.join(', ') || 'nothing the KDC makes'}`);
+    }
+    return driver ? [...notes, ...planNotes(driver, desiredResources(this.spec, this.catalog, caps.runs), this.catalog, this.driverOptions(state))] : notes;
   }
 
   lockState(command: string): void {
@@ -158,7 +194,7 @@ export class Session {
       },
       log: this.opts.log ?? (() => undefined),
     };
-    const d = await openDriver(name, ctx, { connect: this.opts.connect });
+    const d = await openDriver(name, ctx, this.driverOptions(state));
     this.openDrivers.push(d);
     return d;
   }

@@ -138,7 +138,9 @@ async function applyCheckTeardown(s: Session, o: SmokeOptions, report: SmokeRepo
   report.driver = driverName;
   const state = s.emptyState(driverName);
   const p = s.plan(state, { driver: driverName });
-  const checks = deriveChecks(s.spec.cell, s.spec.realm, p.desired);
+  // Checks of what the driver does not realize are listed too, and skipped saying why.
+  const checks = deriveChecks(s.spec.cell, s.spec.realm, s.allResources(driverName));
+  const unmanaged = new Map((p.unmanaged?.addresses ?? []).map((a) => [a, p.unmanaged?.declined?.[a] ?? p.unmanaged?.reason ?? '']));
   const record = (run: CheckRun) => {
     report.checks.push(run);
     o.ran?.(run);
@@ -167,7 +169,7 @@ async function applyCheckTeardown(s: Session, o: SmokeOptions, report: SmokeRepo
   await o.settled?.();
 
   if (o.signal.aborted) skipAll('not run: interrupted');
-  else await runChecks(checks, d, state, report.apply, record);
+  else await runChecks(checks, d, state, report.apply, record, { driver: driverName, unmanaged });
 
   const teardown = s.plan(state, { destroy: true, driver: driverName });
   const down = await timed(async () => {
@@ -184,15 +186,25 @@ async function applyCheckTeardown(s: Session, o: SmokeOptions, report: SmokeRepo
       : { status: 'pass', message: `${res.done} resources destroyed`, seconds: down.seconds, resources: res.done };
 }
 
-/** Each check in order; one whose resources were not applied, or whose prerequisite did not pass, is skipped. */
-async function runChecks(checks: PlannedCheck[], d: Driver, state: CellState, apply: PhaseRun, record: (r: CheckRun) => void): Promise<void> {
+/**
+ * Each check in order; one whose resources the driver does not realize, or were not applied, or whose
+ * prerequisite did not pass, is skipped. A prerequisite the driver itself skipped (it does not apply
+ * there: no kernel module under afsd.fuse) does not hold back what needs it.
+ */
+async function runChecks(checks: PlannedCheck[], d: Driver, state: CellState, apply: PhaseRun, record: (r: CheckRun) => void,
+  o: { driver: string; unmanaged: Map<string, string> }): Promise<void> {
   const status = new Map<string, CheckResult['status']>();
+  const notApplicable = new Set<string>();
   const names = new Map(checks.map((c) => [c.id, c.name]));
   for (const check of checks) {
+    const beyond = check.resources.find((r) => o.unmanaged.has(r));
     const missing = check.resources.filter((r) => !state.resources[r]);
-    const blocked = check.needs.filter((n) => status.get(n) !== 'pass');
+    const blocked = check.needs.filter((n) => status.get(n) !== 'pass' && !notApplicable.has(n));
     let run: CheckRun;
-    if (missing.length) {
+    if (beyond) {
+      const why = o.unmanaged.get(beyond);
+      run = { check, result: { status: 'skip', message: `not run: ${beyond} is not managed by ${o.driver}${why ? ` (${why})` : ''}` }, seconds: 0 };
+    } else if (missing.length) {
       const why = apply.failedAt ? ` (apply stopped at ${apply.failedAt})` : apply.status === 'fail' ? ' (apply stopped)' : '';
       run = { check, result: { status: 'skip', message: `not run: ${missing.join(', ')} ${missing.length === 1 ? 'was' : 'were'} not applied${why}` }, seconds: 0 };
     } else if (blocked.length) {
@@ -201,6 +213,7 @@ async function runChecks(checks: PlannedCheck[], d: Driver, state: CellState, ap
     } else {
       const t = await timed(() => d.check(check));
       run = { check, result: t.value ?? { status: 'fail', message: t.error!.message }, seconds: t.seconds };
+      if (run.result.status === 'skip') notApplicable.add(check.id);
     }
     status.set(check.id, run.result.status);
     record(run);

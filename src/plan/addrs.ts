@@ -1,5 +1,6 @@
 // Resource addresses: "guest.shea", "volume.root.afs", "partition.service-m1./vicepa". The only
 // place they are built or taken apart; a type never contains a dot, a name may.
+import { ptsName } from '../config/afs.js';
 import { RESOURCE_TYPES, type ResourceType } from './resources.js';
 
 const TYPES = new Set<string>(RESOURCE_TYPES);
@@ -27,8 +28,16 @@ export const names = {
   module: (guest: string, module: string) => `${guest}.${module}`,
   partition: (guest: string, path: string) => `${guest}.${path}`,
   serviceKey: (cell: string) => `afs/${cell}`,
-  /** kula/admin -> kula.admin (pts names use a dot where Kerberos v5 uses a slash). */
-  ptsUser: (principal: string) => principal.replace('/', '.'),
+  /** kula/admin -> kula.admin (pts names use a dot where Kerberos v5 uses a slash); bob@ATHENA.NET -> bob@athena.net. */
+  ptsUser: (principal: string) => {
+    const at = principal.indexOf('@');
+    return at < 0 ? ptsName(principal) : `${ptsName(principal.slice(0, at))}@${principal.slice(at + 1).toLowerCase()}`;
+  },
+  /** A principal of the cell's realm by its name, another realm's qualified: kula, bob@ATHENA.NET. */
+  principal: (principal: string, realm: string, cellRealm: string) => (realm === cellRealm ? principal : `${principal}@${realm}`),
+  /** root.cell@service-m1/vicepa */
+  roSite: (volume: string, server: string, partition: string) => `${volume}@${server}${partition}`,
+  crossRealm: (clientRealm: string, serviceRealm: string) => `krbtgt/${serviceRealm}@${clientRealm}`,
 };
 
 /** Addresses by type, for callers that know what they point at. */
@@ -44,5 +53,16 @@ export const addr = {
   partition: (guest: string, path: string) => address('partition', names.partition(guest, path)),
   volume: (v: string) => address('volume', v),
   ptsUser: (principal: string) => address('pts-user', names.ptsUser(principal)),
+  /** The pts-user of a pts name (kula.admin, bob@athena.net). */
+  ptsName: (user: string) => address('pts-user', user),
   afsClient: (g: string) => address('afs-client', g),
+  ptsGroup: (g: string) => address('pts-group', g),
+  quota: (v: string) => address('quota', v),
+  mount: (path: string) => address('mount', path),
+  acl: (path: string) => address('acl', path),
+  roSite: (volume: string, server: string, partition: string) => address('ro-site', names.roSite(volume, server, partition)),
+  release: (v: string) => address('release', v),
+  backup: (v: string) => address('backup', v),
+  keytab: (principal: string) => address('keytab', principal),
+  crossRealm: (clientRealm: string, serviceRealm: string) => address('cross-realm', names.crossRealm(clientRealm, serviceRealm)),
 };

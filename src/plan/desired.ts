@@ -1,20 +1,18 @@
 // The desired graph: every resource the cell file asks for, with stable addresses and dependencies.
+// Hosts, guests and modules here; Kerberos in desired-krb.ts, AFS in desired-afs.ts.
 import type { Catalog } from '../catalog/types.js';
 import type { CellSpec } from '../config/types.js';
 import { guestModules } from '../kmod/resolve.js';
 import { addr, address, names } from './addrs.js';
+import { afsResources } from './desired-afs.js';
+import { kerberosResources, type Runs } from './desired-krb.js';
 import type { AttrsByType, Resource, ResourceOf, ResourceType } from './resources.js';
 
-/** The principals made AFS administrators: those with an `admin` instance, else the first one. */
-export function adminPrincipals(principals: string[]): Set<string> {
-  const admins = principals.filter((p) => p.endsWith('/admin'));
-  return new Set(admins.length > 0 ? admins : principals.slice(0, 1));
-}
-
-/** AES keys for afs/<cell>: what OpenAFS 1.8's rxkad-k5 takes and Debian's KDC issues. */
-const SERVICE_KEY_ENCTYPES = ['aes256-cts-hmac-sha1-96', 'aes128-cts-hmac-sha1-96'];
-
-export function desiredResources(spec: CellSpec, catalog: Catalog): Resource[] {
+/**
+ * Every resource of the cell. `runs`: the software the plan is for: the catalog's (the simulator) or
+ * what really runs in its place (the real drivers), which decides the afs/<cell> key's enctypes.
+ */
+export function desiredResources(spec: CellSpec, catalog: Catalog, runs: Runs = 'catalog'): Resource[] {
   const out: Resource[] = [];
   const add = <T extends ResourceType>(type: T, name: string, attrs: AttrsByType[T], deps: string[]): ResourceOf<T> => {
     const r = { address: address(type, name), type, name, attrs, deps } as ResourceOf<T>;
@@ -41,66 +39,35 @@ export function desiredResources(spec: CellSpec, catalog: Catalog): Resource[] {
       add('module', names.module(g.name, m.name), { guest: g.name, module: m.id, name: m.name }, [guest.address])));
   }
 
-  const krb = spec.kerberos;
-  const master = krb?.kdcs[0];
-  if (krb && master) {
-    for (const k of krb.kdcs) {
-      const deps = [addr.guest(k)];
-      if (k !== master) deps.push(addr.kdc(master));
-      add('kdc', k, {
-        guest: k, realm: spec.realm, role: k === master ? 'master' : 'replica', master, software: krb.software, kdcs: krb.kdcs,
-      }, deps);
-    }
-    for (const p of krb.principals) add('principal', p, { realm: spec.realm, principal: p, kdc: master }, [addr.kdc(master)]);
-    if (spec.afs) {
-      add('service-key', names.serviceKey(spec.cell), {
-        principal: `afs/${spec.cell}@${spec.realm}`, realm: spec.realm, cell: spec.cell, kdc: master, enctypes: SERVICE_KEY_ENCTYPES,
-      }, [addr.kdc(master)]);
-    }
-  }
-
-  const afs = spec.afs;
-  if (afs) {
-    const keyDeps = krb && master ? [addr.serviceKey(spec.cell)] : [];
-    const dbAddrs = afs.dbservers.map((d) =>
-      add('afs-db', d, { guest: d, cell: spec.cell, software: afs.software, dbservers: afs.dbservers }, [addr.guest(d), ...keyDeps]).address);
-    for (const [fs, parts] of Object.entries(afs.fileservers)) {
-      const server = add('afs-fs', fs, {
-        guest: fs, cell: spec.cell, software: afs.software, partitions: parts, dbservers: afs.dbservers,
-      }, [addr.guest(fs), ...keyDeps, ...dbAddrs]);
-      for (const p of parts) add('partition', names.partition(fs, p), { guest: fs, path: p }, [server.address]);
-    }
-    const volumes = new Map(afs.volumes.map((v) => [v.name,
-      add('volume', v.name, { volume: v.name, server: v.server, partition: v.partition }, [addr.partition(v.server, v.partition)]).address]));
-    // A client mounts /afs from root.afs and the cell from root.cell; other volumes are reached through them.
-    const clientVolumes = ['root.afs', 'root.cell'].flatMap((v) => volumes.get(v) ?? []);
-    if (krb) {
-      const admins = adminPrincipals(krb.principals);
-      for (const p of krb.principals) {
-        const user = names.ptsUser(p);
-        add('pts-user', user, { user, principal: p, admin: admins.has(p) }, [...dbAddrs, addr.principal(p)]);
-      }
-    }
-    for (const [client, software] of Object.entries(afs.clients)) {
-      const clientMods = new Set(Object.values(catalog.software.get(software)?.client_modules ?? {}));
-      const mod = (modulesOf.get(client) ?? []).find((r) => clientMods.has(r.attrs.module));
-      add('afs-client', client, {
-        guest: client, cell: spec.cell, software, module: mod ? mod.attrs.module : null, dbservers: afs.dbservers,
-      }, [addr.guest(client), ...(mod ? [mod.address] : []), ...dbAddrs, ...clientVolumes]);
-    }
-  }
+  kerberosResources(spec, catalog, add, runs);
+  afsResources(spec, catalog, add, modulesOf);
   return out;
+}
+
+/** What splitManaged needs of a driver's capabilities (a set of types will do). */
+export interface Realizes {
+  realizes: ReadonlySet<ResourceType>;
+  declines?(r: Resource, cell: { realm: string }): string | undefined;
 }
 
 /**
  * The resources a driver realizes and the addresses of the rest: what plan shows as "not managed
  * by <driver>". A dependency on an unmanaged resource is replaced by that resource's own
  * dependencies (transitively), so the order between managed ones survives: a partition still
- * waits for its guest when the fileserver between them is not managed.
+ * waits for its guest when the fileserver between them is not managed. `declined`: why the driver
+ * leaves a resource of a type it realizes.
  */
-export function splitManaged(desired: Resource[], realizes: ReadonlySet<ResourceType>): { managed: Resource[]; unmanaged: string[] } {
-  const managed = desired.filter((r) => realizes.has(r.type));
-  if (managed.length === desired.length) return { managed, unmanaged: [] };
+export function splitManaged(desired: Resource[], caps: Realizes | ReadonlySet<ResourceType>, cell: { realm: string } = { realm: '' }):
+  { managed: Resource[]; unmanaged: string[]; declined: Record<string, string> } {
+  const c: Realizes = caps instanceof Set ? { realizes: caps } : (caps as Realizes);
+  const declined: Record<string, string> = {};
+  const managed = desired.filter((r) => {
+    if (!c.realizes.has(r.type)) return false;
+    const why = c.declines?.(r, cell);
+    if (why) declined[r.address] = why;
+    return !why;
+  });
+  if (managed.length === desired.length) return { managed, unmanaged: [], declined };
   const keep = new Set(managed.map((r) => r.address));
   const depsOf = new Map(desired.map((r) => [r.address, r.deps]));
   const through = new Map<string, string[]>(); // unmanaged address -> the managed ones it stands for
@@ -117,5 +84,9 @@ export function splitManaged(desired: Resource[], realizes: ReadonlySet<Resource
   return {
     managed: managed.map((r) => ({ ...r, deps: [...new Set(r.deps.flatMap((d) => resolve(d, new Set())))] })),
     unmanaged: desired.filter((r) => !keep.has(r.address)).map((r) => r.address),
+    declined,
   };
 }
+
+export { adminPrincipals } from './desired-afs.js';
+export type { Runs } from './desired-krb.js';

@@ -44,8 +44,17 @@ const LIFECYCLE: Record<ResourceType, Lifecycle> = {
   'afs-fs': { inPlace: ['dbservers', 'partitions'] },
   partition: { inPlace: [] },
   volume: { inPlace: ['server', 'partition'] }, // vos move
-  'pts-user': { inPlace: ['admin'] }, // pts adduser/removeuser system:administrators
+  'pts-user': { inPlace: ['admin'], replaceReason: { id: 'an AFS id is fixed when pts createuser makes the user' } }, // pts adduser/removeuser system:administrators
   'afs-client': { inPlace: ['dbservers'] },
+  'pts-group': { inPlace: ['members', 'owner'], replaceReason: { id: 'an AFS id is fixed when pts creategroup makes the group' } }, // pts adduser/removeuser, pts chown
+  quota: { inPlace: ['max_kb'] }, // fs setquota
+  mount: { inPlace: ['volume', 'rw'] }, // fs rmmount, fs mkmount
+  acl: { inPlace: ['normal', 'negative', 'volume'] }, // fs setacl -clear
+  'ro-site': { inPlace: [], replaceReason: { server: 'a read-only site moves by vos remsite and vos addsite', partition: 'a read-only site moves by vos remsite and vos addsite' } },
+  release: { inPlace: ['sites', 'content'] }, // vos release
+  backup: { inPlace: ['server', 'partition', 'content'] }, // vos backup (vos move deletes the old backup volume)
+  keytab: { inPlace: ['enctypes', 'guest'], replaceReason: { kdc: 'a new master KDC means a new key' } }, // ktadd -e, copied to the guest
+  'cross-realm': { inPlace: [], replaceReason: { enctypes: 'the shared key is made again in both KDCs', kdcs: 'the shared key is made again in both KDCs' } },
 };
 
 /** Why `changed` needs a replacement, or undefined when the resource can be updated in place. */
@@ -81,7 +90,20 @@ export function livesOn(r: { type: ResourceType; attrs: object }, guestsOf: (typ
     case 'service-key':
       return guestsOf('kdc');
     case 'pts-user':
+    case 'pts-group':
       return guestsOf('afs-db');
+    case 'quota':
+    case 'mount':
+    case 'acl':
+    case 'release':
+      return guestsOf('afs-db'); // in volumes on fileservers the VLDB finds: gone with the databases
+    case 'ro-site':
+    case 'backup':
+      return [String(a.server), ...guestsOf('afs-db')];
+    case 'keytab':
+      return [...guestsOf('kdc'), ...(typeof a.guest === 'string' ? [a.guest] : [])];
+    case 'cross-realm':
+      return guestsOf('kdc');
     default:
       return typeof a.guest === 'string' ? [a.guest] : undefined;
   }

@@ -24,9 +24,30 @@ export type AfsDbAttrs = { guest: string; cell: string; software: string; dbserv
 export type AfsFsAttrs = { guest: string; cell: string; software: string; partitions: string[]; dbservers: string[] };
 export type PartitionAttrs = { guest: string; path: string };
 export type VolumeAttrs = { volume: string; server: string; partition: string };
-/** user in pts form: kula.admin for kula/admin. */
-export type PtsUserAttrs = { user: string; principal: string; admin: boolean };
+/**
+ * user in pts form: kula.admin for kula/admin, bob@athena.net for bob@ATHENA.NET (principal: qualified
+ * only for another realm's user). `id`: given only when the cell file fixes it (pts createuser -id).
+ */
+export type PtsUserAttrs = { user: string; principal: string; admin: boolean; id?: number };
 export type AfsClientAttrs = { guest: string; cell: string; software: string; module: string | null; dbservers: string[] };
+/** A pts group; members are pts user names. */
+export type PtsGroupAttrs = { group: string; owner: string; members: string[]; id?: number };
+/** fs setquota: the volume's quota in 1-KB blocks, 0 for none. */
+export type QuotaAttrs = { volume: string; max_kb: number };
+/** fs mkmount: the entry `dir` in volume `in_volume` mounts `volume` (which may end in .readonly or .backup). */
+export type MountAttrs = { path: string; in_volume: string; dir: string; volume: string; rw: boolean };
+/** fs setacl -clear on the root directory of `volume` (the one `path` reaches); rights in fs la's letters. */
+export type AclAttrs = { path: string; volume: string; normal: Record<string, string>; negative: Record<string, string> };
+/** vos addsite: a read-only site of a volume. */
+export type RoSiteAttrs = { volume: string; server: string; partition: string };
+/** vos release: the RO sites get a clone of the RW; `content` lists what the RW holds that the file declares (mount points, ACLs). */
+export type ReleaseAttrs = { volume: string; sites: string[]; content: string[] };
+/** vos backup: NAME.backup beside the RW (it moves with it), holding what `content` says. */
+export type BackupAttrs = { volume: string; server: string; partition: string; content: string[] };
+/** A service principal with a random key, extracted to a keytab (installed on `guest`). */
+export type KeytabAttrs = { principal: string; realm: string; kdc: string; guest: string | null; enctypes: string[] };
+/** krbtgt/SERVICE@CLIENT: the same key in both realms' master KDCs lets CLIENT's users get SERVICE's tickets. */
+export type CrossRealmAttrs = { principal: string; client_realm: string; service_realm: string; kdcs: string[]; enctypes: string[] };
 
 export interface AttrsByType {
   host: HostAttrs;
@@ -41,12 +62,25 @@ export interface AttrsByType {
   volume: VolumeAttrs;
   'pts-user': PtsUserAttrs;
   'afs-client': AfsClientAttrs;
+  'pts-group': PtsGroupAttrs;
+  quota: QuotaAttrs;
+  mount: MountAttrs;
+  acl: AclAttrs;
+  'ro-site': RoSiteAttrs;
+  release: ReleaseAttrs;
+  backup: BackupAttrs;
+  keytab: KeytabAttrs;
+  'cross-realm': CrossRealmAttrs;
 }
 export type ResourceType = keyof AttrsByType;
 
 export const RESOURCE_TYPES: readonly ResourceType[] = [
   'host', 'guest', 'module', 'kdc', 'principal', 'service-key', 'afs-db', 'afs-fs', 'partition', 'volume', 'pts-user', 'afs-client',
+  'pts-group', 'quota', 'mount', 'acl', 'ro-site', 'release', 'backup', 'keytab', 'cross-realm',
 ];
+
+/** The types of cell file v1: what every driver with services realizes. */
+export const V1_TYPES: readonly ResourceType[] = RESOURCE_TYPES.slice(0, 12);
 
 export interface ResourceOf<T extends ResourceType> {
   address: string; // `${type}.${name}`, built by addrs.ts

@@ -37,7 +37,7 @@ export interface Plan {
   findings: Finding[];
   desired: Resource[]; // what the driver will realize
   /** Resources of the cell the driver does not realize: shown, never recorded as created. */
-  unmanaged?: { driver: string; reason?: string; addresses: string[] };
+  unmanaged?: { driver: string; reason?: string; addresses: string[]; declined?: Record<string, string> };
   /** Recorded resources the driver could not read back (refresh): shown, left as they are. */
   unknown?: { address: string; reason: string }[];
   /** Whether the recorded state was compared with what really runs (false: --refresh=false, or never applied). */

@@ -66,8 +66,17 @@ export function renderPlan(p: Plan, detail = p.changes.length <= 200, width?: nu
 export function unmanagedLines(p: Plan): string[] {
   const u = p.unmanaged;
   if (!u) return [];
-  const shown = u.addresses.slice(0, 8).join(', ') + (u.addresses.length > 8 ? `, ... (${u.addresses.length - 8} more)` : '');
-  return [`Not managed by ${u.driver} (${u.addresses.length} resources${u.reason ? `; ${u.reason}` : ''}): ${shown}`, ''];
+  const list = (as: string[]) => as.slice(0, 8).join(', ') + (as.length > 8 ? `, ... (${as.length - 8} more)` : '');
+  const declined = u.declined ?? {};
+  const byType = u.addresses.filter((a) => !Object.hasOwn(declined, a));
+  const byReason = new Map<string, string[]>();
+  for (const [a, why] of Object.entries(declined)) (byReason.get(why) ?? byReason.set(why, []).get(why)!).push(a);
+  const head = `Not managed by ${u.driver} (${u.addresses.length} resources${u.reason && byType.length ? `; ${u.reason}` : ''})`;
+  return [
+    byType.length ? `${head}: ${list(byType)}` : `${head}:`,
+    ...[...byReason].map(([why, as]) => `  ${list(as)}: ${why}`),
+    '',
+  ];
 }
 
 /** Recorded resources the driver could not read back: said, so "No changes" is not taken for "all is well". */

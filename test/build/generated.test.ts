@@ -24,7 +24,7 @@ describe('the cell schema', () => {
     const generated = Object.entries(file.$defs).filter(([, d]) => d.$comment === CATALOG_MARK).map(([k]) => k);
     expect(generated.sort()).toEqual(Object.keys(GENERATED_DEFS).sort());
     expect(file.$defs.guestOsId.enum).toContain('netbsd-3.1');
-    expect(file.$defs.kdcSoftware.enum).toEqual(['heimdal-0.72', 'mit-krb5-1.4.4']);
+    expect(file.$defs.kdcSoftware.enum).toEqual(['heimdal-0.72', 'mit-krb5-1.4.4', 'heimdal-7.8', 'mit-krb5-1.20']);
     expect(file.$defs.kernelId.examples).toContain('netbsd-3.1-xen3-domu-nodiag');
     expect(file.$defs.xenId.markdownDescription).toContain('`3.0.2`');
   });

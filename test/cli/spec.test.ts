@@ -149,7 +149,7 @@ describe('shell completion', () => {
     expect(complete('cellctl apply cells/tproa.yaml --driver ')).toEqual(['sim', 'netns', 'libvirt', 'qemu', 'xen']);
     expect(complete('cellctl explain module-gpl')).toEqual(['module-gpl-only-symbol']);
     expect(complete('cellctl catalog kernels linux-2.6.16-')).toEqual(['linux-2.6.16-xen-3.0.2']);
-    expect(complete('cellctl validate cells/tpr').sort()).toEqual(['cells/tproa-3db.yaml', 'cells/tproa.yaml']);
+    expect(complete('cellctl validate cells/tpr').sort()).toEqual(['cells/tproa-2hosts.yaml', 'cells/tproa-3db.yaml', 'cells/tproa-full.yaml', 'cells/tproa.yaml']);
     expect(complete('cellctl state ')).toEqual(['list', 'show']);
     expect(complete('cellctl state show cells/tproa.yaml --state-dir /tmp ')).toEqual([]);
   });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/catalog/load.js';
 import { runCompat } from '../../src/compat/index.js';
 import type { Finding } from '../../src/compat/types.js';
-import type { CellSpec, DiskSpec, GuestSpec, HostSpec } from '../../src/config/types.js';
+import type { CellSpec, DiskSpec, GuestSpec, HostSpec, VolumeSpec } from '../../src/config/types.js';
 
 const catalog = loadCatalog();
 
@@ -33,16 +33,22 @@ function guest(name: string, over: Partial<GuestSpec> = {}): GuestSpec {
   };
 }
 
+function volume(name: string, over: Partial<VolumeSpec> = {}): VolumeSpec {
+  return { name, server: 'm1', partition: '/vicepa', replicas: [], backup: false, ...over };
+}
+
 /** A clean one-guest cell (tproa-like, without Arla) to break one thing at a time. */
 function cell(edit: (c: CellSpec) => void = () => {}): CellSpec {
   const c: CellSpec = {
     file: '/tmp/test.yaml', cell: 'test.example', realm: 'TEST.EXAMPLE',
     hosts: { kraken: host('kraken') },
     guests: { m1: guest('m1') },
-    kerberos: { software: 'heimdal-0.72', kdcs: ['m1'], principals: ['kula'] },
+    kerberos: { software: 'heimdal-0.72', kdcs: ['m1'], principals: ['kula'], keytabs: [], trusts: [] },
+    realms: {},
     afs: {
       software: 'openafs-1.4.2', dbservers: ['m1'], fileservers: { m1: ['/vicepa'] }, clients: {},
-      volumes: [{ name: 'root.afs', server: 'm1', partition: '/vicepa' }, { name: 'root.cell', server: 'm1', partition: '/vicepa' }],
+      volumes: [volume('root.afs'), volume('root.cell')],
+      users: {}, groups: [], mounts: [], acls: [],
     },
     posOf: () => undefined,
   };

@@ -31,14 +31,16 @@ describe('seed cells', () => {
       ['phy', '/dev/wd3e', '0x03', 'w'],
       ['phy', '/dev/wd3f', '0x04', 'w'],
     ]);
-    expect(spec.kerberos).toEqual({ software: 'heimdal-0.72', kdcs: ['service-m1'], principals: ['kula', 'kula/admin'] });
+    expect(spec.kerberos).toEqual({ software: 'heimdal-0.72', kdcs: ['service-m1'], principals: ['kula', 'kula/admin'], keytabs: [], trusts: [] });
+    expect(spec.realms).toEqual({});
     expect(spec.afs).toEqual({
       software: 'openafs-1.4.2', dbservers: ['service-m1'], fileservers: { 'service-m1': ['/vicepa'] },
       clients: { 'service-m1': 'arla-0.43' },
       volumes: [
-        { name: 'root.afs', server: 'service-m1', partition: '/vicepa' },
-        { name: 'root.cell', server: 'service-m1', partition: '/vicepa' },
+        { name: 'root.afs', server: 'service-m1', partition: '/vicepa', replicas: [], backup: false },
+        { name: 'root.cell', server: 'service-m1', partition: '/vicepa', replicas: [], backup: false },
       ],
+      users: {}, groups: [], mounts: [], acls: [],
     });
   });
 

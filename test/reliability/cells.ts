@@ -2,6 +2,7 @@
 // many pass validate, with the corners the rules are about mixed in: shared images, duplicate
 // devices and addresses, reserved principals, odd volume names...), and real cells mutated.
 // Deterministic from a seed; plain data, rendered to YAML by the caller.
+import { serviceKeyEnctypes } from '../../src/catalog/keys.js';
 import type { Catalog } from '../../src/catalog/types.js';
 import { compareVersions } from '../../src/catalog/versions.js';
 import { rng } from './helpers.js';
@@ -129,7 +130,8 @@ export function generateCell(catalog: Catalog, d: Dice): CellData {
   const realmOf = String(data.realm ?? realm);
   const software = [...catalog.software.values()];
   if (d.chance(0.9)) {
-    const kdc = software.filter((s) => s.roles.includes('kdc'));
+    // Mostly a KDC that can key afs/<cell> for the usual servers (OpenAFS 1.4 takes single DES only; MIT 1.18+ makes none).
+    const kdc = software.filter((s) => s.roles.includes('kdc') && serviceKeyEnctypes(catalog, 'openafs-1.4.2', s.id, 'catalog').length > 0);
     data.kerberos = {
       software: d.odd() ? d.pick(software).id : d.pick(kdc).id,
       kdcs: d.some(names, 1).slice(0, 2),

@@ -55,7 +55,8 @@ function validate(text: string): Outcome {
 async function apply(spec: CellSpec, open: (ctx: ReturnType<typeof testContext>) => Driver, stateDir: string): Promise<{ failed?: { address: string; message: string }; done: number }> {
   const ctx = testContext({ cell: spec.cell, realm: spec.realm, stateDir, catalog, secrets: new SecretStore(join(stateDir, 'secrets.json')) });
   const driver = open(ctx);
-  const { managed } = splitManaged(desiredResources(spec, catalog), capabilitiesOf(driver.name).realizes);
+  const caps = capabilitiesOf(driver.name);
+  const { managed } = splitManaged(desiredResources(spec, catalog, caps.runs), caps, spec);
   const plan = diff(spec, managed, undefined, runCompat(spec, catalog));
   const state: CellState = { version: 1, cell: spec.cell, file: spec.file, driver: driver.name, serial: 0, resources: {} };
   try {

@@ -11,7 +11,10 @@ export const statusCmd: Command = async (args, flags) => {
     return 0;
   }
   if (flags.json) out(JSON.stringify(statusJson(r), null, 2));
-  else for (const l of renderStatus(r)) out(l);
+  else {
+    for (const l of renderStatus(r)) out(l);
+    if (r.driver !== 'sim') for (const l of s.standIns()) out(`Note (--driver ${r.driver}): ${l}.`);
+  }
   return flags['detailed-exitcode'] && r.drift.changes.length > 0 ? 2 : 0;
 };
 

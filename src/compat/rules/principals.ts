@@ -36,26 +36,41 @@ const PTS_MAX_NAME = 63;
 /** The AFS user a principal becomes, as the ptserver stores it. */
 const ptsName = (principal: string): string => names.ptsUser(principal).toLowerCase();
 
-/** Principals the KDC database is created with (catalog data), and afs/<cell>, which cellctl makes itself. */
+/**
+ * Principals the KDC database is created with (catalog data), and those cellctl makes itself: afs/<cell>
+ * and the cross-realm krbtgt/A@B of trusted realms. In any realm's principals or keytabs.
+ */
 export const principalReserved: Rule = (spec, catalog) => {
-  const krb = spec.kerberos;
-  if (!krb) return [];
-  const db = catalog.software.get(krb.software)?.kdc_database;
-  const builtin = new Map((db?.principals ?? []).map((p) => [p.replaceAll('{realm}', spec.realm), `${krb.software}'s new database holds it`]));
-  if (spec.afs) builtin.set(names.serviceKey(spec.cell), `cellctl creates it for the cell's AFS servers (service-key.${names.serviceKey(spec.cell)})`);
   const out: Finding[] = [];
-  krb.principals.forEach((p, i) => {
-    const why = builtin.get(p);
-    if (!why) return;
-    out.push({
-      code: 'principal-reserved',
-      severity: 'error',
-      subject: addr.principal(p),
-      message: `kadmin: add_principal: Principal or policy already exists while creating "${p}@${spec.realm}": ${why}`,
-      fix: `drop ${p} from kerberos.principals${p.startsWith('afs/') ? '' : ` (reserved: ${[...builtin.keys()].join(', ')})`}`,
-      pos: spec.posOf(['kerberos', 'principals', i]),
-    });
-  });
+  const realms = [
+    ...(spec.kerberos ? [{ realm: spec.realm, r: spec.kerberos, at: ['kerberos'] }] : []),
+    ...Object.values(spec.realms).map((r) => ({ realm: r.realm, r, at: ['realms', r.realm] })),
+  ];
+  const trusted = new Set(spec.kerberos?.trusts ?? []);
+  for (const { realm, r, at } of realms) {
+    const db = catalog.software.get(r.software)?.kdc_database;
+    const builtin = new Map((db?.principals ?? []).map((p) => [p.replaceAll('{realm}', realm), `${r.software}'s new database holds it`]));
+    if (spec.afs && realm === spec.realm) builtin.set(names.serviceKey(spec.cell), `cellctl creates it for the cell's AFS servers (service-key.${names.serviceKey(spec.cell)})`);
+    for (const other of [spec.realm, ...trusted]) {
+      if (other !== realm && (realm === spec.realm ? trusted.has(other) : other === spec.realm && trusted.has(realm))) {
+        builtin.set(`krbtgt/${other}`, `cellctl creates it for the trust between ${spec.realm} and ${realm === spec.realm ? other : realm}`);
+      }
+    }
+    const check = (p: string, path: (string | number)[], subject: string) => {
+      const why = builtin.get(p);
+      if (!why) return;
+      out.push({
+        code: 'principal-reserved',
+        severity: 'error',
+        subject,
+        message: `kadmin: add_principal: Principal or policy already exists while creating "${p}@${realm}": ${why}`,
+        fix: `drop ${p}${p.startsWith('afs/') || p.startsWith('krbtgt/') ? '' : ` (reserved: ${[...builtin.keys()].join(', ')})`}`,
+        pos: spec.posOf(path),
+      });
+    };
+    r.principals.forEach((p, i) => check(p, [...at, 'principals', i], addr.principal(names.principal(p, realm, spec.realm))));
+    r.keytabs.forEach((k, i) => check(k.principal, [...at, 'keytabs', i, 'principal'], addr.keytab(names.principal(k.principal, realm, spec.realm))));
+  }
   return out;
 };
 

@@ -106,7 +106,7 @@ export function dbGuest(L: Layout): string {
 
 export async function createPtsUser(r: Runner, L: Layout, a: PtsUserAttrs): Promise<Record<string, string | number | boolean>> {
   const g = dbGuest(L);
-  await mustAdmin(r, L, g, 'pts', ['createuser', '-name', a.user], /already exists/);
+  await mustAdmin(r, L, g, 'pts', ['createuser', '-name', a.user, ...(a.id !== undefined ? ['-id', String(a.id)] : [])], /already exists/);
   const ex = await mustAdmin(r, L, g, 'pts', ['examine', a.user]);
   const id = Number(/id: (-?\d+)/.exec(ex.stdout)?.[1] ?? 0);
   if (a.admin) {

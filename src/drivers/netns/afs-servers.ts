@@ -56,12 +56,13 @@ export function ensureAfsTree(L: Layout, guest: string, partitions: string[] = [
     writeFileSync(join(L.afsPath(guest, p), 'AlwaysAttach'), '');
   }
   const g = L.guest(guest);
-  writeFileSync(L.afsPath(guest, '/etc/openafs/server/ThisCell'), L.cell + '\n');
-  writeFileSync(L.afsPath(guest, '/etc/openafs/ThisCell'), L.cell + '\n');
-  writeFileSync(L.afsPath(guest, '/etc/openafs/cacheinfo'), '/afs:/var/cache/openafs:50000\n');
+  // Replaced, not rewritten in place: pts, vos and aklog read these while another step runs in the same guest.
+  replaceFile(L.afsPath(guest, '/etc/openafs/server/ThisCell'), L.cell + '\n');
+  replaceFile(L.afsPath(guest, '/etc/openafs/ThisCell'), L.cell + '\n');
+  replaceFile(L.afsPath(guest, '/etc/openafs/cacheinfo'), '/afs:/var/cache/openafs:50000\n');
   // NetInfo/NetRestrict pin the address servers register (else whatever the hostname resolves to, 127.0.0.1 on Debian).
-  writeFileSync(L.afsPath(guest, '/var/lib/openafs/local/NetInfo'), g.ip + '\n');
-  writeFileSync(L.afsPath(guest, '/var/lib/openafs/local/NetRestrict'), '127.0.0.1\n');
+  replaceFile(L.afsPath(guest, '/var/lib/openafs/local/NetInfo'), g.ip + '\n');
+  replaceFile(L.afsPath(guest, '/var/lib/openafs/local/NetRestrict'), '127.0.0.1\n');
   writeCellServDB(L, guest, dbs);
   writeNameFiles(L, guest);
 }
@@ -81,10 +82,18 @@ function cellServDB(L: Layout, dbservers: string[]): string {
 export function writeCellServDB(L: Layout, guest: string, dbservers: string[] = L.reg.dbPlanned): boolean {
   const text = cellServDB(L, dbservers);
   const server = L.afsPath(guest, '/etc/openafs/server/CellServDB');
-  const changed = !existsSync(server) || readFileSync(server, 'utf8') !== text;
-  writeFileSync(server, text);
-  writeFileSync(L.afsPath(guest, '/etc/openafs/CellServDB'), text);
+  const changed = replaceFile(server, text);
+  replaceFile(L.afsPath(guest, '/etc/openafs/CellServDB'), text);
   return changed;
+}
+
+/** Writes `text` by rename when it differs (a reader sees the old file or the new, never a half-written one). */
+function replaceFile(file: string, text: string): boolean {
+  if (existsSync(file) && readFileSync(file, 'utf8') === text) return false;
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+  return true;
 }
 
 export function bosPid(L: Layout, guest: string): number | undefined {

@@ -1,7 +1,8 @@
 // Smoke checks against the real daemons. Each one runs a real protocol exchange from the right
 // namespace; a 'skip' always says why. Nothing here prints a password or key.
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CheckResult, Check } from '../driver.js';
 import { lastLines, type Runner } from './exec.js';
 import type { Layout } from './layout.js';
@@ -9,6 +10,8 @@ import { kdcAnswers, kdcPid } from './kerberos.js';
 import { probeInstance } from './health.js';
 import { admin, bosPid } from './afs-servers.js';
 import { dbGuest } from './afs-db.js';
+import { keytabPath } from './afs-admin.js';
+import { aclWrite, mountPoint, quotaExceeded, roRelease } from './access-checks.js';
 import { clientPid, getToken, helperMissing, inClient, kinit, TOKEN_NOTE, uafs } from './client.js';
 import { netnsExists } from './namespaces.js';
 import { names } from '../../plan/addrs.js';
@@ -17,6 +20,8 @@ export interface CheckCtx {
   r: Runner;
   L: Layout;
   password(principal: string): string;
+  /** KB the fileserver lets a volume go past its quota (catalog: quota_spare of the OpenAFS it runs). */
+  quotaSpareKb: number;
 }
 
 const CLIENT_MS = 30_000; // a fileserver that does not answer within this is down for the check
@@ -83,6 +88,25 @@ async function dispatch(x: CheckCtx, c: Check): Promise<CheckResult> {
       const ex = await admin(r, L, dbGuest(L), 'pts', ['examine', u]);
       return ex.code === 0 ? pass(`pts: ${ex.stdout.split('\n')[0]}`, ex.stdout) : fail(`pts examine ${u} failed`, ex.out);
     }
+    case 'pts-group': {
+      const group = str(c.params.group, 'group');
+      const want = Array.isArray(c.params.members) ? c.params.members.map(String) : [];
+      const m = await admin(r, L, dbGuest(L), 'pts', ['membership', group]);
+      if (m.code !== 0) return fail(`pts membership ${group} failed`, m.out);
+      const has = m.stdout.split('\n').slice(1).map((l) => l.trim()).filter(Boolean);
+      const missing = want.filter((u) => !has.includes(u));
+      return missing.length ? fail(`${group} lacks ${missing.join(', ')} (pts membership: ${has.join(', ') || 'no members'})`, m.out) : pass(`${group}: ${has.join(', ')}`, m.stdout);
+    }
+    case 'acl-write':
+      return aclWrite(x, str(guest, 'guest'), str(c.params.path, 'path'), str(c.params.allowed, 'allowed'), str(c.params.refused, 'refused'));
+    case 'quota-exceeded':
+      return quotaExceeded(x, str(guest, 'guest'), str(c.params.path, 'path'), Number(c.params.quota_kb), x.quotaSpareKb, str(c.params.principal, 'principal'));
+    case 'ro-release':
+      return roRelease(x, str(guest, 'guest'), str(c.params.volume, 'volume'), str(c.params.rw_path, 'rw_path'), str(c.params.ro_path, 'ro_path'), str(c.params.principal, 'principal'), dbGuest(L));
+    case 'mount-point':
+      return mountPoint(x, str(guest, 'guest'), str(c.params.path, 'path'), str(c.params.volume, 'volume'));
+    case 'keytab-kinit':
+      return keytabKinit(x, str(guest, 'guest'), str(c.params.principal, 'principal'));
     case 'bos-status':
       return bosInstances(x, str(guest, 'guest'));
     case 'client-module': {
@@ -100,6 +124,22 @@ async function dispatch(x: CheckCtx, c: Check): Promise<CheckResult> {
     default:
       return skip(`check kind ${c.kind} is not run by a driver`);
   }
+}
+
+/** kinit -k with the guest's keytab, in the guest's network namespace: the keytab holds the key the KDC has. */
+async function keytabKinit(x: CheckCtx, guest: string, full: string): Promise<CheckResult> {
+  const principal = full.replace(/@[^@]*$/, '');
+  const file = keytabPath(x.L, guest, principal);
+  if (!existsSync(file)) return fail(`no keytab for ${full} on ${guest} (${file})`);
+  const env = { KRB5_CONFIG: x.L.krb5Conf, KRB5CCNAME: `FILE:${join(x.L.tmpDir(guest), `krb5cc_kt_${principal.replace(/[^A-Za-z0-9]/g, '_')}`)}` };
+  const k = await x.r.inNetns(x.L.guest(guest).ns, 'kinit', ['-k', '-t', file, full], { env, timeoutMs: 20_000 });
+  if (k.code !== 0) return fail(`kinit -k -t ${file} ${full} on ${guest} failed`, k.out);
+  const list = await x.r.run('klist', [], { env });
+  const keys = await x.r.run('klist', ['-k', '-e', '-t', file]);
+  rmSync(env.KRB5CCNAME.slice(5), { force: true });
+  if (!list.stdout.includes(`krbtgt/${x.L.realm}@${x.L.realm}`)) return fail('kinit -k succeeded but no TGT in the cache', list.out);
+  const enctypes = [...new Set([...keys.stdout.matchAll(/\(([a-z0-9-]+)\)\s*$/gm)].map((m) => m[1]!))];
+  return pass(`kinit -k -t ${file} ${full} on ${guest}: TGT issued (keytab keys: ${enctypes.join(', ')})`, `${list.stdout}\n${keys.stdout}`);
 }
 
 // A majority answering but not exactly one sync site is an election in progress (a server just left

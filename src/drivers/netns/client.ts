@@ -1,13 +1,13 @@
 // The AFS client: afsd.fuse (OpenAFS's user-space cache manager) mounted at /afs in the client guest's
 // own mount namespace. Tokens: afsd.fuse has no pioctl, so a second libuafs client (compiled here from
 // OpenAFS's libuafs) holds the rxkad token that real aklog makes; see TOKEN_NOTE.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { AfsClientAttrs } from '../../plan/resources.js';
 import { alive, lastLines, type Runner, until } from './exec.js';
 import { shortHash, type Layout } from './layout.js';
-import { ensureAfsTree, enterArgs, writeCellServDB } from './afs-servers.js';
+import { bosPid, ensureAfsTree, enterArgs, writeCellServDB } from './afs-servers.js';
 import { scrubbedEnv } from '../../state/secrets.js';
 import { daemonMarks, killPids } from './namespaces.js';
 import { TOKCAP_C, UAFS_C } from './helpers-c.js';
@@ -75,9 +75,9 @@ export async function deleteClient(r: Runner, L: Layout, guest: string): Promise
   L.save();
 }
 
-/** A command in the client's namespaces (its /etc/openafs, its /afs). */
+/** A command in the client's namespaces (its /etc/openafs, its /afs); on a server guest without a client, in bosserver's. */
 export function inClient(r: Runner, L: Layout, guest: string, cmd: string, args: string[], o: Parameters<Runner['run']>[2] = {}) {
-  const pid = clientPid(L, guest);
+  const pid = clientPid(L, guest) ?? bosPid(L, guest);
   if (!pid) throw new Error(`afsd.fuse is not running on ${guest}`);
   return r.inProc(pid, cmd, args, o);
 }
@@ -98,21 +98,32 @@ export function helperMissing(): string | undefined {
   return `the authenticated AFS client needs libuafs and a C compiler: apt-get install -y --no-install-recommends ${pkgs.join(' ')}`;
 }
 
+const building = new Map<string, Promise<Helpers>>(); // bin dir -> its build: steps running at once share one
+
 /** Builds tokcap.so and cellctl-uafs once per state dir (about 0.3 s), rebuilt when their source changes. */
-export async function ensureHelpers(r: Runner, L: Layout): Promise<Helpers> {
+export function ensureHelpers(r: Runner, L: Layout): Promise<Helpers> {
   const why = helperMissing();
-  if (why) throw new Error(why);
-  mkdirSync(L.binDir, { recursive: true });
+  if (why) return Promise.reject(new Error(why));
   const out = { tokcap: join(L.binDir, 'tokcap.so'), uafs: join(L.binDir, 'cellctl-uafs') };
   const stamp = join(L.binDir, 'helpers.hash');
   const hash = shortHash(TOKCAP_C + UAFS_C, 16);
-  if (existsSync(out.tokcap) && existsSync(out.uafs) && existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) return out;
-  writeFileSync(join(L.binDir, 'tokcap.c'), TOKCAP_C);
-  writeFileSync(join(L.binDir, 'cellctl-uafs.c'), UAFS_C);
-  await r.must('gcc', ['-shared', '-fPIC', '-O2', '-o', out.tokcap, join(L.binDir, 'tokcap.c'), '-ldl']);
-  await r.must('gcc', ['-O2', '-o', out.uafs, join(L.binDir, 'cellctl-uafs.c'), ...NEEDS, '-lpthread', '-lresolv']);
-  writeFileSync(stamp, hash);
-  return out;
+  if (existsSync(out.tokcap) && existsSync(out.uafs) && existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) return Promise.resolve(out);
+  const running = building.get(L.binDir);
+  if (running) return running;
+  const build = (async () => {
+    mkdirSync(L.binDir, { recursive: true });
+    writeFileSync(join(L.binDir, 'tokcap.c'), TOKCAP_C);
+    writeFileSync(join(L.binDir, 'cellctl-uafs.c'), UAFS_C);
+    // Built beside and renamed: a helper running from another step never sees a half-written file.
+    await r.must('gcc', ['-shared', '-fPIC', '-O2', '-o', `${out.tokcap}.new`, join(L.binDir, 'tokcap.c'), '-ldl']);
+    await r.must('gcc', ['-O2', '-o', `${out.uafs}.new`, join(L.binDir, 'cellctl-uafs.c'), ...NEEDS, '-lpthread', '-lresolv']);
+    renameSync(`${out.tokcap}.new`, out.tokcap);
+    renameSync(`${out.uafs}.new`, out.uafs);
+    writeFileSync(stamp, hash);
+    return out;
+  })().finally(() => building.delete(L.binDir));
+  building.set(L.binDir, build);
+  return build;
 }
 
 function krbEnv(L: Layout, guest: string, principal: string): Record<string, string> {

@@ -67,6 +67,7 @@ int uafs_read(int fd, char *buf, int len);
 int uafs_close(int fd);
 int uafs_unlink(char *path);
 int uafs_stat(char *path, struct stat *st);
+int uafs_symlink(char *target, char *source);
 int call_syscall(long syscall, long afscall, long p1, long p2, long p3, long p4);
 
 struct vioc { char *in, *out; short in_size, out_size; };
@@ -74,7 +75,10 @@ struct vioc { char *in, *out; short in_size, out_size; };
 #define VIOCSETAL _IOW('V', 1, struct vioc)
 #define VIOCGETAL _IOW('V', 2, struct vioc)
 #define VIOCGETTOK _IOW('V', 8, struct vioc)
+#define VIOCGETVOLSTAT _IOW('V', 4, struct vioc)
 #define VIOCFLUSHCB _IOW('V', 25, struct vioc)
+#define VIOC_AFS_DELETE_MT_PT _IOW('V', 28, struct vioc)
+#define VIOC_AFS_STAT_MT_PT _IOW('V', 29, struct vioc)
 
 static int pioctl_(char *path, unsigned cmd, struct vioc *v) {
   return call_syscall(AFSCALL_PIOCTL, (long)path, cmd, (long)v, 1, 0);
@@ -127,7 +131,7 @@ int main(int argc, char **argv) {
 static int run(int argc, char **argv) {
   const char *tok = NULL; int i = 1;
   if (argc > 2 && strcmp(argv[1], "-t") == 0) { tok = argv[2]; i = 3; }
-  if (argc - i < 1) { fprintf(stderr, "usage: cellctl-uafs [-t tokenfile] tokens [P] | stat P | write P | read P | unlink P | getacl D | setacl D NAME RIGHTS\\n"); return 2; }
+  if (argc - i < 1) { fprintf(stderr, "usage: cellctl-uafs [-t tokenfile] tokens [P] | stat P | write P | fill P BYTES | read P | unlink P | getacl D | setacl D NAME RIGHTS | putacl D | volstat P | mkmount P TARGET | lsmount D NAME | rmmount D NAME\\n"); return 2; }
   char *op = argv[i], *a1 = argc > i + 1 ? argv[i + 1] : NULL;
   if (a1) {
     snprintf(touched[0], sizeof touched[0], "%s", a1);
@@ -175,6 +179,52 @@ static int run(int argc, char **argv) {
     if (fd < 0) { fprintf(stderr, "open %s: %s\\n", a1, strerror(errno)); return 1; }
     if (uafs_write(fd, buf, n) != n) { fprintf(stderr, "write %s: %s\\n", a1, strerror(errno)); return 1; }
     if (uafs_close(fd)) { fprintf(stderr, "close %s: %s\\n", a1, strerror(errno)); return 1; }
+    return 0;
+  }
+  if (strcmp(op, "fill") == 0 && a1 && argc - i >= 3) {
+    /* BYTES of data in 64 KB stores: a quota refuses the store that goes over it (EDQUOT), at write or close */
+    static char buf[65536]; long left = atol(argv[i + 2]);
+    memset(buf, 'q', sizeof buf);
+    int fd = uafs_open(a1, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) { fprintf(stderr, "open %s: %s\\n", a1, strerror(errno)); return 1; }
+    while (left > 0) {
+      int n = left < (long)sizeof buf ? (int)left : (int)sizeof buf;
+      if (uafs_write(fd, buf, n) != n) { fprintf(stderr, "write %s: %s\\n", a1, strerror(errno)); uafs_close(fd); return 1; }
+      left -= n;
+    }
+    if (uafs_close(fd)) { fprintf(stderr, "close %s: %s\\n", a1, strerror(errno)); return 1; }
+    return 0;
+  }
+  if (strcmp(op, "volstat") == 0 && a1) {
+    /* VIOCGETVOLSTAT: struct VolumeStatus (Vid, ParentId, 4 chars Online InService Blessed NeedsSalvage,
+     * Type, MinQuota, MaxQuota, BlocksInUse, PartBlocksAvail, PartMaxBlocks), then the volume's name */
+    static char out[2048]; struct vioc v = { NULL, out, 0, sizeof out };
+    int rc = pioctl_(a1, VIOCGETVOLSTAT, &v);
+    if (rc) { fprintf(stderr, "volstat %s: %s\\n", a1, strerror(rc)); return 1; }
+    int32_t st[9]; memcpy(st, out, sizeof st);
+    printf("volume %s id %d quota %d used %d\\n", out + sizeof st, st[0], st[5], st[6]);
+    return 0;
+  }
+  if (strcmp(op, "mkmount") == 0 && a1 && argc - i >= 3) {
+    /* what fs mkmount does: a symlink whose text is #vol. or %vol. (the cache manager makes it a mount point) */
+    if (uafs_symlink(argv[i + 2], a1)) { fprintf(stderr, "mkmount %s: %s\\n", a1, strerror(errno)); return 1; }
+    return 0;
+  }
+  if ((strcmp(op, "lsmount") == 0 || strcmp(op, "rmmount") == 0) && a1 && argc - i >= 3) {
+    static char out[1024]; char *name = argv[i + 2];
+    struct vioc v = { name, out, (short)(strlen(name) + 1), sizeof out };
+    memset(out, 0, sizeof out);
+    int rc = pioctl_(a1, strcmp(op, "lsmount") == 0 ? VIOC_AFS_STAT_MT_PT : VIOC_AFS_DELETE_MT_PT, &v);
+    if (rc) { fprintf(stderr, "%s %s/%s: %s\\n", op, a1, name, strerror(rc)); return 1; }
+    if (strcmp(op, "lsmount") == 0) printf("%s\\n", out);
+    return 0;
+  }
+  if (strcmp(op, "putacl") == 0 && a1) {
+    /* the whole ACL in VIOCSETAL's text form on stdin: "npos\\nnneg\\n" then "name\\trights\\n" lines */
+    static char acl[4096], out[4096]; size_t n = fread(acl, 1, sizeof acl - 1, stdin); acl[n] = 0;
+    struct vioc s = { acl, out, (short)(n + 1), sizeof out };
+    int rc = pioctl_(a1, VIOCSETAL, &s);
+    if (rc) { fprintf(stderr, "setacl %s: %s\\n", a1, strerror(rc)); return 1; }
     return 0;
   }
   if (strcmp(op, "read") == 0 && a1) {

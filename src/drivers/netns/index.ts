@@ -13,11 +13,15 @@ import { Layout } from './layout.js';
 import { cellNamespaces, createGuest, createHost, deleteGuest, deleteHost, killAll, migrateGuest, netnsExists, pidsInNetns, pidsWithMarker } from './namespaces.js';
 import { createKdc, createPrincipal, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey, kdcPid } from './kerberos.js';
 import { bosPid } from './afs-servers.js';
+import { keytabEnctypes, NETNS_OPENAFS } from './notes.js';
 import { createAfsDb, createPtsUser, deleteAfsDb, deletePtsUser, startDbServer, stopDbServer } from './afs-db.js';
 import { createAfsFs, createPartition, createVolume, deleteAfsFs, deletePartition, deleteVolume } from './afs-fs.js';
 import { clientPid, createClient, deleteClient, helperMissing } from './client.js';
+import { clearAcl, createMount, deleteMount, setAcl } from './afs-fs-admin.js';
+import { addSite, backup, createKeytab, moveVolume, createPtsGroup, deleteKeytab, deletePtsGroup, release, removeBackup, removeSite, setQuota } from './afs-admin.js';
 import { runCheck } from './checks.js';
 import { readNetns, unstick } from './health.js';
+import { execInGuest } from './guest-exec.js';
 
 export interface NetnsDriver extends Driver {
   /** Fault injection: stop a db server's ptserver and vlserver (as if it failed); start them again. */
@@ -117,6 +121,22 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
         return createPtsUser(r, L, res.attrs);
       case 'afs-client':
         return createClient(L, res.attrs, standIn(res.attrs.software));
+      case 'pts-group':
+        return createPtsGroup(r, L, res.attrs);
+      case 'quota':
+        return setQuota(r, L, res.attrs);
+      case 'ro-site':
+        return addSite(r, L, res.attrs);
+      case 'release':
+        return release(r, L, res.attrs);
+      case 'backup':
+        return backup(r, L, res.attrs);
+      case 'mount':
+        return createMount(r, L, pw, res.attrs);
+      case 'acl':
+        return setAcl(r, L, pw, res.attrs);
+      case 'keytab':
+        return createKeytab(r, L, res.attrs, keytabEnctypes(res.attrs.enctypes, ctx.catalog));
     }
   });
 
@@ -136,6 +156,14 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
       case 'volume': return deleteVolume(r, L, prior.attrs);
       case 'pts-user': return deletePtsUser(r, L, prior.attrs);
       case 'afs-client': return deleteClient(r, L, prior.attrs.guest);
+      case 'pts-group': return deletePtsGroup(r, L, prior.attrs);
+      case 'quota': return void (await setQuota(r, L, prior.attrs, 0).catch(() => undefined)); // its volume may be gone first
+      case 'ro-site': return removeSite(r, L, prior.attrs);
+      case 'release': return; // the clones go with their sites
+      case 'backup': return removeBackup(r, L, prior.attrs);
+      case 'keytab': return deleteKeytab(r, L, prior.attrs);
+      case 'mount': return deleteMount(r, L, pw, prior.attrs);
+      case 'acl': return clearAcl(r, L, pw, prior.attrs);
     }
   });
 
@@ -198,18 +226,22 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
         if (g) for (const v of g.veths) await r.run('ip', ['-n', L.reg.hosts[g.host]!.ns, 'link', 'del', v]);
       }
       await safe(res.address, () => unstick(r, L, res));
+      if (res.type === 'volume' && prior.type === 'volume' && (prior.attrs.server !== res.attrs.server || prior.attrs.partition !== res.attrs.partition)) {
+        await safe(res.address, () => moveVolume(r, L, prior.attrs, res.attrs));
+      }
       return create(res);
     },
     delete: del,
     console: console_,
     status,
     async check(c: Check): Promise<CheckResult> {
-      const res = await runCheck({ r, L, password: pw }, c);
+      const res = await runCheck({ r, L, password: pw, quotaSpareKb: ctx.catalog.software.get(NETNS_OPENAFS)?.quota_spare?.kb ?? 0 }, c);
       return { ...res, message: masker.mask(res.message), ...(res.detail ? { detail: masker.mask(res.detail) } : {}) };
     },
     async migrate(guest: string, toHost: string) {
       return safe(`migrate ${guest}`, () => migrateGuest(r, L, guest, toHost));
     },
+    exec: (req) => safe(`exec on ${req.guest}`, () => execInGuest(r, L, req)),
     snapshot: () => L.reg,
     async close() {
       /* the cell keeps running between commands: nothing to close */

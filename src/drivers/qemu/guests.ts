@@ -37,7 +37,7 @@ export async function deleteQemuHost(r: Runner, P: Places, name: string): Promis
 }
 
 /** Memory and cpus as xm would refuse them: the host's RAM minus dom0 and its other guests. */
-function checkFits(P: Places, name: string, a: GuestAttrs, memory: number): void {
+export function checkFits(P: Places, name: string, a: GuestAttrs, memory: number): void {
   const h = P.w.hosts[a.host];
   if (!h) throw new Error(`host ${a.host} is not up (create host.${a.host} first)`);
   const others = Object.entries(P.w.guests).filter(([n, g]) => n !== name && g.host === a.host);
@@ -50,7 +50,7 @@ function checkFits(P: Places, name: string, a: GuestAttrs, memory: number): void
 }
 
 /** On-link prefix for a test address: the classful private ranges, so guests on one bridge reach each other. */
-function prefixLen(ip: string): number {
+export function prefixLen(ip: string): number {
   if (ip.startsWith('10.')) return 8;
   if (/^172\.(1[6-9]|2\d|3[01])\./.test(ip)) return 12;
   if (ip.startsWith('192.168.')) return 16;
@@ -58,7 +58,7 @@ function prefixLen(ip: string): number {
 }
 
 /** xm's default for a vif without a MAC: Xen's OUI 00:16:3e and three bytes of its own (here: from names). */
-function defaultMac(P: Places, guest: string, i: number): string {
+export function defaultMac(P: Places, guest: string, i: number): string {
   const h = shortHash(`${P.prefix}|${guest}|${i}`, 6);
   return `00:16:3e:${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}`;
 }
@@ -75,7 +75,7 @@ function sparseFile(path: string, bytes: number): void {
 }
 
 /** file: images live in the guest's directory, phy: devices under their host's; both made sparse on first use. */
-function diskFiles(P: Places, name: string, host: string, disks: DiskSpec[]): Disk[] {
+export function diskFiles(P: Places, name: string, host: string, disks: DiskSpec[]): Disk[] {
   return disks.map((d, i) => {
     const file = d.kind === 'phy' ? P.deviceImage(host, d.target) : join(P.guestDir(name), 'disks', `${i}-${basename(d.target).replace(/[^\w.-]/g, '_')}`);
     sparseFile(file, DISK_BYTES);

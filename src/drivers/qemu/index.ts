@@ -19,7 +19,7 @@ import { createClient, deleteClient } from './client.js';
 import { bootCache, createQemuGuest, createQemuHost, deleteQemuGuest, deleteQemuHost, qemuPidsUnder } from './guests.js';
 import { createModule, deleteModule } from './modules.js';
 import { check, consoleOf, observe, status, type Observation } from './observe.js';
-import { createPartition, deletePartition } from './partitions.js';
+import { createPartition, deletePartition, qmpTarget } from './partitions.js';
 import { Places } from './world.js';
 
 /** The guest a resource lives on, from its attributes seen generically. */
@@ -113,7 +113,7 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
       case 'module':
         return createModule({ P, catalog: ctx.catalog, agent: mustGuest(res.attrs.guest).agent, log }, res.name, res.attrs);
       case 'partition':
-        return createPartition(P, mustGuest(res.attrs.guest), res.name, res.attrs);
+        return createPartition(P, qmpTarget(mustGuest(res.attrs.guest)), res.name, res.attrs);
       case 'afs-client':
         return createClient(P, P.guest(res.attrs.guest), mustGuest(res.attrs.guest).agent, res.attrs, log);
       default:
@@ -136,7 +136,7 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
       case 'module':
         return deleteModule(P, g?.agent, prior.name, log);
       case 'partition':
-        return deletePartition(P, g, prior.name);
+        return deletePartition(P, g && qmpTarget(g), prior.name);
       case 'afs-client':
         return deleteClient(P, g?.agent, prior.name, log);
       default:

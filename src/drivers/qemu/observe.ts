@@ -7,14 +7,18 @@ import type { GuestAgent } from '../vm/agent.js';
 import { guestAlive } from '../vm/qemu.js';
 import { guestPaths } from '../vm/qemu-args.js';
 import { afsUp, guestFacts } from '../linux-guest/facts.js';
-import type { Places } from './world.js';
+import type { GuestRec, Places } from './world.js';
 
 const CONSOLE_LINES = 3000;
 
 /** A guest's agent, if its QEMU runs (undefined otherwise). */
 export type AgentOf = (guest: string) => GuestAgent | undefined;
 
-export async function status(P: Places, agentOf: AgentOf): Promise<DriverStatus> {
+/** The pid of a guest's running QEMU, or undefined: the qemu driver's pidfile, or what libvirt says. */
+export type PidOf = (guest: string, rec: GuestRec) => number | undefined;
+export const qemuPid: PidOf = (_guest, rec) => guestAlive(guestPaths(rec.dir).pidfile);
+
+export async function status(P: Places, agentOf: AgentOf, pidOf: PidOf = qemuPid): Promise<DriverStatus> {
   const hosts = Object.entries(P.w.hosts).map(([name, h]) => {
     const used = h.dom0 + Object.values(P.w.guests).filter((g) => g.host === name).reduce((s, g) => s + g.memory, 0);
     return { name, memory: h.memory, used, free: h.memory - used };
@@ -22,7 +26,7 @@ export async function status(P: Places, agentOf: AgentOf): Promise<DriverStatus>
   const domains: DriverStatus['domains'] = [];
   const services: ServiceStatus[] = [];
   for (const [name, g] of Object.entries(P.w.guests)) {
-    const pid = guestAlive(guestPaths(g.dir).pidfile);
+    const pid = pidOf(name, g);
     const accel = g.accel?.split(':')[0] ?? '?';
     domains.push({
       id: null, name, host: g.host, memory: g.memory, vifs: g.ips.map((ip, i) => `${ip ?? '-'}@${g.taps[i]}`),
@@ -30,7 +34,7 @@ export async function status(P: Places, agentOf: AgentOf): Promise<DriverStatus>
     });
     services.push({
       address: `guest.${name}`, guest: name, state: pid ? 'up' : 'down', ...(pid ? { pid } : {}),
-      detail: `${g.memory} MiB${g.asked !== g.memory ? ` (cell asks ${g.asked})` : ''}, ${g.vcpus} vcpu, kernel ${g.release ?? '?'}${g.standIn ? ' (stand-in)' : ''}, ${g.accel ?? 'accelerator not chosen yet'}, taps ${g.taps.join(',') || '-'} in ${g.netns}`,
+      detail: `${g.memory} MiB${g.asked !== g.memory ? ` (cell asks ${g.asked})` : ''}, ${g.vcpus} vcpu, kernel ${g.release ?? '?'}${g.standIn ? ' (stand-in)' : ''}, ${g.accel ?? 'accelerator not chosen yet'}, taps ${g.taps.join(',') || '-'}${g.netns ? ` in ${g.netns}` : ''}`,
     });
     const f = await guestFacts(pid ? agentOf(name) : undefined);
     const silent = `unknown: ${name} does not answer`;
@@ -73,11 +77,11 @@ export interface Observation {
  * What is really there for one recorded resource (refresh): a host's namespace, a guest's QEMU and
  * agent, a module in /proc/modules, a partition mounted, afsd running with /afs mounted.
  */
-export async function observe(P: Places, agentOf: AgentOf, prior: AppliedResource): Promise<Observation> {
+export async function observe(P: Places, agentOf: AgentOf, prior: AppliedResource, pidOf: PidOf = qemuPid): Promise<Observation> {
   const at = (present: boolean, detail: string): Observation => ({ address: prior.address, present, detail });
   const guestName = prior.type === 'guest' ? prior.name : (prior.attrs as { guest?: string }).guest;
   const g = guestName ? P.w.guests[guestName] : undefined;
-  const pid = g ? guestAlive(guestPaths(g.dir).pidfile) : undefined;
+  const pid = g ? pidOf(guestName!, g) : undefined;
   if (prior.type === 'host') {
     const ns = P.hostNs(prior.name);
     return at(netnsExists(ns), netnsExists(ns) ? `namespace ${ns}` : `namespace ${ns} is gone`);
@@ -109,10 +113,10 @@ export async function observe(P: Places, agentOf: AgentOf, prior: AppliedResourc
 
 const NO_SERVERS = 'the qemu driver does not yet place AFS database and file servers in its guests, so there is no cell to reach';
 
-export async function check(P: Places, agentOf: AgentOf, c: Check): Promise<CheckResult> {
+export async function check(P: Places, agentOf: AgentOf, c: Check, pidOf: PidOf = qemuPid): Promise<CheckResult> {
   const guest = c.guest ?? '';
   const g = P.w.guests[guest];
-  const pid = g ? guestAlive(guestPaths(g.dir).pidfile) : undefined;
+  const pid = g ? pidOf(guest, g) : undefined;
   const agent = pid ? agentOf(guest) : undefined;
   switch (c.kind) {
     case 'guest-running': {

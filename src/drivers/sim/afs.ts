@@ -1,7 +1,8 @@
 // AFS servers: ptserver+vlserver on the database servers (PRDB and VLDB, replicated by ubik),
 // fileserver+volserver with their /vicepX partitions and volumes. Writes to the databases need a
 // ubik quorum; reads need any database server that answers.
-import type { AfsDbAttrs, AfsFsAttrs, Attrs, PartitionAttrs, PtsUserAttrs, VolumeAttrs } from '../../plan/resources.js';
+import type { AfsDbAttrs, AfsFsAttrs, Attrs, PartitionAttrs, VolumeAttrs } from '../../plan/resources.js';
+import { freshVolume } from './volumes.js';
 import {
   advance, installKey, ipOrder, isUp, own, requireUp, SECONDS, spawn, syslog,
   type SimAfsCell, type SimFileserver, type SimKey, type SimVolume, type World,
@@ -85,6 +86,7 @@ function newCell(cell: string): SimAfsCell {
         'system:authuser': { id: AUTHUSER, kind: 'group', members: [] },
         anonymous: { id: ANONYMOUS_ID, kind: 'user', members: [] },
       },
+      next_group_id: -205,
     },
     vldb: { next_volid: FIRST_VOLID, entries: {}, servers: [] },
   };
@@ -204,8 +206,7 @@ export function createVolume(w: World, a: VolumeAttrs): Attrs {
   if (!part) throw new Error(`${what}: partition ${a.partition} does not exist on the server`);
   const volid = cell.vldb.next_volid;
   cell.vldb.next_volid += 3;
-  // A fresh volume's root directory: only system:administrators has rights (anonymous ls is refused).
-  part[String(volid)] = { name: a.volume, volid, partition: a.partition, acls: { '/': { 'system:administrators': 'rlidwka' } }, files: {} };
+  part[String(volid)] = freshVolume(a.volume, volid, a.partition);
   cell.vldb.entries[a.volume] = { volid, server: a.server, partition: a.partition };
   syslog(w, w.domains[a.server]!, `volserver[${fs.volserver_pid}]`, `Volume ${volid} (${a.volume}) created on ${a.partition}`);
   advance(w, SECONDS.admin);
@@ -225,9 +226,12 @@ export function moveVolume(w: World, a: VolumeAttrs): Attrs {
   const part = own(dst.attached, a.partition);
   if (!part) throw new Error(`${what}: partition ${a.partition} does not exist on ${a.server}`);
   delete src.attached[entry.partition]![String(entry.volid)];
+  // The backup clone shares the RW's disk blocks: vos move deletes it (vos backup makes it again).
+  delete src.attached[entry.partition]![String(entry.volid + 2)];
   vol.partition = a.partition;
   part[String(entry.volid)] = vol;
-  cell.vldb.entries[a.volume] = { volid: entry.volid, server: a.server, partition: a.partition };
+  cell.vldb.entries[a.volume] = { ...entry, server: a.server, partition: a.partition, backup: false };
+  syslog(w, w.domains[a.server]!, `volserver[${dst.volserver_pid}]`, `Volume ${entry.volid} (${a.volume}) moved here from ${entry.server} ${entry.partition}`);
   advance(w, SECONDS.admin);
   return { volid: entry.volid, server: a.server, partition: a.partition };
 }
@@ -241,45 +245,10 @@ export function deleteVolume(w: World, a: VolumeAttrs): void {
   if (fs) {
     liveFs(w, entry.server, `vos remove ${a.volume}`);
     delete own(fs.attached, entry.partition)?.[String(entry.volid)];
+    delete own(fs.attached, entry.partition)?.[String(entry.volid + 2)];
   }
+  // Its read-only clones go too, where their servers still run.
+  for (const site of entry.sites ?? []) delete own(own(w.fileservers, site.server)?.attached ?? {}, site.partition)?.[String(entry.volid + 1)];
   delete cell.vldb.entries[a.volume];
   advance(w, SECONDS.admin);
-}
-
-function setAdmin(cell: SimAfsCell, user: string, admin: boolean): void {
-  const g = cell.prdb.entries['system:administrators']!;
-  g.members = g.members.filter((m) => m !== user);
-  if (admin) g.members.push(user);
-}
-
-export function createPtsUser(w: World, a: PtsUserAttrs): Attrs {
-  const cell = requireQuorum(w, `pts createuser ${a.user}`);
-  if (own(cell.prdb.entries, a.user)) throw new Error(`pts: Entry for name already exists ; unable to create user ${a.user}`);
-  const id = cell.prdb.next_user_id++;
-  cell.prdb.entries[a.user] = { id, kind: 'user', members: [] };
-  if (a.admin) setAdmin(cell, a.user, true);
-  advance(w, SECONDS.admin);
-  return { id, admin: a.admin };
-}
-
-export function updatePtsUser(w: World, a: PtsUserAttrs): Attrs {
-  const cell = requireQuorum(w, `pts ${a.admin ? 'adduser' : 'removeuser'} ${a.user} system:administrators`);
-  const e = own(cell.prdb.entries, a.user);
-  if (!e) throw new Error(`pts: User or group doesn't exist ; unable to change ${a.user}`);
-  setAdmin(cell, a.user, a.admin);
-  advance(w, SECONDS.admin);
-  return { id: e.id, admin: a.admin };
-}
-
-export function deletePtsUser(w: World, a: PtsUserAttrs): void {
-  if (!w.afs || !own(w.afs.prdb.entries, a.user)) return;
-  const cell = requireQuorum(w, `pts delete ${a.user}`);
-  setAdmin(cell, a.user, false);
-  delete cell.prdb.entries[a.user];
-  advance(w, SECONDS.admin);
-}
-
-/** The groups a user is in (its CPS, minus the implicit system groups). */
-export function groupsOf(cell: SimAfsCell, user: string): string[] {
-  return Object.entries(cell.prdb.entries).filter(([, e]) => e.kind === 'group' && e.members.includes(user)).map(([n]) => n);
 }

@@ -2,8 +2,11 @@
 // a KDC, client-file-rw writes through the cache manager and reads back from the fileserver).
 import type { CheckResult, Check } from '../driver.js';
 import type { Attrs } from '../../plan/resources.js';
-import { cellDbservers, describeQuorum, fsUp, dbUp, groupsOf, quorum, requireDbRead } from './afs.js';
-import { afsList, afsRead, afsResolve, afsWrite, aklog, clientUp, describeToken, tokenAccepted } from './afsclient.js';
+import { cellDbservers, describeQuorum, fsUp, dbUp, quorum, requireDbRead } from './afs.js';
+import { aklog, clientUp, describeToken, tokenAccepted } from './afsclient.js';
+import { ACCESS_CHECKS } from './checks-access.js';
+import { afsList, afsRead, afsResolve, afsWrite } from './files.js';
+import { groupsOf } from './pts.js';
 import { kdcUp, kinit, type KrbEnv } from './kerberos.js';
 import { moduleLoaded } from './modules.js';
 import { advance, domainOf, excerpt, isUp, own, SECONDS, syslogTime, type World } from './world.js';
@@ -27,7 +30,7 @@ function guestDown(w: World, guest: string | undefined): CheckResult | null {
 
 type CheckFn = (w: World, env: KrbEnv, c: Check) => CheckResult;
 
-const CHECKS: Record<Check['kind'], CheckFn> = {
+const CHECKS: Partial<Record<Check['kind'], CheckFn>> = {
   'guest-running': (w, _env, c) => {
     const guest = str(c.params, 'guest') ?? c.guest;
     const down = guestDown(w, guest);
@@ -187,8 +190,17 @@ const CHECKS: Record<Check['kind'], CheckFn> = {
   },
 };
 
+const ALL: Partial<Record<Check['kind'], CheckFn>> = { ...CHECKS, ...ACCESS_CHECKS };
+
 export function runCheck(w: World, env: KrbEnv, c: Check): CheckResult {
-  const fn = Object.hasOwn(CHECKS, c.kind) ? CHECKS[c.kind] : undefined;
+  const fn = Object.hasOwn(ALL, c.kind) ? ALL[c.kind] : undefined;
   if (!fn) return failed(`the simulator has no check of kind '${c.kind}'`);
+  if (c.guest && !ACCESS_NEEDS_NO_GUEST.has(c.kind)) {
+    const down = guestDown(w, c.guest);
+    if (down && ACCESS_CHECKS[c.kind]) return down;
+  }
   return fn(w, env, c);
 }
+
+/** Checks of ACCESS_CHECKS that run on the databases, not on a guest. */
+const ACCESS_NEEDS_NO_GUEST = new Set<Check['kind']>(['pts-group']);

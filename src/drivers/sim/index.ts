@@ -7,12 +7,18 @@ import { addr, parseAddress } from '../../plan/addrs.js';
 import { Masker } from '../../render/mask.js';
 import { capabilitiesOf } from '../capabilities.js';
 import {
-  createAfsDb, createAfsFs, createPartition, createPtsUser, createVolume, deleteAfsDb, deleteAfsFs, deletePartition,
-  deletePtsUser, deleteVolume, describeQuorum, cellDbservers, fsUp, dbUp, moveVolume, quorum, updateAfsDb, updateAfsFs,
-  updatePtsUser,
+  createAfsDb, createAfsFs, createPartition, createVolume, deleteAfsDb, deleteAfsFs, deletePartition,
+  deleteVolume, describeQuorum, cellDbservers, fsUp, dbUp, moveVolume, quorum, updateAfsDb, updateAfsFs,
 } from './afs.js';
-import { afsList, afsRead, afsWrite, aklog, clientUp, createClient, deleteClient, describeToken, updateClient } from './afsclient.js';
+import { aklog, clientUp, createClient, deleteClient, describeToken, updateClient } from './afsclient.js';
+import { afsList, afsRead, afsWrite } from './files.js';
+import { createPtsGroup, createPtsUser, deletePtsGroup, deletePtsUser, updatePtsGroup, updatePtsUser } from './pts.js';
+import { createCrossRealm, createKeytab, deleteCrossRealm, deleteKeytab, keytabKeys, updateKeytab } from './realms.js';
+import {
+  addSite, backupResource, makeMount, releaseResource, removeBackup, removeMount, removeSite, resetAcl, resetQuota, setAcl, setQuota,
+} from './volumes.js';
 import { runCheck } from './checks.js';
+import { readsStdin, runShell } from './shell/index.js';
 import { readSim } from './refresh.js';
 import { createGuest, destroyGuest, updateGuest, vifNames, xm, type XmOp } from './domains.js';
 import { createHost, deleteHost, updateHost, usage } from './hosts.js';
@@ -24,6 +30,19 @@ import {
 import { migrate } from './migrate.js';
 import { loadModule, unloadModule } from './modules.js';
 import { domainOf, isUp, loadWorld, own, requireUp, spawn, type World } from './world.js';
+
+/** All of a stream, up to 16 MiB (what a file written through the sim's shell may be). */
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += b.length;
+    if (size > 16 * 1024 * 1024) throw new Error('cellctl exec: more than 16 MiB on stdin');
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 export type { World } from './world.js';
 export type { XmOp } from './domains.js';
@@ -76,6 +95,15 @@ export function createSimDriver(ctx: DriverContext): SimDriver {
       case 'volume': return createVolume(w, r.attrs);
       case 'pts-user': return createPtsUser(w, r.attrs);
       case 'afs-client': return createClient(w, r.attrs);
+      case 'pts-group': return createPtsGroup(w, r.attrs);
+      case 'quota': return setQuota(w, r.attrs);
+      case 'mount': return makeMount(w, r.attrs);
+      case 'acl': return setAcl(w, r.attrs);
+      case 'ro-site': return addSite(w, r.attrs);
+      case 'release': return releaseResource(w, r.attrs);
+      case 'backup': return backupResource(w, r.attrs);
+      case 'keytab': return createKeytab(w, env, r.attrs);
+      case 'cross-realm': return createCrossRealm(w, env, r.attrs);
     }
   };
 
@@ -105,6 +133,15 @@ export function createSimDriver(ctx: DriverContext): SimDriver {
       case 'volume': return moveVolume(w, r.attrs);
       case 'pts-user': return updatePtsUser(w, r.attrs);
       case 'afs-client': return updateClient(w, r.attrs);
+      case 'pts-group': return updatePtsGroup(w, r.attrs);
+      case 'quota': return setQuota(w, r.attrs);
+      case 'mount':
+        if (prior.type === 'mount') removeMount(w, prior.attrs); // fs rmmount, then fs mkmount
+        return makeMount(w, r.attrs);
+      case 'acl': return setAcl(w, r.attrs);
+      case 'release': return releaseResource(w, r.attrs);
+      case 'backup': return backupResource(w, r.attrs);
+      case 'keytab': return updateKeytab(w, env, r.attrs);
     }
     throw new Error(`${r.address}: the simulator cannot change a ${r.type} in place; the plan must replace it`);
   };
@@ -123,6 +160,15 @@ export function createSimDriver(ctx: DriverContext): SimDriver {
       case 'volume': return deleteVolume(w, prior.attrs);
       case 'pts-user': return deletePtsUser(w, prior.attrs);
       case 'afs-client': return deleteClient(w, prior.attrs.guest);
+      case 'pts-group': return deletePtsGroup(w, prior.attrs);
+      case 'quota': return resetQuota(w, prior.attrs);
+      case 'mount': return removeMount(w, prior.attrs);
+      case 'acl': return resetAcl(w, prior.attrs);
+      case 'ro-site': return removeSite(w, prior.attrs);
+      case 'release': return; // the RO clones go with their sites (ro-site)
+      case 'backup': return removeBackup(w, prior.attrs);
+      case 'keytab': return deleteKeytab(w, prior.attrs);
+      case 'cross-realm': return deleteCrossRealm(w, prior.attrs);
     }
   };
 
@@ -233,6 +279,18 @@ export function createSimDriver(ctx: DriverContext): SimDriver {
         return { status: 'fail', message: scrub(e).message };
       }
     }),
+    exec: async (req) => {
+      // Input is read whole when the command reads it and it is not a terminal (a password for kinit, a file for cat).
+      const stdin = req.stdin.isTTY || !readsStdin(req.argv) ? '' : await readAll(req.stdin);
+      const r = await guarded(() => {
+        requireUp(w, req.guest, `cellctl exec ${req.guest}`);
+        return runShell(w, env, { guest: req.guest, cell: ctx.cell, argv: req.argv, stdin, ...(req.as ? { as: req.as } : {}) });
+      });
+      const masker = new Masker(ctx.secrets.all());
+      for (const o of r.output) (o.fd === 1 ? req.stdout : req.stderr).write(masker.mask(o.text));
+      return r.status;
+    },
+    keytab: (principal) => guarded(() => keytabKeys(w, env, principal)),
     migrate: (guest, toHost) => guarded(() => {
       const out = migrate(w, catalog, guest, toHost);
       ctx.log(`Migrated ${guest} live to ${toHost} (domain ${out.domid})`);

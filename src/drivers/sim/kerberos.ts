@@ -36,6 +36,12 @@ export function keyCheck(password: string, full: string): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
 
+/** The name the secret store keeps a principal's password under: bare in the cell's realm (kula), qualified in another (bob@ATHENA.NET). */
+export function passwordName(full: string, cellRealm: string): string {
+  const at = full.lastIndexOf('@');
+  return full.slice(at + 1) === cellRealm ? full.slice(0, at) : full;
+}
+
 /** Where the secret store keeps the key a password makes for a principal's key version. */
 function passwordKeyName(full: string, kvno: number): string {
   return `kdb:${full}#${kvno}`;
@@ -54,17 +60,17 @@ function passwordMatches(secrets: SecretStore, full: string, entry: SimPrincipal
 }
 
 /** addprinc -randkey: the key is random once, then kept in the secret store so replays are identical. */
-function randKeyCheck(w: World, secrets: SecretStore, full: string): string {
+export function randKeyCheck(w: World, secrets: SecretStore, full: string): string {
   w.generation += 1;
   const material = secrets.get(`randkey:${full}#${w.generation}`);
   return createHash('sha256').update(material).digest('hex').slice(0, 16);
 }
 
-function isHeimdal(catalog: Catalog, software: string): boolean {
+export function isHeimdal(catalog: Catalog, software: string): boolean {
   return (catalog.software.get(software)?.product ?? (software.startsWith('heimdal') ? 'heimdal' : 'mit-krb5')) === 'heimdal';
 }
 
-function daemon(catalog: Catalog, k: SimKdc): string {
+export function daemon(catalog: Catalog, k: SimKdc): string {
   return isHeimdal(catalog, k.software) ? `kdc[${k.pid}]` : `krb5kdc[${k.pid}](info)`;
 }
 
@@ -86,7 +92,7 @@ export function kdcUp(w: World, k: SimKdc): boolean {
 const mirrors = new WeakMap<SimKdc, SimKdc>();
 
 /** kprop after `full` changed on the master: replicas that can be reached get the master's database; the others keep a stale copy. */
-function propagate(w: World, master: SimKdc, full: string): void {
+export function propagate(w: World, master: SimKdc, full: string): void {
   for (const k of Object.values(w.kdcs)) {
     if (k.role !== 'replica' || k.master !== master.guest) continue;
     if (!reachable(w, master.guest, k.guest)) {
@@ -104,7 +110,7 @@ function propagate(w: World, master: SimKdc, full: string): void {
   }
 }
 
-function masterKdc(w: World, guest: string, what: string): SimKdc {
+export function masterKdc(w: World, guest: string, what: string): SimKdc {
   const k = own(w.kdcs, guest);
   if (!k) throw new Error(`${what}: there is no KDC on ${guest} (kdc.${guest} has not been created)`);
   if (k.role !== 'master') throw new Error(`${what}: the KDC on ${guest} is a replica; changes go to the master ${k.master}`);
@@ -167,8 +173,7 @@ export function addPrincipal(w: World, env: KrbEnv, a: PrincipalAttrs): Attrs {
   if (Object.hasOwn(k.db, full)) {
     throw new Error(`kadmin.local: add_principal: Principal or policy already exists while creating "${full}".`);
   }
-  const name = full.slice(0, full.lastIndexOf('@')); // the secret store keys passwords by bare name
-  k.db[full] = { kvno: 1, key_check: setPasswordKey(env.secrets, full, 1, principalPassword(env.secrets, name)), randkey: false };
+  k.db[full] = { kvno: 1, key_check: setPasswordKey(env.secrets, full, 1, principalPassword(env.secrets, passwordName(full, env.realm))), randkey: false };
   propagate(w, k, full);
   advance(w, SECONDS.admin);
   return { principal: full, kvno: 1 };
@@ -212,8 +217,8 @@ export type KinitResult =
   | { ok: true; kdc: string; full: string; authtime: number }
   | { ok: false; error: string; kdc: string | null };
 
-/** kinit PRINCIPAL on the client guest, with the password the secret store (or env) gives. */
-export function kinit(w: World, env: KrbEnv, client: string, principal: string): KinitResult {
+/** kinit PRINCIPAL on the client guest, with `given` typed at its prompt, else the password the secret store (or env) gives. */
+export function kinit(w: World, env: KrbEnv, client: string, principal: string, given?: string): KinitResult {
   const full = qualify(principal, env.realm);
   const realm = full.split('@')[1]!;
   const kdcs = kdcsOf(w, realm);
@@ -234,7 +239,7 @@ export function kinit(w: World, env: KrbEnv, client: string, principal: string):
       `AS-REQ ${full} from IPv4:${from} for ${tgs}; UNKNOWN -- ${full}: no such entry found in hdb`);
     return fail(`Client '${full}' not found in Kerberos database`, `krb5_get_init_creds: Client (${full}) unknown`, k.guest);
   }
-  const password = principalPassword(env.secrets, full.slice(0, full.lastIndexOf('@')));
+  const password = given ?? principalPassword(env.secrets, passwordName(full, env.realm));
   if (entry.randkey || !passwordMatches(env.secrets, full, entry, password)) {
     log(`AS_REQ (4 etypes {18 17 16 23}) ${from}: PREAUTH_FAILED: ${full} for ${tgs}, Preauthentication failed`,
       `AS-REQ ${full} from IPv4:${from} for ${tgs}; Failed to decrypt PA-DATA -- ${full}`);

@@ -2,7 +2,7 @@
 // JSON (null, never undefined) and nothing in it depends on the wall clock or on randomness.
 import type { DiskSpec, VifSpec } from '../../config/types.js';
 
-export const WORLD_VERSION = 1;
+export const WORLD_VERSION = 2;
 
 export type DomState = 'running' | 'blocked' | 'paused' | 'shutdown' | 'crashed';
 export type KernelKind = 'linux' | 'netbsd' | 'solaris' | 'freebsd' | 'plan9';
@@ -85,7 +85,9 @@ export interface SimKey {
 export interface SimKeytab extends SimKey {
   principal: string;
   enctypes: string[];
-  cell: string;
+  cell: string; // the cell whose servers install it (afs/<cell>); '' for another service's keytab
+  guest?: string | null; // where it is installed as /etc/krb5.keytab
+  secret?: string; // the secret store's name of the random key's material (for cellctl export)
 }
 
 export interface SimAfsDb {
@@ -104,11 +106,23 @@ export interface SimFile {
   dv: number; // data version, bumped by every store
 }
 
+/** A mount point's entry in its directory: #volume (regular) or %volume (read/write). */
+export interface SimMount {
+  volume: string; // may end in .readonly or .backup
+  rw: boolean;
+}
+
+export type VolType = 'rw' | 'ro' | 'bk';
+
 export interface SimVolume {
-  name: string;
-  volid: number;
+  name: string; // the RW's name, for clones too
+  volid: number; // this instance's id: RW, RW+1 (RO), RW+2 (backup)
+  type: VolType;
   partition: string;
-  acls: Record<string, Record<string, string>>; // directory -> (pts name -> rights "rlidwka")
+  maxquota: number; // KB; 0: no limit
+  acls: Record<string, Record<string, string>>; // directory -> (pts name -> rights "rlidwka"); every directory has one
+  negative: Record<string, Record<string, string>>; // directory -> negative rights
+  mounts: Record<string, SimMount>; // path inside the volume ("/home") -> mount point
   files: Record<string, SimFile>; // path inside the volume ("/smoke.txt") -> file
 }
 
@@ -129,12 +143,22 @@ export interface SimPtsEntry {
   id: number;
   kind: 'user' | 'group';
   members: string[]; // groups only
+  owner?: string; // groups: a user or group name (default system:administrators)
+}
+
+/** A read-only site; `released`: it holds a clone (vos addsite leaves it "Not released"). */
+export interface SimSite {
+  server: string;
+  partition: string;
+  released: boolean;
 }
 
 export interface SimVldbEntry {
   volid: number;
   server: string;
   partition: string;
+  sites?: SimSite[];
+  backup?: boolean; // a backup clone exists beside the RW
 }
 
 export interface SimToken {
@@ -156,9 +180,23 @@ export interface SimClient {
   tokens: Record<string, SimToken>; // by principal (one PAG per principal)
 }
 
+/** A Kerberos ticket cache of a guest's shell (cellctl exec): who, and the services it has tickets for. */
+export interface SimCcache {
+  principal: string; // qualified
+  kdc: string;
+  authtime: number;
+  services: string[]; // krbtgt/REALM@REALM first
+}
+
+/** root's shell on a guest, as `cellctl exec` finds it between runs: its ticket cache and the PAG's token. */
+export interface SimShell {
+  ccache: SimCcache | null;
+  token: string | null; // the principal whose token the shell's PAG holds (in the client's tokens)
+}
+
 export interface SimAfsCell {
   cell: string;
-  prdb: { next_user_id: number; entries: Record<string, SimPtsEntry> };
+  prdb: { next_user_id: number; next_group_id?: number; entries: Record<string, SimPtsEntry> };
   vldb: { next_volid: number; entries: Record<string, SimVldbEntry>; servers: string[] };
 }
 
@@ -175,24 +213,44 @@ export interface World {
   afsdbs: Record<string, SimAfsDb>; // by guest
   fileservers: Record<string, SimFileserver>; // by guest
   clients: Record<string, SimClient>; // by guest
+  shells: Record<string, SimShell>; // by guest
 }
 
 export function emptyWorld(): World {
   return {
     version: WORLD_VERSION, clock: 0, generation: 0, hosts: {}, domains: {}, graveyard: {},
-    kdcs: {}, keytabs: {}, afs: null, afsdbs: {}, fileservers: {}, clients: {},
+    kdcs: {}, keytabs: {}, afs: null, afsdbs: {}, fileservers: {}, clients: {}, shells: {},
   };
 }
+
+/** A format 1 world (cell file v1) read as format 2: volumes get their quota, negative ACLs and mount points. */
+function upgrade(w: World): World {
+  for (const fs of Object.values(w.fileservers)) {
+    for (const part of Object.values(fs.attached)) {
+      for (const v of Object.values(part)) {
+        v.type ??= 'rw';
+        v.maxquota ??= DEFAULT_QUOTA;
+        v.negative ??= {};
+        v.mounts ??= {};
+      }
+    }
+  }
+  return { ...w, version: WORLD_VERSION };
+}
+
+/** vos create's default -maxquota (KB). */
+export const DEFAULT_QUOTA = 5000;
 
 /** The world saved in the state file, or a new one. Copied once so later changes by the caller can't reach us. */
 export function loadWorld(data: unknown): World {
   if (data === undefined || data === null) return emptyWorld();
   const version = typeof data === 'object' && !Array.isArray(data) ? (data as { version?: unknown }).version : undefined;
-  if (version !== WORLD_VERSION) {
+  if (version !== WORLD_VERSION && version !== 1) {
     const v = version === undefined ? typeof data : String(version);
-    throw new Error(`sim: the saved hypervisor state has format ${v}, this cellctl reads format ${WORLD_VERSION}; destroy and re-apply the cell`);
+    throw new Error(`sim: the saved hypervisor state has format ${v}, this cellctl reads formats 1 and ${WORLD_VERSION}; destroy and re-apply the cell`);
   }
-  return { ...emptyWorld(), ...(structuredClone(data) as World) };
+  const w = { ...emptyWorld(), ...(structuredClone(data) as World) };
+  return version === 1 ? upgrade(w) : w;
 }
 
 // The seed's kernel log says "Apr 27 16:55:23 shea kernel: openafs: ...". The epoch is set so
@@ -284,6 +342,7 @@ export function forgetServices(w: World, guest: string): void {
   delete w.afsdbs[guest];
   delete w.fileservers[guest];
   delete w.clients[guest];
+  delete w.shells[guest];
   if (Object.keys(w.afsdbs).length === 0) w.afs = null; // the last copy of PRDB/VLDB went with it
 }
 

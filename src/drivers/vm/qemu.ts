@@ -80,7 +80,7 @@ export function attachGuest(name: string, dir: string): Guest | undefined {
   return { ...paths, name, pid, accel, cmdline: arg('-append'), agent: new GuestAgent(paths.agentSocket, `guest ${name}`) };
 }
 
-function tail(file: string, lines: number): string {
+export function tail(file: string, lines: number): string {
   try {
     return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
@@ -126,16 +126,26 @@ export async function startGuest(spec: GuestSpec): Promise<Guest> {
  * console's last lines, when QEMU exits first (a kernel panic, /init failing).
  */
 export async function waitReady(guest: Guest, timeoutMs = 90_000): Promise<number> {
+  return waitForAgent(guest.agent, {
+    label: `guest ${guest.name}`, consoleLog: guest.consoleLog, timeoutMs,
+    gone: () => (guestAlive(guest.pidfile) ? undefined : `QEMU exited before the agent answered; console ends:\n${tail(guest.consoleLog, 15)}\n${tail(guest.qemuLog, 3)}`),
+  });
+}
+
+/**
+ * Waits until an agent answers, whoever runs the guest: `gone` says why waiting is pointless (the
+ * VM stopped), or undefined while it runs. Returns the milliseconds waited.
+ */
+export async function waitForAgent(agent: GuestAgent, o: { label: string; consoleLog: string; timeoutMs: number; gone: () => string | undefined | Promise<string | undefined> }): Promise<number> {
   const t0 = Date.now();
   for (;;) {
-    if (!guestAlive(guest.pidfile)) {
-      throw new Error(`guest ${guest.name}: QEMU exited before the agent answered; console ends:\n${tail(guest.consoleLog, 15)}\n${tail(guest.qemuLog, 3)}`);
-    }
-    const left = timeoutMs - (Date.now() - t0);
-    if (left <= 0) throw new AgentTimeoutError(`guest ${guest.name}: agent not ready after ${timeoutMs} ms; console ends:\n${tail(guest.consoleLog, 15)}`);
+    const why = await o.gone();
+    if (why) throw new Error(`${o.label}: ${why}`);
+    const left = o.timeoutMs - (Date.now() - t0);
+    if (left <= 0) throw new AgentTimeoutError(`${o.label}: agent not ready after ${o.timeoutMs} ms; console ends:\n${tail(o.consoleLog, 15)}`);
     try {
-      // short attempts, so a QEMU that died is noticed; an unanswered ping is dropped with its connection
-      await guest.agent.ping(Math.min(2_000, left));
+      // short attempts, so a VM that died is noticed; an unanswered ping is dropped with its connection
+      await agent.ping(Math.min(2_000, left));
       return Date.now() - t0;
     } catch (e) {
       if (!(e instanceof AgentTimeoutError)) await sleep(100); // socket not there yet, or connection reset

@@ -31,7 +31,7 @@ export interface Cell {
 export function openCell(file: string): Cell {
   const catalog = readCatalog();
   const spec = loadCell(file, catalog);
-  const resources = desiredResources(spec, catalog);
+  const resources = desiredResources(spec, catalog, 'stand-ins'); // what the netns driver runs: Debian's MIT krb5 and OpenAFS 1.8.9
   const root = mkdtempSync(join(tmpdir(), 'cellctl-netns-'));
   const stateDir = join(root, spec.cell, 'netns');
   const applied: Record<string, ResourceState> = {};

@@ -134,7 +134,7 @@ describe('snapshot', () => {
   it('refuses a world in a format it does not know, with a message saying what to do', () => {
     const secrets = sharedSecrets();
     const ctx = (world: unknown) => testContext({ cell: 'c', realm: 'C', stateDir: '/nonexistent', catalog, secrets, world });
-    expect(() => createSimDriver(ctx({ version: 99 }))).toThrow('sim: the saved hypervisor state has format 99, this cellctl reads format 1; destroy and re-apply the cell');
-    expect(createSimDriver(ctx(null)).snapshot()).toMatchObject({ version: 1, clock: 0, hosts: {} });
+    expect(() => createSimDriver(ctx({ version: 99 }))).toThrow('sim: the saved hypervisor state has format 99, this cellctl reads formats 1 and 2; destroy and re-apply the cell');
+    expect(createSimDriver(ctx(null)).snapshot()).toMatchObject({ version: 2, clock: 0, hosts: {} });
   });
 });

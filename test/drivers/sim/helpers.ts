@@ -98,7 +98,7 @@ export function guest(name: string, over: Partial<Record<string, unknown>> & { d
 }
 
 /** The seed cells through the real loader and graph: what `cellctl apply` would hand the driver. */
-export function seedResources(file: 'tproa' | 'awesmoe' | 'awesmoe-fixed'): Resource[] {
+export function seedResources(file: 'tproa' | 'tproa-full' | 'awesmoe' | 'awesmoe-fixed'): Resource[] {
   return desiredResources(loadCell(join(CELLS, `${file}.yaml`), catalog), catalog);
 }
 
