@@ -1,6 +1,7 @@
 // The bench's results: shape of bench/results.json, the targets, and the table printed at the end.
 import type { InprocResult } from './inproc.js';
 import type { ProfileSummary } from './profile.js';
+import type { LibvirtBench } from './libvirt.js';
 import type { QemuBench } from './qemu.js';
 
 export interface ProcResult { median?: number; runs: number[]; rssKiB?: number; rssError?: string; error?: string }
@@ -26,6 +27,7 @@ export interface Results {
   tproaPlan?: ProcResult;
   netns?: { available: boolean; reason?: string; smoke?: unknown; apply?: unknown; destroy?: unknown };
   qemu?: QemuBench;
+  libvirt?: LibvirtBench;
   targets: Target[];
   profiles: (ProfileSummary & { command: string; targets: string[] })[];
 }
@@ -85,6 +87,13 @@ export function evaluateTargets(r: Results, big: string, mid: string, tproa: str
 const fmt = (x: number | undefined, w: number) => (x === undefined || !Number.isFinite(x) ? '-' : x >= 100 ? String(Math.round(x)) : x.toFixed(1)).padStart(w);
 const mib = (kib: number | undefined) => (kib ? kib / 1024 : undefined);
 
+/** The --driver libvirt figures in one line. */
+export function libvirtLine(l: LibvirtBench | undefined): string {
+  return l?.available
+    ? `libvirt: libvirtd ready cold ${l.libvirtd?.coldMs} ms, warm ${l.libvirtd?.warmMs} ms, stop ${l.libvirtd?.stopMs} ms; root image cold ${l.rootImage?.coldMs} ms (${l.rootImage?.sizeMiB} MiB); guest define ${l.guest?.defineMs} ms, start ${l.guest?.startMs} ms, start to agent ${l.guest?.agentReadyMs} ms (${l.guest?.accel}); live migration of a guest on the root image ${l.migrate?.error ? `failed: ${l.migrate.error}` : `${l.migrate?.ms} ms`}; smoke tproa ${l.smoke?.ms} ms (exit ${l.smoke?.code})${l.twoHosts ? `; tproa-2hosts apply ${l.twoHosts.apply.ms} ms, cellctl migrate ${l.twoHosts.migrate.ms} ms and back ${l.twoHosts.migrateBack.ms} ms, destroy ${l.twoHosts.destroy.ms} ms (exits ${[l.twoHosts.apply, l.twoHosts.migrate, l.twoHosts.migrateBack, l.twoHosts.destroy].map((p) => p.code).join('/')})` : ''}${l.error ? `; ERROR ${l.error}` : ''}`
+    : `libvirt: not measured (${l?.reason ?? 'not run'})`;
+}
+
 export function renderTable(r: Results): string {
   const lines = [
     `cellctl bench — ${r.date}, node ${r.machine.node}, ${r.machine.cpus} x ${r.machine.model}, load ${r.machine.loadavg.join(' ')}`,
@@ -117,6 +126,7 @@ export function renderTable(r: Results): string {
   lines.push(q?.available
     ? `qemu (tproa): smoke ${q.smoke?.ms} ms (exit ${q.smoke?.code}), apply ${q.apply?.ms} ms, destroy ${q.destroy?.ms} ms as processes; in-process apply ${q.inprocApplyMs} ms, destroy ${q.inprocDestroyMs} ms; boot to agent ${q.guest?.bootMs} ms (${q.guest?.accel}), afsd ready at guest uptime ${q.guest?.afsdReadyAtUptimeS} s; openafs.ko cached (first build took ${q.openafsKo?.firstBuildS} s)${q.error ? `; ERROR ${q.error}` : ''}\n  steps (ms): ${Object.entries(q.steps ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`
     : `qemu: not measured (${q?.reason ?? 'not run'})`);
+  lines.push(libvirtLine(r.libvirt));
   lines.push('', 'Targets (reported, not asserted):');
   for (const t of r.targets) {
     const v = t.value === undefined ? 'not measured' : `${t.value}${t.unit === 'ms' ? ' ms' : ''}`;

@@ -9,8 +9,9 @@ import { execa } from 'execa';
 import { generateCell } from './gen.js';
 import { median, type InprocResult } from './inproc.js';
 import { renderProfile, summariseProfile, type ProfileSummary } from './profile.js';
+import { libvirtBench } from './libvirt.js';
 import { qemuBench } from './qemu.js';
-import { evaluateTargets, renderTable, type OpResult, type Results } from './report.js';
+import { evaluateTargets, libvirtLine, renderTable, type OpResult, type Results } from './report.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -154,8 +155,25 @@ async function profileMisses(results: Results): Promise<void> {
 
 const round = (x: number) => Math.round(x * 10) / 10;
 
+/** `npm run bench -- --only libvirt`: that part alone, its line and JSON on stdout (bench/results.json untouched). */
+async function onlyLibvirt(): Promise<void> {
+  const r = await libvirtBench({
+    root: ROOT, cli: CLI, freshDir, log,
+    run: async (args, timeoutMs) => {
+      const p = await node([CLI, ...args], { timeoutMs, keepStdout: true });
+      return { ms: round(p.ms), code: p.code };
+    },
+  });
+  process.stdout.write(`${libvirtLine(r)}\n${JSON.stringify(r, null, 2)}\n`);
+}
+
 async function main(): Promise<void> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run tsc -p tsconfig.json first`);
+  const only = process.argv.indexOf('--only');
+  if (only >= 0) {
+    if (process.argv[only + 1] !== 'libvirt') throw new Error('--only: libvirt is the one part that runs alone');
+    return onlyLibvirt();
+  }
   const results: Results = {
     date: new Date().toISOString(),
     machine: { node: process.version, cpus: cpus().length, model: cpus()[0]?.model ?? '?', loadavg: loadavg().map(round) },
@@ -184,6 +202,13 @@ async function main(): Promise<void> {
       return { ms: round(p.ms), code: p.code };
     },
   }).catch((e: Error) => ({ available: false, reason: `qemu bench failed: ${e.message.split('\n')[0]}` }));
+  results.libvirt = await libvirtBench({
+    root: ROOT, cli: CLI, freshDir, log,
+    run: async (args, timeoutMs) => {
+      const p = await node([CLI, ...args], { timeoutMs, keepStdout: true });
+      return { ms: round(p.ms), code: p.code };
+    },
+  }).catch((e: Error) => ({ available: false, reason: `libvirt bench failed: ${e.message.split('\n')[0]}` }));
   results.targets = evaluateTargets(results, join(TMP, 'cell-10000.yaml'), join(TMP, 'cell-1000.yaml'), join(ROOT, 'cells/tproa.yaml'));
   await profileMisses(results);
   const out = join(ROOT, 'bench/results.json');

@@ -425,6 +425,7 @@ export interface LicenceTable {
  */
 export interface StandIns {
   guest_kernel: GuestKernelStandIn;
+  xen_host: XenHostStandIn;
 }
 /**
  * The kernel real VM guests boot when their catalog kernel cannot boot here.
@@ -446,6 +447,68 @@ export interface GuestKernelStandIn {
    * Where the fact comes from: document, page, commit, measurement.
    */
   min_memory_source: string;
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  source: string;
+}
+/**
+ * What --driver xen runs for a cell host whose dom0 OS or Xen release cannot run here: a real Xen nested in QEMU with a Debian dom0, and the domU kernel its guests boot.
+ */
+export interface XenHostStandIn {
+  /**
+   * What runs as the host, as plan and apply say it.
+   */
+  description: string;
+  /**
+   * Why the catalog's hosts (their dom0 OS and Xen release) do not run here.
+   */
+  why: string;
+  /**
+   * The Xen release series booted (Debian's xen-hypervisor-<series>-amd64).
+   */
+  xen_series: string;
+  /**
+   * QEMU -cpu model the nested Xen gets (CELLCTL_XEN_CPU overrides it).
+   */
+  cpu_model: string;
+  /**
+   * Why this model and not another.
+   */
+  cpu_model_why: string;
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  cpu_model_source: string;
+  /**
+   * Options on Xen's command line beyond dom0_mem and the console.
+   */
+  xen_options: string[];
+  xen_options_why: string;
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  xen_options_source: string;
+  /**
+   * What a domU boots in place of its catalog kernel, as plan and apply say it.
+   */
+  domu_kernel: string;
+  /**
+   * MiB a domU needs with that kernel (its root on a disk image, openafs.ko, afsd -memcache).
+   */
+  domu_min_memory: number;
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  domu_min_memory_source: string;
+  /**
+   * Why xl migrate of a PV domU fails on this Xen build, said with xl's own error.
+   */
+  pv_live_migration: string;
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  pv_live_migration_source: string;
   /**
    * Where the fact comes from: document, page, commit, measurement.
    */

@@ -32,9 +32,9 @@ export const FLAGS = {
   },
   driver: {
     type: 'string', value: 'NAME', choices: DRIVER_NAMES,
-    description: "backend: sim (simulated Xen, the default), netns (real daemons, root), libvirt or qemu (real Linux guests, root); default: the one that applied the state",
+    description: 'backend: sim (simulated Xen, the default), netns (real daemons, root), libvirt, qemu (real Linux guests, root) or xen (real Xen hosts and domUs, root); default: the one that applied the state',
   },
-  connect: { type: 'string', value: 'URI', complete: 'none', description: 'libvirt connection URI, e.g. test:///default' },
+  connect: { type: 'string', value: 'URI', complete: 'none', description: 'libvirt URI for every host: qemu:///system?socket=DIR/libvirt-sock (a libvirtd cellctl runs), qemu+ssh://root@HOST/system, test:///default' },
   'skip-compat': { type: 'boolean', description: 'go ahead although compat rules refuse the cell (to reproduce a failure on purpose)' },
   concurrency: { type: 'string', value: 'N', complete: 'none', description: 'steps run at once, 1 to 64 (default: 1 on sim, 4 on real drivers)' },
   'auto-approve': { type: 'boolean', description: 'do not ask before destroying or replacing resources' },
@@ -56,6 +56,7 @@ export const FLAGS = {
   type: { type: 'string', value: 'TYPE', choices: ['plan', 'apply'], description: 'plan: resources and dependencies; apply: the steps of the plan and their order' },
   junit: { type: 'string', value: 'FILE', complete: 'file', description: 'write a JUnit XML report (also when the cell is refused)' },
   to: { type: 'string', value: 'HOST', complete: 'none', description: 'the host to move the guest to' },
+  cold: { type: 'boolean', description: 'move the guest stopped (xl save on one host, xl restore on the other) where a live move cannot work; --driver xen' },
   format: { type: 'string', value: 'FORMAT', choices: ['xl', 'libvirt', 'client'], description: 'xl.cfg files, libvirt domain XML, or the client files to join the cell (default: xl)' },
   as: { type: 'string', value: 'PRINCIPAL', complete: 'none', description: 'kinit and aklog as PRINCIPAL first (its password from the cell\'s secrets), in a ticket cache and PAG of its own' },
   'show-secrets': { type: 'boolean', description: 'include the principals\' passwords (from the cell\'s secrets.json)' },
@@ -171,9 +172,12 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   },
   {
     name: 'migrate', args: [CELL, { name: 'GUEST', complete: 'none' }], summary: 'live-migrate a guest to another host',
-    description: 'Moves a running guest to another host of the cell, as `xm migrate --live` would: both hosts on the same bridges, the disks on storage both reach, memory free on the target.',
-    flags: ['to', ...OUTPUT, ...DRIVE, ...STATE],
-    examples: [{ command: 'migrate cells/two-hosts.yaml mobile --to squid', what: 'move mobile from kraken to squid' }],
+    description: 'Moves a running guest to another host of the cell, as `xm migrate --live` would: both hosts on the same bridges, the disks on storage both reach, memory free on the target. With --cold (--driver xen) the guest is saved on one host and restored on the other (xl save + xl restore): it stops meanwhile.',
+    flags: ['to', 'cold', ...OUTPUT, ...DRIVE, ...STATE],
+    examples: [
+      { command: 'migrate cells/two-hosts.yaml mobile --to squid', what: 'move mobile from kraken to squid' },
+      { command: 'migrate cells/two-hosts.yaml shea2 --to squid --cold', what: 'on --driver xen: xl save + xl restore, shea2 stops meanwhile' },
+    ],
   },
   {
     name: 'graph', args: [CELL], summary: 'the dependency graph in DOT',

@@ -2,13 +2,25 @@
 import type { Catalog } from '../catalog/types.js';
 import { RESOURCE_TYPES, V1_TYPES, type Resource, type ResourceType } from '../plan/resources.js';
 import type { Capabilities, DriverName } from './driver.js';
+import { libvirtMode } from './libvirt/uri.js';
 import { netnsNotes } from './netns/notes.js';
 import { qemuNotes } from './qemu/notes.js';
+import { xenNotes } from './xen/driver/notes.js';
 
-export interface DriverOptions { connect?: string }
+export interface DriverOptions {
+  connect?: string; // libvirt: --connect, every host's URI
+  hostUris?: (string | null)[]; // libvirt: the cell file's hosts.<h>.uri
+}
+
+/** The libvirt URIs a cell uses: --connect for every host, else each host's own. */
+export function libvirtUris(opts: DriverOptions): (string | null)[] {
+  return opts.connect ? [opts.connect] : opts.hostUris ?? [];
+}
 
 const EVERYTHING: Capabilities = { realizes: new Set(RESOURCE_TYPES), runs: 'catalog' };
 const DOMAINS_ONLY: ResourceType[] = ['host', 'guest'];
+/** Real Linux guests: their kernels, modules, /vicep partitions and kernel AFS clients. */
+const GUEST_SIDE: ResourceType[] = ['host', 'guest', 'module', 'partition', 'afs-client'];
 
 const PART_B = 'issue #15 part B';
 
@@ -33,8 +45,8 @@ function oneRealm(driver: string) {
   };
 }
 
-/** What a driver realizes, from its name and options alone. */
-export function capabilitiesOf(name: DriverName, _opts: DriverOptions = {}): Capabilities {
+/** What a driver realizes, from its name and options alone (libvirt: from the URIs, see libvirtMode). */
+export function capabilitiesOf(name: DriverName, opts: DriverOptions = {}): Capabilities {
   switch (name) {
     case 'sim':
       return EVERYTHING;
@@ -49,11 +61,31 @@ export function capabilitiesOf(name: DriverName, _opts: DriverOptions = {}): Cap
         unmanagedReason: `the qemu driver does not yet make mount points, ACLs or keytabs (the netns driver does), and runs one realm: cross-realm keys come with ${PART_B}`,
       };
     case 'libvirt':
-      return { realizes: new Set(DOMAINS_ONLY), runs: 'catalog', unmanagedReason: 'the libvirt driver defines and starts domains; it provisions no services inside them' };
+      if (libvirtMode(libvirtUris(opts)) === 'guests') {
+        return {
+          realizes: new Set(GUEST_SIDE),
+          runs: 'stand-ins',
+          unmanagedReason: 'the libvirt driver boots real guests on QEMU hosts, loads their modules, mounts /vicep partitions and runs the kernel AFS client; KDCs and AFS servers are not yet placed inside its guests',
+        };
+      }
+      return {
+        realizes: new Set(DOMAINS_ONLY),
+        runs: 'catalog',
+        unmanagedReason: 'on these libvirt connections (test://, Xen) the libvirt driver defines and starts domains only; it provisions no services inside them (real guests need qemu:// hosts)',
+      };
+    case 'xen':
+      return {
+        realizes: new Set(GUEST_SIDE),
+        runs: 'stand-ins',
+        unmanagedReason: 'the xen driver boots each host as a Xen hypervisor and the guests as domUs, loads their modules, mounts /vicep partitions and runs the kernel AFS client; KDCs and AFS servers are not yet placed inside its domUs',
+        coldMigration: true,
+      };
   }
 }
 
 /** What a driver will stand in for or change, said in plan and apply before it runs (catalog data, no driver loaded). */
-export function planNotes(name: DriverName, resources: Resource[], catalog: Catalog): string[] {
-  return name === 'qemu' ? qemuNotes(resources, catalog) : name === 'netns' ? netnsNotes(resources, catalog) : [];
+export function planNotes(name: DriverName, resources: Resource[], catalog: Catalog, opts: DriverOptions = {}): string[] {
+  if (name === 'xen') return xenNotes(resources, catalog);
+  const realGuests = name === 'qemu' || (name === 'libvirt' && libvirtMode(libvirtUris(opts)) === 'guests');
+  return realGuests ? qemuNotes(resources, catalog) : name === 'netns' ? netnsNotes(resources, catalog) : [];
 }

@@ -6,7 +6,7 @@ import type { Observed } from '../plan/types.js';
 import type { SecretStore } from '../state/secrets.js';
 import type { ResourceState } from '../state/types.js';
 
-export const DRIVER_NAMES = ['sim', 'netns', 'libvirt', 'qemu'] as const;
+export const DRIVER_NAMES = ['sim', 'netns', 'libvirt', 'qemu', 'xen'] as const;
 export type DriverName = (typeof DRIVER_NAMES)[number];
 
 export interface DriverContext {
@@ -34,6 +34,12 @@ export interface Capabilities {
   declines?(r: Resource, cell: { realm: string }): string | undefined;
   /** The software it runs: the catalog's (modelled), or what really runs in its place (catalog stand_in). */
   runs: Runs;
+  /** migrate --cold: the guest is saved on one host and restored on the other (it stops meanwhile). */
+  coldMigration?: boolean;
+}
+
+export interface MigrateOptions {
+  cold?: boolean; // save + restore instead of a live move (only where capabilities.coldMigration)
 }
 
 export type AppliedResource = ResourceState & { address: string; name: string };
@@ -99,7 +105,7 @@ export interface Driver {
   console(guest: string): Promise<string>;
   status(): Promise<DriverStatus>;
   check(c: Check): Promise<CheckResult>;
-  migrate(guest: string, toHost: string): Promise<Attrs | void>;
+  migrate(guest: string, toHost: string, o?: MigrateOptions): Promise<Attrs | void>;
   /** Runs a command in a guest; resolves to its exit status. Absent: the driver has no way into a guest. */
   exec?(req: ExecRequest): Promise<number>;
   /** A keytab's keys as the realm's KDC has them (cellctl export --format client); undefined: it has none to give. */

@@ -21,12 +21,18 @@ export async function openDriver(name: DriverName, ctx: DriverContext, opts: Dri
       return netns.createNetnsDriver(ctx);
     }
     case 'libvirt':
-      return (await import('./libvirt/index.js')).createLibvirtDriver(ctx, { connect: opts.connect });
+      return (await import('./libvirt/index.js')).createLibvirtDriver(ctx, opts);
     case 'qemu': {
       const qemu = await import('./qemu/index.js');
       const pre = qemu.qemuPrerequisites();
       if (!pre.ok) throw new UserError(`--driver qemu: ${pre.reason}`);
       return qemu.createQemuDriver(ctx);
+    }
+    case 'xen': {
+      const xen = await import('./xen/driver/index.js');
+      const pre = xen.xenPrerequisites(ctx.catalog);
+      if (!pre.ok) throw new UserError(`--driver xen: ${pre.reason}`);
+      return xen.createXenDriver(ctx);
     }
   }
 }

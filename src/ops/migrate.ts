@@ -12,7 +12,7 @@ export interface MigrateResult {
   fileDisagrees: boolean;
 }
 
-export async function migrate(s: Session, guest: string, to: string): Promise<MigrateResult> {
+export async function migrate(s: Session, guest: string, to: string, o: { cold?: boolean } = {}): Promise<MigrateResult> {
   if (!s.spec.hosts[to]) throw new UserError(`unknown host '${to}' (hosts: ${Object.keys(s.spec.hosts).join(', ')})`);
   s.lockState('migrate');
   try {
@@ -20,8 +20,9 @@ export async function migrate(s: Session, guest: string, to: string): Promise<Mi
     const rec = state?.resources[addr.guest(guest)];
     if (!state || !rec || rec.type !== 'guest') throw new UserError(`guest '${guest}' is not running in cell ${s.spec.cell}`);
     const driver = await s.driver(s.driverName(state), state);
+    if (o.cold && !driver.capabilities.coldMigration) throw new UserError(`--cold: the ${driver.name} driver moves guests live only (--driver xen moves them cold)`);
     const from = rec.attrs.host;
-    const outputs = await driver.migrate(guest, to);
+    const outputs = await driver.migrate(guest, to, o.cold ? { cold: true } : {});
     rec.attrs = { ...rec.attrs, host: to };
     // The guest now depends on its new host: destroy takes it down before that host.
     rec.deps = rec.deps.map((d) => (d === addr.host(from) ? addr.host(to) : d));

@@ -10,7 +10,7 @@ import { loadCell } from '../config/load.js';
 import type { CellSpec } from '../config/types.js';
 import { UserError } from '../diagnostics.js';
 import type { Driver, DriverContext } from '../drivers/driver.js';
-import { capabilitiesOf, DRIVER_NAMES, isDriverName, openDriver, planNotes, type DriverName } from '../drivers/index.js';
+import { capabilitiesOf, DRIVER_NAMES, isDriverName, openDriver, planNotes, type DriverName, type DriverOptions } from '../drivers/index.js';
 import { desiredResources, splitManaged } from '../plan/desired.js';
 import { diff, type Refreshed } from '../plan/diff.js';
 import { targetPlan } from '../plan/target.js';
@@ -101,7 +101,7 @@ export class Session {
    */
   plan(state: CellState | undefined, opts: { destroy?: boolean; driver?: DriverName; targets?: string[]; refreshed?: Refreshed } = {}): Plan {
     const driver = opts.driver ?? this.driverName(state);
-    const caps = capabilitiesOf(driver, { connect: this.opts.connect });
+    const caps = capabilitiesOf(driver, this.driverOptions(state));
     const { managed, unmanaged, declined } = splitManaged(opts.destroy ? [] : desiredResources(this.spec, this.catalog, caps.runs), caps, this.spec);
     const p = diff(this.spec, managed, state, this.findings, opts.refreshed);
     if (unmanaged.length) {
@@ -113,9 +113,22 @@ export class Session {
     return opts.targets?.length ? targetPlan(p, opts.targets, state?.resources ?? {}, Boolean(opts.destroy)) : p;
   }
 
+  /**
+   * What a driver is told besides its context: libvirt's URIs (they decide what it realizes): --connect,
+   * else each host's uri from the cell file, else the one its host was applied with.
+   */
+  driverOptions(state?: CellState): DriverOptions {
+    const recorded = (host: string) => {
+      const uri = state?.resources[`host.${host}`]?.outputs?.uri;
+      return typeof uri === 'string' ? uri : null;
+    };
+    const hostUris = Object.entries(this.spec.hosts).map(([name, h]) => h.uri ?? recorded(name));
+    return { ...(this.opts.connect ? { connect: this.opts.connect } : {}), hostUris };
+  }
+
   /** Every resource of the cell, managed by `driver` or not, for the software it runs. */
   allResources(driver: DriverName): Resource[] {
-    return desiredResources(this.spec, this.catalog, capabilitiesOf(driver, { connect: this.opts.connect }).runs);
+    return desiredResources(this.spec, this.catalog, capabilitiesOf(driver, this.driverOptions()).runs);
   }
 
   /** The driver to use: --driver, else the one that applied the recorded state, else sim. */
@@ -134,8 +147,8 @@ export class Session {
    * debian_stand_in, stand_in, service_key), the keys it takes where they differ from the catalog's,
    * and what the driver itself stands in for (kernels, modules, memory on --driver qemu).
    */
-  standIns(driver?: DriverName): string[] {
-    const caps = capabilitiesOf(driver ?? 'netns', { connect: this.opts.connect });
+  standIns(driver?: DriverName, state?: CellState): string[] {
+    const caps = capabilitiesOf(driver ?? 'netns', this.driverOptions(state));
     const realizes = caps.realizes;
     const used = new Set([
       ...(realizes.has('kdc') ? [this.spec.kerberos?.software, ...Object.values(this.spec.realms).map((r) => r.software)] : []),
@@ -155,7 +168,7 @@ export class Session {
       const real = serviceKeyEnctypes(this.catalog, afs.software, krb.software, 'stand-ins');
       if (declared.join() !== real.join()) notes.push(`afs/${this.spec.cell} is keyed ${real.join(', ')} there (what the stand-ins take), where ${afs.software} takes ${declared.join(', ') || 'nothing the KDC makes'}`);
     }
-    return driver ? [...notes, ...planNotes(driver, desiredResources(this.spec, this.catalog, caps.runs), this.catalog)] : notes;
+    return driver ? [...notes, ...planNotes(driver, desiredResources(this.spec, this.catalog, caps.runs), this.catalog, this.driverOptions(state))] : notes;
   }
 
   lockState(command: string): void {
@@ -181,7 +194,7 @@ export class Session {
       },
       log: this.opts.log ?? (() => undefined),
     };
-    const d = await openDriver(name, ctx, { connect: this.opts.connect });
+    const d = await openDriver(name, ctx, this.driverOptions(state));
     this.openDrivers.push(d);
     return d;
   }

@@ -80,7 +80,7 @@ describe('parsing', () => {
 
   it('says what a flag or an argument needs', () => {
     expect(parseError(['plan', 'c.yaml', '--out'])).toMatch(/^--out needs a value: --out FILE/);
-    expect(parseError(['apply', 'c.yaml', '--driver', 'simm'])).toBe('--driver simm: expected sim, netns, libvirt, qemu (did you mean sim?)');
+    expect(parseError(['apply', 'c.yaml', '--driver', 'simm'])).toBe('--driver simm: expected sim, netns, libvirt, qemu, xen (did you mean sim?)');
     expect(parseError(['apply', 'c.yaml', '--json=yes'])).toMatch(/--json takes no value/);
     expect(parseError(['plan'])).toMatch(/^missing CELL.yaml \(usage: cellctl plan CELL.yaml\)/);
     expect(parseError(['plan', 'a.yaml', 'b.yaml'])).toMatch(/^unexpected argument 'b.yaml'/);
@@ -146,10 +146,10 @@ describe('shell completion', () => {
     };
     expect(complete('cellctl ap')).toEqual(['apply']);
     expect(complete('cellctl plan cells/tproa.yaml --de')).toEqual(['--detailed-exitcode', '--destroy']);
-    expect(complete('cellctl apply cells/tproa.yaml --driver ')).toEqual(['sim', 'netns', 'libvirt', 'qemu']);
+    expect(complete('cellctl apply cells/tproa.yaml --driver ')).toEqual(['sim', 'netns', 'libvirt', 'qemu', 'xen']);
     expect(complete('cellctl explain module-gpl')).toEqual(['module-gpl-only-symbol']);
     expect(complete('cellctl catalog kernels linux-2.6.16-')).toEqual(['linux-2.6.16-xen-3.0.2']);
-    expect(complete('cellctl validate cells/tpr').sort()).toEqual(['cells/tproa-3db.yaml', 'cells/tproa-full.yaml', 'cells/tproa.yaml']);
+    expect(complete('cellctl validate cells/tpr').sort()).toEqual(['cells/tproa-2hosts.yaml', 'cells/tproa-3db.yaml', 'cells/tproa-full.yaml', 'cells/tproa.yaml']);
     expect(complete('cellctl state ')).toEqual(['list', 'show']);
     expect(complete('cellctl state show cells/tproa.yaml --state-dir /tmp ')).toEqual([]);
   });

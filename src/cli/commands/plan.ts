@@ -12,7 +12,7 @@ export const plan: Command = async (args, flags) => {
   if (flags.json) out(JSON.stringify(planJson(p, state), null, 2));
   else {
     out(renderPlan(p, undefined, terminalWidth()));
-    if (driver !== 'sim') for (const l of s.standIns(driver)) out(`Note (--driver ${driver}): ${l}.`);
+    if (driver !== 'sim') for (const l of s.standIns(driver, state)) out(`Note (--driver ${driver}): ${l}.`);
   }
   if (s.errors.length && !destroy) {
     if (!flags.json) err(`Error: ${s.errors.length} compat error(s): apply would refuse this cell${flags.out ? `; no plan was saved to ${flags.out}` : ''}.`);

@@ -1,29 +1,25 @@
-// --driver libvirt: guests become libvirt domains (define + start through virsh), on the
-// libvirt connection of their host (hosts.<h>.uri, or --connect for every host).
-// The driver manages domains only; services inside the guests are not provisioned.
+// --driver libvirt: guests become libvirt domains on the libvirt connection of their host
+// (hosts.<h>.uri, or --connect for every host). On QEMU hosts they are real guests (guests.ts); on
+// test:// and Xen connections this file defines and starts domains only (Xen PV XML from
+// export/libvirt.ts), and services inside them are not provisioned.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../diagnostics.js';
 import { renderLibvirt } from '../../export/libvirt.js';
 import type { Attrs, GuestAttrs, HostAttrs, Resource } from '../../plan/resources.js';
-import { capabilitiesOf } from '../capabilities.js';
+import { capabilitiesOf, libvirtUris, type DriverOptions } from '../capabilities.js';
 import {
   PRESENT, type AppliedResource, type CheckResult, type Check, type DomainStatus, type Driver, type DriverContext, type DriverStatus, type Observed,
 } from '../driver.js';
 import { parseDominfo, parseDomainXml, parseNameList, parseNodeMemoryMiB } from './parse.js';
+import { createLibvirtGuestsDriver } from './guests.js';
+import { isTestUri, libvirtMode } from './uri.js';
 import { VirshError, VirshSession, virshOnce } from './virsh.js';
 
-export interface LibvirtDriverOptions {
-  connect?: string; // overrides every host's URI
-}
+export type LibvirtDriverOptions = DriverOptions; // connect: overrides every host's URI
 
 export const NOT_PROVISIONED = 'services inside libvirt guests are not provisioned by cellctl';
 const MIGRATE_TIMEOUT_MS = 600_000;
-
-/** test:// connections keep their domains only while the connection is open. */
-function isTestUri(uri: string): boolean {
-  return /^test(\+\w+)?:\/\//.test(uri);
-}
 
 /** Why a recorded domain cannot be seen on a test:// connection: it is per connection, so per cellctl process. */
 function testUriForgets(uri: string, guest: string): string {
@@ -44,11 +40,12 @@ function loadWorld(data: unknown): LibvirtWorld {
 
 class LibvirtDriver implements Driver {
   readonly name = 'libvirt';
-  readonly capabilities = capabilitiesOf('libvirt');
+  readonly capabilities: ReturnType<typeof capabilitiesOf>;
   private sessions = new Map<string, Promise<VirshSession>>();
   private readonly world: LibvirtWorld;
 
   constructor(private readonly ctx: DriverContext, private readonly opts: LibvirtDriverOptions) {
+    this.capabilities = capabilitiesOf('libvirt', opts);
     this.world = loadWorld(ctx.world);
   }
 
@@ -378,6 +375,10 @@ class LibvirtDriver implements Driver {
   }
 }
 
-export function createLibvirtDriver(ctx: DriverContext, opts: LibvirtDriverOptions = {}): Driver {
-  return new LibvirtDriver(ctx, opts);
+/**
+ * On QEMU hosts (every URI qemu://, qemu+ssh://, ...) guests are real VMs driven through their agent
+ * (guests.ts); elsewhere (test://, Xen) the driver defines and starts domains only.
+ */
+export function createLibvirtDriver(ctx: DriverContext, opts: DriverOptions = {}): Driver {
+  return libvirtMode(libvirtUris(opts)) === 'guests' ? createLibvirtGuestsDriver(ctx, opts) : new LibvirtDriver(ctx, opts);
 }

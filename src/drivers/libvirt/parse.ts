@@ -2,6 +2,7 @@
 // the driver needs. libvirt writes its XML in one known shape, so targeted patterns are
 // enough; nothing here guesses at values libvirt did not print.
 import { CELLCTL_XMLNS } from '../../export/libvirt.js';
+import { xmlEscape } from '../../render/xml.js';
 
 export interface DomInfo {
   id: number | null; // null while shut off ("Id: -")
@@ -80,4 +81,39 @@ export function parseNameList(text: string): string[] {
 export function parseNodeMemoryMiB(text: string): number | null {
   const m = /^Memory size:\s*(\d+)\s*KiB/m.exec(text);
   return m ? Math.floor(Number(m[1]) / 1024) : null;
+}
+
+/** The unix socket of the virtio-serial channel named `port` (`dumpxml`'s <channel type='unix'>), if any. */
+export function parseChannelPath(xml: string, port: string): string | undefined {
+  for (const m of xml.matchAll(/<channel\b[^>]*>([\s\S]*?)<\/channel>/g)) {
+    const target = /<target\b[^>]*>/.exec(m[1]);
+    const source = /<source\b[^>]*>/.exec(m[1]);
+    if (target && source && attrs(target[0]).name === port) return attrs(source[0]).path;
+  }
+  return undefined;
+}
+
+/** The domain XML with the socket of channel `port` moved to `path` (for a migration's destination). */
+export function withChannelPath(xml: string, port: string, path: string): string {
+  const esc = xmlEscape(path);
+  let found = false;
+  const out = xml.replace(/<channel\b[^>]*>[\s\S]*?<\/channel>/g, (block) => {
+    const target = /<target\b[^>]*>/.exec(block);
+    if (!target || attrs(target[0]).name !== port) return block;
+    found = true;
+    return block.replace(/(<source\b[^>]*\bpath=)(['"])[^'"]*\2/, `$1'${esc}'`);
+  });
+  if (!found) throw new Error(`the domain has no channel ${port}`);
+  return out;
+}
+
+/** Every disk of a domain: its target (vda ...) and libvirt alias. */
+export function parseDisks(xml: string): { dev: string; alias?: string }[] {
+  const out: { dev: string; alias?: string }[] = [];
+  for (const m of xml.matchAll(/<disk\b[^>]*>([\s\S]*?)<\/disk>/g)) {
+    const target = /<target\b[^>]*>/.exec(m[1]);
+    const alias = /<alias\b[^>]*>/.exec(m[1]);
+    if (target) out.push({ dev: attrs(target[0]).dev ?? '', ...(alias ? { alias: attrs(alias[0]).name } : {}) });
+  }
+  return out;
 }

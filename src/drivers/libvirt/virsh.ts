@@ -44,13 +44,13 @@ export function virshQuote(arg: string): string {
  * libvirt 9.0: 2-5 hangs in 10 runs, interactive or not), so it must not run inside the
  * long-lived session, where a hang would take the connection down with it.
  */
-export async function virshOnce(uri: string, args: string[], timeoutMs: number): Promise<{ ok: boolean; errors: string[]; timedOut: boolean }> {
+export async function virshOnce(uri: string, args: string[], timeoutMs: number): Promise<{ ok: boolean; errors: string[]; timedOut: boolean; out: string }> {
   const r = await execa('virsh', ['-c', uri, ...args], {
     stdin: 'ignore', reject: false, timeout: timeoutMs, all: true, env: { LC_ALL: 'C', LANG: 'C' },
   });
   const lines = (r.all ?? '').split('\n').filter((l) => l.trim());
   const errors = lines.filter((l) => l.startsWith('error: ')).map((l) => l.slice('error: '.length));
-  return { ok: r.exitCode === 0, errors: errors.length ? errors : lines, timedOut: r.timedOut };
+  return { ok: r.exitCode === 0, errors: errors.length ? errors : lines, timedOut: r.timedOut, out: String(r.stdout ?? '') };
 }
 
 /** Whether a usable virsh is installed (tests skip, the driver explains, when it is not). */

@@ -1,7 +1,7 @@
 // Hosts and guests. A host is a network namespace with a Linux bridge per cell bridge (the netns
 // driver's code); a guest is a QEMU VM started inside its host's namespace, one tap per vif on
 // the vif's bridge, the cell file's MACs and addresses, its disks as sparse files under the state dir.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, ftruncateSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, ftruncateSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Catalog } from '../../catalog/types.js';
 import type { DiskSpec } from '../../config/types.js';
@@ -10,7 +10,9 @@ import { shortHash } from '../netns/layout.js';
 import type { Runner } from '../netns/exec.js';
 import { createHost, deleteHost, netnsExists } from '../netns/namespaces.js';
 import { prepareBootFiles, type BootFiles } from '../vm/boot-files.js';
-import { attachGuest, guestAlive, startGuest, stopGuest, waitReady, type Guest, type StopMethod } from '../vm/qemu.js';
+import { attachGuest, guestAlive, qemuPidsUnder, startGuest, stopGuest, waitReady, type Guest, type StopMethod } from '../vm/qemu.js';
+
+export { qemuPidsUnder } from '../vm/qemu.js';
 import { guestPaths, type Disk, type Vif } from '../vm/qemu-args.js';
 import { bootChoice, guestMemory } from './boot.js';
 import type { GuestRec, Places } from './world.js';
@@ -35,7 +37,7 @@ export async function deleteQemuHost(r: Runner, P: Places, name: string): Promis
 }
 
 /** Memory and cpus as xm would refuse them: the host's RAM minus dom0 and its other guests. */
-function checkFits(P: Places, name: string, a: GuestAttrs, memory: number): void {
+export function checkFits(P: Places, name: string, a: GuestAttrs, memory: number): void {
   const h = P.w.hosts[a.host];
   if (!h) throw new Error(`host ${a.host} is not up (create host.${a.host} first)`);
   const others = Object.entries(P.w.guests).filter(([n, g]) => n !== name && g.host === a.host);
@@ -48,7 +50,7 @@ function checkFits(P: Places, name: string, a: GuestAttrs, memory: number): void
 }
 
 /** On-link prefix for a test address: the classful private ranges, so guests on one bridge reach each other. */
-function prefixLen(ip: string): number {
+export function prefixLen(ip: string): number {
   if (ip.startsWith('10.')) return 8;
   if (/^172\.(1[6-9]|2\d|3[01])\./.test(ip)) return 12;
   if (ip.startsWith('192.168.')) return 16;
@@ -56,7 +58,7 @@ function prefixLen(ip: string): number {
 }
 
 /** xm's default for a vif without a MAC: Xen's OUI 00:16:3e and three bytes of its own (here: from names). */
-function defaultMac(P: Places, guest: string, i: number): string {
+export function defaultMac(P: Places, guest: string, i: number): string {
   const h = shortHash(`${P.prefix}|${guest}|${i}`, 6);
   return `00:16:3e:${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}`;
 }
@@ -73,7 +75,7 @@ function sparseFile(path: string, bytes: number): void {
 }
 
 /** file: images live in the guest's directory, phy: devices under their host's; both made sparse on first use. */
-function diskFiles(P: Places, name: string, host: string, disks: DiskSpec[]): Disk[] {
+export function diskFiles(P: Places, name: string, host: string, disks: DiskSpec[]): Disk[] {
   return disks.map((d, i) => {
     const file = d.kind === 'phy' ? P.deviceImage(host, d.target) : join(P.guestDir(name), 'disks', `${i}-${basename(d.target).replace(/[^\w.-]/g, '_')}`);
     sparseFile(file, DISK_BYTES);
@@ -165,22 +167,6 @@ function outputsOf(rec: GuestRec, g: Guest, raised: string | undefined, bootMs: 
     ...(rec.standIn ? { kernel_stand_in: rec.standIn } : {}),
     ...(raised ? { memory_note: raised } : {}),
   };
-}
-
-/** QEMU processes whose pidfile is under dir (found through /proc: works without a pidfile or a record). */
-export function qemuPidsUnder(dir: string): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
-      const pf = argv[argv.indexOf('-pidfile') + 1];
-      if (argv.some((x) => x.endsWith('qemu-system-x86_64')) && argv.includes('-pidfile') && pf?.startsWith(`${dir}/`)) out.push(Number(e));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
 }
 
 /** Powers the guest off (or kills it), removes its taps and files. */

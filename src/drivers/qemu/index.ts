@@ -25,7 +25,7 @@ import { createClient, deleteClient } from './client.js';
 import { bootCache, createQemuGuest, createQemuHost, deleteQemuGuest, deleteQemuHost, qemuPidsUnder } from './guests.js';
 import { createModule, deleteModule } from './modules.js';
 import { check, consoleOf, observe, status, type Observation } from './observe.js';
-import { createPartition, deletePartition } from './partitions.js';
+import { createPartition, deletePartition, qmpTarget } from './partitions.js';
 import { qemuServices } from './placement.js';
 import { Places } from './world.js';
 
@@ -118,7 +118,7 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
     return g;
   };
   const agentOf = (name: string) => guestOf(name)?.agent;
-  const x = qemuServices(P, guestOf, masker, log);
+  const x = qemuServices(P, (name) => { const g = guestOf(name); return g && qmpTarget(g); }, masker, log);
   /** Errors leave masked (a password in a command's output never reaches the user). */
   const safe = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
@@ -140,7 +140,7 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
       case 'module':
         return createModule({ P, catalog: ctx.catalog, agent: mustGuest(res.attrs.guest).agent, log }, res.name, res.attrs);
       case 'partition': {
-        const out = await createPartition(P, mustGuest(res.attrs.guest), res.name, res.attrs);
+        const out = await createPartition(P, qmpTarget(mustGuest(res.attrs.guest)), res.name, res.attrs);
         // the fileserver's side: dafs restarted if it does not list the partition yet
         if (x.reg.bos[res.attrs.guest]) await servePartition(x, x.place(res.attrs.guest), res.attrs.path);
         return out;
@@ -194,7 +194,7 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
       case 'module':
         return deleteModule(P, g?.agent, prior.name, log);
       case 'partition':
-        await deletePartition(P, g, prior.name);
+        await deletePartition(P, g && qmpTarget(g), prior.name);
         return forgetPartition(x, prior.attrs.guest, prior.attrs.path);
       case 'afs-client':
         return deleteClient(P, g?.agent, prior.name, log);

@@ -2,37 +2,19 @@
 // real guest needs, modules realized by their Debian stand-in or judged through a probe.
 // Catalog data and file-system reads only (plan stays fast).
 import type { Catalog } from '../../catalog/types.js';
-import { checkModuleLoad } from '../../kmod/verdict.js';
 import type { Resource } from '../../plan/resources.js';
+import { moduleNotes } from '../linux-guest/notes.js';
 import { bootChoice, guestMemory } from './boot.js';
 
 export function qemuNotes(resources: Resource[], catalog: Catalog): string[] {
   const notes: string[] = [];
-  const kernelOf = new Map<string, string>();
   for (const r of resources) {
     if (r.type !== 'guest') continue;
-    kernelOf.set(r.name, r.attrs.kernel);
     const b = bootChoice(r.attrs, catalog);
     if (b.standIn) notes.push(`guest ${r.name}: ${b.standIn}`);
     else if (b.image) notes.push(`guest ${r.name}: boots the cell's kernel image ${b.image}`);
     const m = guestMemory(r.attrs.memory, catalog);
     if (m.raised) notes.push(`guest ${r.name}: ${m.raised}`);
   }
-  for (const r of resources) {
-    if (r.type !== 'module') continue;
-    const entry = catalog.modules.get(r.attrs.module);
-    if (!entry) continue; // a .ko from the cell is loaded as it is
-    const k = catalog.kernels.get(kernelOf.get(r.attrs.guest) ?? '');
-    const refused = k ? checkModuleLoad(entry, k, catalog.licences, r.address).some((f) => f.severity === 'error') : false;
-    if (refused && entry.kernel_kind === 'linux') {
-      notes.push(`${r.address}: the catalog refuses ${entry.id}; the guest's real kernel judges a probe with its licence and imports (insmod, kernel log recorded)`);
-    } else if (refused) {
-      notes.push(`${r.address}: the catalog refuses ${entry.id}, a ${entry.kernel_kind} module the guest's Linux kernel cannot load: apply fails there with the catalog's verdict`);
-    } else if (entry.debian_stand_in) {
-      notes.push(`${r.address}: ${entry.id} is realized by ${entry.debian_stand_in.description}`);
-    } else if (entry.kernel_kind === 'linux') {
-      notes.push(`${r.address}: no real build of ${entry.id} exists here; the guest's kernel judges a probe with its licence and imports`);
-    }
-  }
-  return notes;
+  return [...notes, ...moduleNotes(resources, catalog)];
 }

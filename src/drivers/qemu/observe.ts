@@ -13,46 +13,20 @@ import type { Services } from '../services/placement.js';
 import type { GuestAgent } from '../vm/agent.js';
 import { guestAlive } from '../vm/qemu.js';
 import { guestPaths } from '../vm/qemu-args.js';
-import { GUEST_BUSYBOX } from '../vm/guest-agent.js';
-import type { Places } from './world.js';
+import { afsUp, guestFacts } from '../linux-guest/facts.js';
+import type { GuestRec, Places } from './world.js';
 
 const CONSOLE_LINES = 3000;
 
 /** A guest's agent, if its QEMU runs (undefined otherwise). */
 export type AgentOf = (guest: string) => GuestAgent | undefined;
 
-/** What a running guest says about itself, read in one agent request. */
-export interface GuestFacts {
-  modules: Set<string>; // /proc/modules
-  mounts: { dev: string; path: string; fs: string }[]; // /proc/mounts
-  afsd: number[]; // pids of afsd
-}
+/** The pid of a guest's running QEMU, or undefined: the qemu driver's pidfile, or what libvirt says. */
+export type PidOf = (guest: string, rec: GuestRec) => number | undefined;
+export const qemuPid: PidOf = (_guest, rec) => guestAlive(guestPaths(rec.dir).pidfile);
 
-const FACTS = `cat /proc/modules; echo @@; cat /proc/mounts; echo @@; ${GUEST_BUSYBOX} pidof afsd; true`;
-
-/**
- * The guest's facts, or undefined when it does not answer within a few seconds (stopped, hung,
- * or its agent socket held by another cellctl process: QEMU serves one client at a time).
- */
-export async function guestFacts(agent: GuestAgent | undefined): Promise<GuestFacts | undefined> {
-  if (!agent) return undefined;
-  try {
-    await agent.ping(5_000);
-    const r = await agent.exec('sh', ['-c', FACTS], { timeoutMs: 10_000 });
-    const [mods = '', mounts = '', pids = ''] = r.stdout.split('@@\n');
-    return {
-      modules: new Set(mods.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean)),
-      mounts: mounts.split('\n').filter(Boolean).map((l) => l.split(' ')).map(([dev = '', path = '', fs = '']) => ({ dev, path, fs })),
-      afsd: pids.trim().split(/\s+/).filter(Boolean).map(Number),
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-const afsUp = (f: GuestFacts) => f.afsd.length > 0 && f.mounts.some((m) => m.path === '/afs' && m.fs === 'afs');
-
-export async function status(P: Places, agentOf: AgentOf, x: Services): Promise<DriverStatus> {
+/** `x`: the service layer where the driver places services in its guests (libvirt does not yet). */
+export async function status(P: Places, agentOf: AgentOf, x: Services | undefined, pidOf: PidOf = qemuPid): Promise<DriverStatus> {
   const hosts = Object.entries(P.w.hosts).map(([name, h]) => {
     const used = h.dom0 + Object.values(P.w.guests).filter((g) => g.host === name).reduce((s, g) => s + g.memory, 0);
     return { name, memory: h.memory, used, free: h.memory - used };
@@ -60,7 +34,7 @@ export async function status(P: Places, agentOf: AgentOf, x: Services): Promise<
   const domains: DriverStatus['domains'] = [];
   const services: ServiceStatus[] = [];
   for (const [name, g] of Object.entries(P.w.guests)) {
-    const pid = guestAlive(guestPaths(g.dir).pidfile);
+    const pid = pidOf(name, g);
     const accel = g.accel?.split(':')[0] ?? '?';
     domains.push({
       id: null, name, host: g.host, memory: g.memory, vifs: g.ips.map((ip, i) => `${ip ?? '-'}@${g.taps[i]}`),
@@ -68,7 +42,7 @@ export async function status(P: Places, agentOf: AgentOf, x: Services): Promise<
     });
     services.push({
       address: `guest.${name}`, guest: name, state: pid ? 'up' : 'down', ...(pid ? { pid } : {}),
-      detail: `${g.memory} MiB${g.asked !== g.memory ? ` (cell asks ${g.asked})` : ''}, ${g.vcpus} vcpu, kernel ${g.release ?? '?'}${g.standIn ? ' (stand-in)' : ''}, ${g.accel ?? 'accelerator not chosen yet'}, taps ${g.taps.join(',') || '-'} in ${g.netns}`,
+      detail: `${g.memory} MiB${g.asked !== g.memory ? ` (cell asks ${g.asked})` : ''}, ${g.vcpus} vcpu, kernel ${g.release ?? '?'}${g.standIn ? ' (stand-in)' : ''}, ${g.accel ?? 'accelerator not chosen yet'}, taps ${g.taps.join(',') || '-'}${g.netns ? ` in ${g.netns}` : ''}`,
     });
     const f = await guestFacts(pid ? agentOf(name) : undefined);
     const silent = `unknown: ${name} does not answer`;
@@ -86,7 +60,7 @@ export async function status(P: Places, agentOf: AgentOf, x: Services): Promise<
       const m = f?.mounts.find((x) => x.path === p.path);
       services.push({ address: `partition.${res}`, guest: name, state: m ? 'up' : 'down', detail: !f ? silent : m ? `${m.dev} (${m.fs}, ${p.image}) on ${p.path}` : `${p.path} not mounted` });
     }
-    if (f) services.push(...(await serviceStatus(x, name)));
+    if (f && x) services.push(...(await serviceStatus(x, name)));
   }
   return { hosts, domains, services };
 }
@@ -141,13 +115,13 @@ const ENTRIES: Partial<Record<AppliedResource['type'], string>> = {
  * What is really there for one recorded resource (refresh): a host's namespace, a guest's QEMU and
  * agent, a module in /proc/modules, a partition mounted, afsd running with /afs mounted.
  */
-export async function observe(P: Places, agentOf: AgentOf, x: Services, prior: AppliedResource): Promise<Observation> {
+export async function observe(P: Places, agentOf: AgentOf, x: Services | undefined, prior: AppliedResource, pidOf: PidOf = qemuPid): Promise<Observation> {
   const at = (present: boolean, detail: string): Observation => ({ address: prior.address, present, detail });
   const entry = ENTRIES[prior.type];
   if (entry) return at(true, entry);
   const guestName = prior.type === 'guest' ? prior.name : (prior.attrs as { guest?: string }).guest;
   const g = guestName ? P.w.guests[guestName] : undefined;
-  const pid = g ? guestAlive(guestPaths(g.dir).pidfile) : undefined;
+  const pid = g ? pidOf(guestName!, g) : undefined;
   if (prior.type === 'host') {
     const ns = P.hostNs(prior.name);
     return at(netnsExists(ns), netnsExists(ns) ? `namespace ${ns}` : `namespace ${ns} is gone`);
@@ -175,7 +149,7 @@ export async function observe(P: Places, agentOf: AgentOf, x: Services, prior: A
     case 'kdc':
     case 'afs-db':
     case 'afs-fs': {
-      const o = (await readService(x, prior)) ?? { state: 'present' };
+      const o = (x && (await readService(x, prior))) || { state: 'present' };
       return { ...at(o.state === 'present', o.state === 'present' ? 'its daemons run and answer' : o.reason ?? o.state), observed: o };
     }
     default:
@@ -183,10 +157,12 @@ export async function observe(P: Places, agentOf: AgentOf, x: Services, prior: A
   }
 }
 
-export async function check(P: Places, agentOf: AgentOf, x: Services, c: Check, pw: (principal: string) => string): Promise<CheckResult> {
+const NO_SERVERS = 'this driver places no AFS database or file servers in the guests, so there is no cell to reach';
+
+export async function check(P: Places, agentOf: AgentOf, x: Services | undefined, c: Check, pw: (principal: string) => string, pidOf: PidOf = qemuPid): Promise<CheckResult> {
   const guest = c.guest ?? '';
   const g = P.w.guests[guest];
-  const pid = g ? guestAlive(guestPaths(g.dir).pidfile) : undefined;
+  const pid = g ? pidOf(guest, g) : undefined;
   const agent = pid ? agentOf(guest) : undefined;
   switch (c.kind) {
     case 'guest-running': {
@@ -213,8 +189,9 @@ export async function check(P: Places, agentOf: AgentOf, x: Services, c: Check, 
     case 'client-servers':
       if (!pid) return { status: 'fail', message: `QEMU of ${guest} is not running` };
       if (!Object.values(P.w.clients).some((cl) => cl.guest === guest)) return { status: 'fail', message: `no AFS client on ${guest}` };
+      if (!x || x.reg.afsDb.length === 0) return { status: 'skip', message: NO_SERVERS };
       return (await kernelClientCheck(x, c, pw))!;
     default:
-      return (await serviceCheck(x, c, pw)) ?? { status: 'skip', message: `check kind ${c.kind} is not run by the qemu driver` };
+      return (x && (await serviceCheck(x, c, pw))) || { status: 'skip', message: x ? `check kind ${c.kind} is not run by this driver` : NO_SERVERS };
   }
 }

@@ -1,6 +1,7 @@
 // /vicepX partitions as real filesystems: an ext4 image made without any mount (mke2fs -d), hot-plugged
-// into the running guest (QMP blockdev-add + device_add virtio-blk-pci, the disk's serial naming
-// it), mounted at /vicepX with an AlwaysAttach file (as the netns driver's partitions have).
+// into the running guest (here through QMP: blockdev-add + device_add virtio-blk-pci; the libvirt
+// driver plugs through libvirt), the disk's serial naming it, mounted at /vicepX with an AlwaysAttach
+// file (as the netns driver's partitions have).
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -21,9 +22,42 @@ export function nodeName(path: string): string {
   return n;
 }
 
+/** A running guest a disk can be plugged into: its agent, and how its runner plugs and unplugs a disk. */
+export interface PlugTarget {
+  agent: GuestAgent;
+  /** Attach the image as a virtio disk with this serial (converging: a half-done earlier plug is kept). */
+  plug(node: string, image: string): Promise<void>;
+  /** Detach it; resolves once the runner let go of the image. */
+  unplug(node: string): Promise<void>;
+}
+
 async function qmp(g: Guest, cmd: string, args: Record<string, unknown>): Promise<string | undefined> {
   const r = await qmpCommand(g.qmpSocket, cmd, args, 10_000);
   return r.error ? `${r.error.class}: ${r.error.desc}` : undefined;
+}
+
+/** A QEMU guest of the qemu driver: the disk goes in and out through its QMP socket. */
+export function qmpTarget(g: Guest): PlugTarget {
+  return {
+    agent: g.agent,
+    async plug(node, image) {
+      // a killed run may have left either half in QEMU: an existing node or device is kept
+      for (const [cmd, args] of [
+        ['blockdev-add', { driver: 'raw', 'node-name': node, file: { driver: 'file', filename: image } }],
+        ['device_add', { driver: 'virtio-blk-pci', drive: node, id: node, serial: node }],
+      ] as const) {
+        const err = await qmp(g, cmd, args);
+        if (err && !/duplicate|already|in use/i.test(err)) throw new Error(`hot-plugging ${image} into ${g.name} (${cmd}): ${err}`);
+      }
+    },
+    async unplug(node) {
+      await qmp(g, 'device_del', { id: node });
+      await until(`${g.name} to release the disk ${node}`, PLUG_WAIT_MS, async () => {
+        const err = await qmp(g, 'blockdev-del', { 'node-name': node });
+        return !err || /not found|find node/i.test(err);
+      }, 200);
+    },
+  };
 }
 
 /** The guest's block device whose serial is `serial`, or undefined. */
@@ -37,7 +71,7 @@ export async function mountedAt(agent: GuestAgent, path: string): Promise<string
   return r.stdout.split('\n').map((l) => l.split(' ')).find((f) => f[1] === path)?.[0];
 }
 
-export async function createPartition(P: Places, g: Guest, resName: string, a: PartitionAttrs): Promise<Record<string, string>> {
+export async function createPartition(P: Places, g: PlugTarget, resName: string, a: PartitionAttrs): Promise<Record<string, string>> {
   const node = nodeName(a.path);
   const dir = join(P.guestDir(a.guest), 'vicep');
   const image = join(dir, `${node}.ext4`);
@@ -46,8 +80,6 @@ export async function createPartition(P: Places, g: Guest, resName: string, a: P
   const agent = g.agent;
   const mounted = await mountedAt(agent, a.path);
   if (mounted) return { image, device: mounted, mounted: a.path, fs: 'ext4' };
-  // ext4 and its helpers load from the host root over 9p (seconds under TCG): start now, in the background
-  await agent.spawn('modprobe', ['ext4']);
   if (!existsSync(image)) {
     const empty = join(dir, '.empty');
     mkdirSync(empty, { recursive: true });
@@ -58,27 +90,21 @@ export async function createPartition(P: Places, g: Guest, resName: string, a: P
   return P.inKernel(a.guest, () => plugAndMount(g, a, image, node));
 }
 
-async function plugAndMount(g: Guest, a: PartitionAttrs, image: string, node: string): Promise<Record<string, string>> {
+async function plugAndMount(g: PlugTarget, a: PartitionAttrs, image: string, node: string): Promise<Record<string, string>> {
   const agent = g.agent;
   let dev = await deviceWithSerial(agent, node);
   if (!dev) {
-    // a killed run may have left either half in QEMU: an existing node or device is kept
-    for (const [cmd, args] of [
-      ['blockdev-add', { driver: 'raw', 'node-name': node, file: { driver: 'file', filename: image } }],
-      ['device_add', { driver: 'virtio-blk-pci', drive: node, id: node, serial: node }],
-    ] as const) {
-      const err = await qmp(g, cmd, args);
-      if (err && !/duplicate|already|in use/i.test(err)) throw new Error(`hot-plugging ${image} into ${a.guest} (${cmd}): ${err}`);
-    }
+    await g.plug(node, image);
     await until(`${a.guest} to see the disk for ${a.path}`, PLUG_WAIT_MS, async () => !!(dev = await deviceWithSerial(agent, node)), 200);
   }
-  const r = await agent.exec('sh', ['-c', 'modprobe ext4 && mkdir -p "$2" && mount -t ext4 "/dev/$1" "$2" && touch "$2/AlwaysAttach"', 'sh', dev!, a.path], { timeoutMs: 60_000 });
+  // ext4 is in the initramfs (INIT_MODULES): loaded by /init, whatever the root is
+  const r = await agent.exec('sh', ['-c', 'mkdir -p "$2" && mount -t ext4 "/dev/$1" "$2" && touch "$2/AlwaysAttach"', 'sh', dev!, a.path], { timeoutMs: 60_000 });
   if (r.code !== 0) throw new Error(`mounting /dev/${dev} on ${a.path} in ${a.guest}: ${(r.stderr || r.stdout).trim()}`);
   return { image, device: `/dev/${dev}`, mounted: a.path, fs: 'ext4' };
 }
 
 /** Unmounts, unplugs (the guest releases the device, then its block node goes) and removes the image. */
-export async function deletePartition(P: Places, g: Guest | undefined, resName: string): Promise<void> {
+export async function deletePartition(P: Places, g: PlugTarget | undefined, resName: string): Promise<void> {
   const p = P.w.partitions[resName];
   if (!p) return;
   if (g) await P.inKernel(p.guest, () => unmountAndUnplug(g, p.path, p.node, p.guest));
@@ -87,14 +113,10 @@ export async function deletePartition(P: Places, g: Guest | undefined, resName: 
   P.save();
 }
 
-async function unmountAndUnplug(g: Guest, path: string, node: string, guest: string): Promise<void> {
+async function unmountAndUnplug(g: PlugTarget, path: string, node: string, guest: string): Promise<void> {
   if (await mountedAt(g.agent, path)) {
     const r = await g.agent.exec('umount', [path], { timeoutMs: 60_000 });
     if (r.code !== 0) throw new Error(`umount ${path} in ${guest}: ${(r.stderr || r.stdout).trim()}`);
   }
-  await qmp(g, 'device_del', { id: node });
-  await until(`${guest} to release the disk of ${path}`, PLUG_WAIT_MS, async () => {
-    const err = await qmp(g, 'blockdev-del', { 'node-name': node });
-    return !err || /not found|find node/i.test(err);
-  }, 200);
+  await g.unplug(node);
 }

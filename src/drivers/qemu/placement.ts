@@ -7,8 +7,7 @@ import type { Placement, RunResult, Services } from '../services/placement.js';
 import { Mutex, shq } from '../services/util.js';
 import { AgentError, AgentTimeoutError, type GuestAgent } from '../vm/agent.js';
 import { GUEST_BUSYBOX } from '../vm/guest-agent.js';
-import type { Guest } from '../vm/qemu.js';
-import { createPartition, mountedAt } from './partitions.js';
+import { createPartition, mountedAt, type PlugTarget } from './partitions.js';
 import type { Places } from './world.js';
 import { names } from '../../plan/addrs.js';
 
@@ -35,8 +34,8 @@ kill -TERM -- "$g" 2>/dev/null
 i=0; while [ -e "/proc/$1" ] && [ $i -lt 10 ]; do sleep 0.1; i=$((i + 1)); done
 kill -KILL -- "$g" 2>/dev/null; true`;
 
-export function qemuPlacement(P: Places, guest: string, g: Guest, masker: Masker): Placement {
-  const a: GuestAgent = g.agent;
+export function qemuPlacement(P: Places, guest: string, t: PlugTarget, masker: Masker): Placement {
+  const a: GuestAgent = t.agent;
   const rec = P.guest(guest);
   const run = async (cmd: string, args: string[], o: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> => {
     const timeoutMs = o.timeoutMs ?? 30_000;
@@ -93,7 +92,7 @@ export function qemuPlacement(P: Places, guest: string, g: Guest, masker: Masker
       await sh(`rm -rf ${shq(path)}`, [], `rm -rf ${path}`);
     },
     async exposePartition(path) {
-      await createPartition(P, g, names.partition(guest, path), { guest, path });
+      await createPartition(P, t, names.partition(guest, path), { guest, path });
     },
     async partitionExposed(path) {
       return (await mountedAt(a, path)) !== undefined;
@@ -102,9 +101,10 @@ export function qemuPlacement(P: Places, guest: string, g: Guest, masker: Masker
 }
 
 /** The service layer over the qemu driver's world: a placement per running guest. */
-export function qemuServices(P: Places, guestOf: (name: string) => Guest | undefined, masker: Masker, log: (line: string) => void): Services {
+/** The service layer over the driver's guests: each reached through its agent, partitions hot-plugged through its PlugTarget. */
+export function qemuServices(P: Places, targetOf: (name: string) => PlugTarget | undefined, masker: Masker, log: (line: string) => void): Services {
   const krbLock = new Mutex();
-  const running = (name: string) => (P.w.guests[name]?.state === 'running' ? guestOf(name) : undefined);
+  const running = (name: string) => (P.w.guests[name]?.state === 'running' ? targetOf(name) : undefined);
   return {
     cell: P.cell,
     realm: P.realm,

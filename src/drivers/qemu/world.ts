@@ -5,6 +5,9 @@ import { Mutex } from '../services/util.js';
 import type { Registry as NetRegistry } from '../netns/layout.js';
 import { Layout, shortHash } from '../netns/layout.js';
 import { emptyServices, type ServiceRegistry } from '../services/placement.js';
+import type { ClientRec, GuestSide, ModuleRec } from '../linux-guest/side.js';
+
+export type { ClientRec, ModuleRec } from '../linux-guest/side.js';
 
 export interface HostRec {
   memory: number;
@@ -37,19 +40,6 @@ export interface PartitionRec {
   path: string; // /vicepa
   image: string;
   node: string; // QMP node-name and device id, also the disk's serial
-}
-
-export interface ModuleRec {
-  guest: string;
-  module: string; // catalog id or .ko path
-  name: string; // as the kernel names it
-  loadedAs?: string; // name in /proc/modules when it stays loaded (the stand-in's "openafs")
-}
-
-export interface ClientRec {
-  guest: string;
-  cell: string;
-  loadedModule?: boolean; // openafs.ko was loaded by the client (no module resource holds it)
 }
 
 export interface QemuWorld {
@@ -124,5 +114,25 @@ export class Places {
     const g = this.w.guests[name];
     if (!g) throw new Error(`guest ${name} is not up in this cell (create guest.${name} first)`);
     return g;
+  }
+  /** This world as the guest-side helpers see it (modules, the AFS client: linux-guest/). */
+  get side(): GuestSide {
+    const P = this;
+    return {
+      driver: 'qemu',
+      get modules() {
+        return P.w.modules;
+      },
+      get clients() {
+        return P.w.clients;
+      },
+      save: () => P.save(),
+      guest: (name) => {
+        const g = P.guest(name);
+        return { kernel: g.kernel, release: g.release ?? '', memory: g.memory };
+      },
+      addressOf: (name) => P.w.guests[name]?.ips.find((x): x is string => !!x),
+      inKernel: (guest, fn) => P.inKernel(guest, fn),
+    };
   }
 }

@@ -1,5 +1,5 @@
 // The guest's /init (busybox sh, generated) and the kernel command line parameters it reads.
-// Boot: modules -> host / over 9p (read-only) -> writable root (overlayfs, tmpfs upper; or tmpfs
+// Boot: modules -> host / over 9p, or a root image disk (read-only) -> writable root (overlayfs, tmpfs upper; or tmpfs
 // copies of the dirs services write) -> proc/sys/dev/run/tmp -> hostname, NICs -> virtio port
 // links -> switch_root -> stage2 (PID 1) keeps the agent running. Every step prints a
 // "cellctl-init:" line on the serial console, between the kernel's own lines.
@@ -18,12 +18,19 @@ export interface GuestBootConfig {
   hostname: string;
   nics?: GuestNic[];
   gateway?: string;
-  root?: 'overlay' | 'tmpfs'; // writable root: overlay (default; falls back to tmpfs if refused), or tmpfs dirs
+  /**
+   * writable root: overlay (default; falls back to tmpfs if refused), or tmpfs dirs, both over the
+   * host root; or diskless: a tmpfs with the initramfs's busybox only (no 9p: QEMU can migrate it)
+   */
+  root?: 'overlay' | 'tmpfs' | 'diskless';
   probe?: boolean; // print "probe ok" and power off as soon as userspace runs (accelerator probe)
   // 9p caching of the host root: none (default: every read goes to the host) or loose (the
   // guest's page cache keeps what it read: right for a root nobody changes under a running guest,
   // and much faster where each 9p round trip is slow, as in a nested Xen dom0)
   hostCache?: 'none' | 'loose';
+  // the root's read-only lower layer from this virtio disk (an ext4 root image, "vdb") instead of
+  // the host root over 9p: nothing over 9p, so QEMU can migrate the guest
+  rootDisk?: string;
 }
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
@@ -34,7 +41,7 @@ const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/;
  * The "cellctl.*" kernel parameters (a dotted name is not passed to init as an argument or
  * environment, it only shows in /proc/cmdline, which is where /init reads it):
  *   cellctl.hostname=NAME   cellctl.net=MAC[,IP/PREFIX] (one per NIC)   cellctl.gw=IP
- *   cellctl.root=overlay|tmpfs   cellctl.9pcache=loose   cellctl.probe=1
+ *   cellctl.root=overlay|tmpfs|diskless   cellctl.9pcache=loose   cellctl.probe=1
  */
 export function guestBootParams(c: GuestBootConfig): string[] {
   if (!HOSTNAME.test(c.hostname)) throw new Error(`bad guest hostname ${JSON.stringify(c.hostname)}`);
@@ -56,6 +63,10 @@ export function guestBootParams(c: GuestBootConfig): string[] {
   }
   if (c.root) out.push(`cellctl.root=${c.root}`);
   if (c.hostCache && c.hostCache !== 'none') out.push(`cellctl.9pcache=${c.hostCache}`);
+  if (c.rootDisk !== undefined) {
+    if (!/^vd[a-z]{1,3}$/.test(c.rootDisk)) throw new Error(`bad root disk ${JSON.stringify(c.rootDisk)}`);
+    out.push(`cellctl.rootdisk=${c.rootDisk}`);
+  }
   if (c.probe) out.push('cellctl.probe=1');
   return out;
 }
@@ -70,13 +81,14 @@ say() { read -r up _ </proc/uptime; echo "cellctl-init: [$up] $*"; }
 fail() { say "FAILED: $*"; sync; poweroff -f; }
 say "userspace up, kernel $(uname -r)"
 
-hostname=guest; root=overlay; gw=; nets=; cache=
+hostname=guest; root=overlay; gw=; nets=; cache=; rootdisk=
 for w in $(cat /proc/cmdline); do
   case $w in
     cellctl.hostname=*) hostname=\${w#*=} ;;
     cellctl.root=*) root=\${w#*=} ;;
     cellctl.gw=*) gw=\${w#*=} ;;
     cellctl.9pcache=loose) cache=,cache=loose ;;
+    cellctl.rootdisk=*) rootdisk=\${w#*=} ;;
     cellctl.net=*) nets="$nets \${w#*=}" ;;
     cellctl.probe=1) say "probe ok"; poweroff -f ;;
   esac
@@ -90,8 +102,18 @@ done </modules/order
 say "modules loaded ($n)"
 
 mkdir -p /host /rw /newroot
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144$cache @@TAG@@ /host || fail "cannot mount the host root (9p tag @@TAG@@)"
-say "host root mounted over 9p (read-only$cache)"
+if [ "$root" = diskless ]; then
+  mount -t tmpfs -o mode=0755 tmpfs /newroot && cp -a /bin /newroot/ &&
+    mkdir -p /newroot/etc /newroot/proc /newroot/sys /newroot/dev /newroot/run /newroot/tmp /newroot/root /newroot/var ||
+    fail "cannot make the diskless root"
+  say "root: tmpfs with the initramfs's busybox (diskless: no host root)"
+elif [ -n "$rootdisk" ]; then
+  mount -t ext4 -o ro,noload /dev/$rootdisk /host || fail "cannot mount the root image /dev/$rootdisk"
+  say "root image /dev/$rootdisk mounted (read-only)"
+else
+  mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144$cache @@TAG@@ /host || fail "cannot mount the host root (9p tag @@TAG@@)"
+  say "host root mounted over 9p (read-only$cache)"
+fi
 
 if [ "$root" = overlay ]; then
   mount -t tmpfs -o mode=0755 tmpfs /rw && mkdir -p /rw/upper /rw/work &&
@@ -99,7 +121,7 @@ if [ "$root" = overlay ]; then
     say "root: overlayfs (tmpfs upper over the host root)" ||
     { say "overlayfs refused; using tmpfs directories instead"; root=tmpfs; }
 fi
-if [ "$root" != overlay ]; then
+if [ "$root" != overlay ] && [ "$root" != diskless ]; then
   mount --bind /host /newroot || fail "cannot bind the host root"
   # /etc is copied (services read the host's configuration); the others start empty but for
   # their first two levels of directories and /var's symlinks (/var/run -> /run ...)

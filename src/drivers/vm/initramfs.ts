@@ -13,7 +13,7 @@ import { isStaticElf } from './kimage.js';
 import type { GuestKernel } from './kernel.js';
 
 /** What /init loads: the virtio PCI transport, 9p over virtio, overlayfs, the agent's port, NICs, disks. */
-export const INIT_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay', 'virtio_console', 'virtio_net', 'virtio_blk'];
+export const INIT_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay', 'virtio_console', 'virtio_net', 'virtio_blk', 'ext4'];
 
 const FORMAT = 'cellctl-initramfs-1'; // bump when the layout below changes
 

@@ -1,6 +1,6 @@
 // A QEMU guest's life: start (daemonised, so it outlives cellctl), wait for its agent, stop it
 // (guest poweroff, then QMP quit, SIGTERM, SIGKILL), and tell whether it still runs.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { chooseAccel, type AccelChoice } from './accel.js';
 import { GuestAgent, AgentTimeoutError } from './agent.js';
@@ -44,6 +44,22 @@ function isOurQemu(pid: number, pidfile: string): boolean {
   }
 }
 
+/** QEMU processes whose pidfile is under dir (found through /proc: works without a pidfile or a record). */
+export function qemuPidsUnder(dir: string): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
+      const pf = argv[argv.indexOf('-pidfile') + 1];
+      if (argv.some((x) => x.endsWith(QEMU)) && argv.includes('-pidfile') && pf?.startsWith(`${dir}/`)) out.push(Number(e));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
 /** The pid of the guest's QEMU if it is running, else undefined (for refresh after a restart of cellctl). */
 export function guestAlive(pidfile: string): number | undefined {
   const pid = readPid(pidfile);
@@ -64,7 +80,7 @@ export function attachGuest(name: string, dir: string): Guest | undefined {
   return { ...paths, name, pid, accel, cmdline: arg('-append'), agent: new GuestAgent(paths.agentSocket, `guest ${name}`) };
 }
 
-function tail(file: string, lines: number): string {
+export function tail(file: string, lines: number): string {
   try {
     return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
@@ -110,21 +126,31 @@ export async function startGuest(spec: GuestSpec): Promise<Guest> {
  * console's last lines, when QEMU exits first (a kernel panic, /init failing).
  */
 export async function waitReady(guest: Guest, timeoutMs = 90_000): Promise<number> {
+  return waitForAgent(guest.agent, {
+    label: `guest ${guest.name}`, consoleLog: guest.consoleLog, timeoutMs,
+    gone: () => (guestAlive(guest.pidfile) ? undefined : `QEMU exited before the agent answered; console ends:\n${tail(guest.consoleLog, 15)}\n${tail(guest.qemuLog, 3)}`),
+  });
+}
+
+/**
+ * Waits until an agent answers, whoever runs the guest: `gone` says why waiting is pointless (the
+ * VM stopped), or undefined while it runs. Returns the milliseconds waited.
+ */
+export async function waitForAgent(agent: GuestAgent, o: { label: string; consoleLog: string; timeoutMs: number; gone: () => string | undefined | Promise<string | undefined> }): Promise<number> {
   const t0 = Date.now();
   for (;;) {
-    if (!guestAlive(guest.pidfile)) {
-      throw new Error(`guest ${guest.name}: QEMU exited before the agent answered; console ends:\n${tail(guest.consoleLog, 15)}\n${tail(guest.qemuLog, 3)}`);
-    }
-    const left = timeoutMs - (Date.now() - t0);
-    if (left <= 0) throw new AgentTimeoutError(`guest ${guest.name}: agent not ready after ${timeoutMs} ms; console ends:\n${tail(guest.consoleLog, 15)}`);
+    const why = await o.gone();
+    if (why) throw new Error(`${o.label}: ${why}`);
+    const left = o.timeoutMs - (Date.now() - t0);
+    if (left <= 0) throw new AgentTimeoutError(`${o.label}: agent not ready after ${o.timeoutMs} ms; console ends:\n${tail(o.consoleLog, 15)}`);
     // the agent says on the console when it reads its port: a ping sent before that may be lost
-    if (!agentStarted(guest.consoleLog) && Date.now() - t0 < timeoutMs / 2) {
+    if (!agentStarted(o.consoleLog) && Date.now() - t0 < o.timeoutMs / 2) {
       await sleep(100);
       continue;
     }
     try {
-      // short attempts, so a QEMU that died is noticed; an unanswered ping is dropped with its connection
-      await guest.agent.ping(Math.min(2_000, left));
+      // short attempts, so a VM that died is noticed; an unanswered ping is dropped with its connection
+      await agent.ping(Math.min(2_000, left));
       return Date.now() - t0;
     } catch (e) {
       if (!(e instanceof AgentTimeoutError)) await sleep(100); // socket not there yet, or connection reset
@@ -136,7 +162,7 @@ export async function waitReady(guest: Guest, timeoutMs = 90_000): Promise<numbe
 function agentStarted(consoleLog: string): boolean {
   try {
     const text = readFileSync(consoleLog, 'utf8');
-    return /cellctl-agent: \[[\d.]+\] ready on /.test(text.slice(text.lastIndexOf('=== cellctl: starting guest')));
+    return /cellctl-agent: \[[\d.]+\] ready on /.test(text.slice(Math.max(0, text.lastIndexOf('=== cellctl: starting guest'))));
   } catch {
     return false;
   }

@@ -27,7 +27,7 @@ export async function prepareDomuBoot(choice: KernelChoice = {}): Promise<DomuBo
 
 export interface DomuOptions {
   gateway?: string; // the guest's default route
-  prefix?: number; // the cell vifs' prefix length (default 24)
+  prefix?: number | ((ip: string) => number); // the cell vifs' prefix length, or how to find it from the address (default 24)
   extra?: string; // more kernel parameters
 }
 
@@ -46,7 +46,7 @@ export function domuConfig(name: string, g: GuestAttrs, boot: DomuBoot, o: DomuO
   });
   const params = guestBootParams({
     hostname: name,
-    nics: g.vifs.map((v) => ({ mac: v.mac, ...(v.ip ? { ip: v.ip, prefix: o.prefix ?? 24 } : {}) })),
+    nics: g.vifs.map((v) => ({ mac: v.mac, ...(v.ip ? { ip: v.ip, prefix: typeof o.prefix === 'function' ? o.prefix(v.ip) : (o.prefix ?? 24) } : {}) })),
     gateway: o.gateway,
   });
   const extra = ['console=hvc0', ...params, `cellctl.ctl=${ctl}`, o.extra ?? ''].filter(Boolean).join(' ');

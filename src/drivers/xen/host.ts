@@ -4,6 +4,7 @@
 // ready when the real `xl info` answers.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { loadCatalog } from '../../catalog/load.js';
 import { prepareBootFiles, type BootFiles } from '../vm/boot-files.js';
 import { GUEST_BUSYBOX } from '../vm/guest-agent.js';
 import { INIT_MODULES } from '../vm/initramfs.js';
@@ -14,19 +15,9 @@ import { hotplugScripts } from './hotplug.js';
 import { xenImage, type XenImage } from './hypervisor.js';
 import { xlInfo, type XenInfo } from './xl.js';
 
-// The CPU QEMU shows Xen. Nested in TCG, `-cpu max` makes dom0 fault in Xen's
-// create_bounce_frame (../shared/REAL-VM.md); max without SMAP/SMEP boots, but then processes in
-// dom0 and in domUs die now and then on a user-space access through %fs (TLS) that reads junk
-// (segfaults at the same `mov %fs:...` in busybox; once xenstored, by a #GP, which takes the host
-// down). Measured with a domU running and hundreds of forks in dom0 and the domU: max,-smap,-smep
-// with vendor AMD or Intel, with or without fsgsbase, -smp 1 or 2: faults in 4 of 7 runs, and in
-// both test runs that looked; qemu64: none in 2 such runs, nor in 3 test runs. So qemu64, which
-// the spike also found working.
-export const NESTED_XEN_CPU = 'qemu64';
-// Xen's command line beyond dom0_mem. xpti=false: TCG does not speculate, so Meltdown's page
-// table isolation (which Xen turns on for an Intel CPU, say with CELLCTL_XEN_CPU) would only make
-// every PV kernel entry slower.
-const XEN_CMDLINE = 'console=com1 loglvl=info guest_loglvl=info xpti=false';
+// The CPU model QEMU shows Xen and Xen's options beyond dom0_mem and the console are facts with
+// their sources: catalog data (stand-ins.json: xen_host.cpu_model, xen_options).
+const XEN_CONSOLE = 'console=com1 loglvl=info guest_loglvl=info';
 
 export interface Uplink extends Vif {
   bridge: string; // the dom0 bridge this NIC joins
@@ -49,7 +40,8 @@ export interface XenHostSpec {
   shares?: HostShare[];
   xenSeries?: string; // default: the newest installed
   xenHotplugScripts?: boolean; // keep Xen's bash block/vif-bridge (default: cellctl's, see hotplug.ts)
-  cpu?: string; // QEMU -cpu model (default: $CELLCTL_XEN_CPU, else NESTED_XEN_CPU)
+  cpu?: string; // QEMU -cpu model (default: $CELLCTL_XEN_CPU, else the catalog's xen_host.cpu_model)
+  xenOptions?: string[]; // Xen's command line beyond dom0_mem and the console (default: the catalog's xen_host.xen_options)
 }
 
 export interface XenHost {
@@ -63,9 +55,14 @@ export interface XenHost {
 
 const SPEC_FILE = 'xen-host.json';
 
-function paths(spec: XenHostSpec) {
-  const dir = resolve(spec.dir);
+/** Where a host's files are, from its directory: dom0's QEMU files, and dom0's /var/log/xen as the host sees it. */
+export function xenHostPaths(hostDir: string): { dir: string; logDir: string; dom0Dir: string } {
+  const dir = resolve(hostDir);
   return { dir, logDir: join(dir, 'xen-log'), dom0Dir: join(dir, 'dom0') };
+}
+
+function paths(spec: XenHostSpec) {
+  return xenHostPaths(spec.dir);
 }
 
 /** The 9p shares of dom0: its /var/log/xen (read by the host: consoles, xl logs) and the spec's. */
@@ -119,6 +116,7 @@ export async function startXenHost(spec: XenHostSpec, boot?: BootFiles): Promise
   const mounts = dom0Mounts(spec);
   for (const m of mounts) mkdirSync(m.hostPath, { recursive: true });
   writeFileSync(join(p.dir, SPEC_FILE), JSON.stringify(spec, null, 2) + '\n');
+  const facts = loadCatalog().standIns.xen_host;
   const startedAt = Date.now();
   const dom0 = await startGuest({
     name: spec.name,
@@ -129,11 +127,11 @@ export async function startXenHost(spec: XenHostSpec, boot?: BootFiles): Promise
     initrd: files.initramfs.path,
     console: 'hvc0',
     append: 'earlyprintk=xen',
-    cpu: spec.cpu ?? process.env.CELLCTL_XEN_CPU ?? NESTED_XEN_CPU,
+    cpu: spec.cpu ?? process.env.CELLCTL_XEN_CPU ?? facts.cpu_model,
     hostCache: 'loose', // every exec in dom0 reads its binary and libraries: keep them in dom0's page cache
     hypervisor: {
       image: xen.image,
-      append: `dom0_mem=${spec.dom0MemoryMiB}M,max:${spec.dom0MemoryMiB}M ${XEN_CMDLINE}`,
+      append: [`dom0_mem=${spec.dom0MemoryMiB}M,max:${spec.dom0MemoryMiB}M`, XEN_CONSOLE, ...(spec.xenOptions ?? facts.xen_options)].join(' '),
     },
     netns: spec.netns,
     vifs: (spec.vifs ?? []).map(({ mac, tap }) => ({ mac, tap })), // no address: the NIC is a bridge port

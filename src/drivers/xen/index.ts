@@ -2,8 +2,8 @@
 // `xl create`, and an agent inside each domU with the same client as the QEMU guests' (GuestAgent).
 export { findXen, xenImage, type XenImage } from './hypervisor.js';
 export { CONTROL_BRIDGE, DOM0_MODULES, XEN_LOG_DIR, dom0SetupScript, type Dom0Setup } from './dom0-setup.js';
-export { NESTED_XEN_CPU, attachXenHost, prepareDom0Boot, startXenHost, stopXenHost, waitXenReady, xenHostAlive, type HostShare, type Uplink, type XenHost, type XenHostSpec } from './host.js';
-export { XlError, consoleLogPath, parseXlInfo, parseXlList, xlConsole, xlCreate, xlDestroy, xlInfo, xlList, xlShutdown, type XenInfo, type XlDomain } from './xl.js';
+export { attachXenHost, prepareDom0Boot, xenHostPaths, startXenHost, stopXenHost, waitXenReady, xenHostAlive, type HostShare, type Uplink, type XenHost, type XenHostSpec } from './host.js';
+export { XlError, consoleLogPath, parseXlInfo, parseXlList, xlBlockAttach, xlBlockDetach, xlConsole, xlCreate, xlDestroy, xlInfo, xlList, xlMemSet, xlShutdown, type XenInfo, type XlDomain } from './xl.js';
 export { DOMU_AGENT_PORT, DOMU_MODULES, domuScripts } from './domu-init.js';
 export { closeDomuAgent, controlMac, linkLocal, openDomuAgent, waitDomuReady } from './domu-agent.js';
 export { domuConfig, prepareDomuBoot, type DomuBoot, type DomuOptions } from './domu-config.js';

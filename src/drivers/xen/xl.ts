@@ -99,8 +99,8 @@ export function configDomainName(cfgText: string): string {
   return name;
 }
 
-/** Host path of xenconsoled's log of the domain's console. */
-export function consoleLogPath(host: XenHost, name: string): string {
+/** Host path of xenconsoled's log of the domain's console (logDir: the host's, see XenHost). */
+export function consoleLogPath(host: Pick<XenHost, 'logDir'>, name: string): string {
   return join(host.logDir, 'console', `guest-${name}.log`);
 }
 
@@ -129,7 +129,7 @@ export async function xlCreate(host: XenHost, cfgText: string, timeoutMs = 180_0
 }
 
 /** The domain's console output from its first byte, as `xl create -c` shows it ('' if none yet). */
-export function xlConsole(host: XenHost, name: string): string {
+export function xlConsole(host: Pick<XenHost, 'logDir'>, name: string): string {
   const f = consoleLogPath(host, name);
   return existsSync(f) ? readFileSync(f, 'utf8') : '';
 }
@@ -177,4 +177,21 @@ export async function xlShutdown(host: XenHost, name: string, o: { waitMs?: numb
     throw e;
   }
   await waitGone(host, id, name, Math.max(5_000, o.waitMs - (Date.now() - t0)));
+}
+
+/** `xl block-attach`: a raw image (a dom0 path) to a running domain as vdev (its /dev/<vdev>). */
+export async function xlBlockAttach(host: XenHost, name: string, o: { target: string; vdev: string; readonly?: boolean }): Promise<void> {
+  if (!/^xvd[a-z]{1,2}$/.test(o.vdev)) throw new Error(`xl block-attach: vdev ${JSON.stringify(o.vdev)}: expected xvd<letters>`);
+  // target= last: everything after it is the path
+  await runXl(host, ['block-attach', name, `format=raw,vdev=${o.vdev},access=${o.readonly ? 'ro' : 'rw'},target=${o.target}`]);
+}
+
+/** `xl block-detach`: the domain releases the device (its frontend closes), then the backend goes. */
+export async function xlBlockDetach(host: XenHost, name: string, vdev: string): Promise<void> {
+  await runXl(host, ['block-detach', name, vdev], 120_000);
+}
+
+/** `xl mem-set`: the domain's balloon to this many MiB (up to the maxmem it was created with). */
+export async function xlMemSet(host: XenHost, name: string, memoryMiB: number): Promise<void> {
+  await runXl(host, ['mem-set', name, `${memoryMiB}m`]);
 }

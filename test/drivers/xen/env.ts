@@ -9,7 +9,9 @@ import { desiredResources } from '../../../src/plan/desired.js';
 import type { GuestAttrs } from '../../../src/plan/resources.js';
 import { hostKernelImage } from '../../../src/drivers/vm/kernel.js';
 import { isStaticElf } from '../../../src/drivers/vm/kimage.js';
+import { xenPrerequisites } from '../../../src/drivers/xen/driver/index.js';
 import { findXen } from '../../../src/drivers/xen/hypervisor.js';
+import { qemuEnv, type Env } from '../qemu/env.js';
 
 /** ok, or the reason the real Xen tests skip (shown in their title). */
 export function xenEnvironment(): { ok: boolean; reason: string } {
@@ -38,4 +40,11 @@ export function seedShea(): GuestAttrs {
   const r = desiredResources(loadCell(join(PACKAGE_ROOT, 'cells', 'awesmoe-fixed.yaml'), catalog), catalog).find((x) => x.address === 'guest.shea');
   if (r?.type !== 'guest') throw new Error('no guest.shea in awesmoe-fixed.yaml');
   return r.attrs;
+}
+
+/** What the CLI tests of --driver xen need: the driver's prerequisites, and openafs.ko cached or buildable. */
+export async function xenDriverEnv(): Promise<Env> {
+  const pre = xenPrerequisites(loadCatalog());
+  if (!pre.ok) return { ok: false, reason: pre.reason ?? 'xen driver unavailable', buildMs: 0 };
+  return qemuEnv({ openafs: true });
 }

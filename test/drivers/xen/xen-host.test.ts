@@ -166,7 +166,7 @@ describe.skipIf(!env.ok)(`a nested Xen host and its domUs${env.ok ? '' : ` (skip
   });
 
   it('stops the host and leaves no process, namespace, tap, socket or file outside its directory', async () => {
-    // the nested CPU model is chosen for this (see NESTED_XEN_CPU): no process died of a bad access
+    // the nested CPU model is chosen for this (catalog: stand-ins.json xen_host.cpu_model): no process died of a bad access
     const faults = (await host.dom0.agent.exec('sh', ['-c', 'dmesg | grep -E "segfault|general protection|traps:" || true'])).stdout.trim();
     expect(faults, 'dom0 kernel log').toBe('');
     expect(xlConsole(host, 'shea').split('\n').filter((l) => /segfault|general protection|traps:/.test(l)), 'shea kernel log').toEqual([]);

@@ -1,0 +1,57 @@
+// The root image libvirt guests boot from: an ext4 image of the cell's programs (the AFS and MIT
+// Kerberos packages with their libraries, busybox for the rest), read-only under a tmpfs overlay in
+// each guest. Not the host root over 9p: QEMU refuses to migrate a guest with a 9p export mounted,
+// and an image on a path both hosts see is the "shared storage" live migration needs. Built once
+// (mke2fs -d, no mount) per set of installed package versions, kept in the cache.
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { cacheDir } from '../../cache.js';
+import { buildRootImage } from '../xen/root-image.js';
+
+// What the cell's services, the kernel AFS client and the checks run in a guest.
+export const ROOT_PACKAGES = [
+  'openafs-client', 'openafs-krb5', 'openafs-dbserver', 'openafs-fileserver', 'krb5-kdc', 'krb5-admin-server', 'krb5-user',
+];
+
+export interface LvRootImage {
+  path: string;
+  built: boolean;
+  ms: number; // spent building (0 when found in the cache)
+}
+
+let building: Promise<LvRootImage> | undefined; // one build per process, whichever guest asks first
+
+/** The image for the packages installed now; every guest of every cell shares it (it is read-only). */
+export function libvirtRootImage(): Promise<LvRootImage> {
+  if (!building) {
+    building = findOrBuild();
+    building.catch(() => {
+      building = undefined; // a later guest tries again
+    });
+  }
+  return building;
+}
+
+async function findOrBuild(): Promise<LvRootImage> {
+  const r = await execa('dpkg-query', ['-W', '-f', '${Package} ${Version} ${Status}\n', ...ROOT_PACKAGES], { reject: false });
+  const lines = String(r.stdout).split('\n').filter(Boolean);
+  const missing = ROOT_PACKAGES.filter((p) => !lines.some((l) => l.startsWith(`${p} `) && l.endsWith(' installed')));
+  if (missing.length) throw new Error(`the guests' root image needs the Debian packages ${missing.join(', ')} installed on this machine`);
+  const bb = statSync('/bin/busybox');
+  const key = createHash('sha256').update('cellctl-lv-root-1\n').update(lines.join('\n')).update(`${bb.size} ${bb.mtimeMs}`).digest('hex').slice(0, 16);
+  const dir = cacheDir('libvirt-root', key);
+  const path = join(dir, 'root.img');
+  if (existsSync(path)) return { path, built: false, ms: 0 };
+  mkdirSync(dir, { recursive: true });
+  const t0 = Date.now();
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await buildRootImage({ packages: ROOT_PACKAGES }, tmp, { label: 'cellctl-lv-root' });
+    renameSync(tmp, path); // whole or not at all, whichever process builds it too
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  return { path, built: true, ms: Date.now() - t0 };
+}
