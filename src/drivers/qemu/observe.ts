@@ -109,6 +109,11 @@ const ENTRIES: Partial<Record<AppliedResource['type'], string>> = {
   'service-key': 'an entry of the KDC database and the servers\' KeyFileExt (refresh reads the KDC and the servers)',
   volume: 'a volume of the cell (refresh reads its fileserver, not each volume)',
   'pts-user': 'an entry of the protection database (refresh reads the db servers, not each entry)',
+  'pts-group': 'an entry of the protection database (refresh reads the db servers, not each entry)',
+  quota: "a field of its volume's header (refresh reads its fileserver, not each volume)",
+  'ro-site': 'a site in the VLDB (refresh reads the db servers, not each entry)',
+  release: "the RO clones of a volume (refresh reads their fileservers, not each clone)",
+  backup: "a clone beside its volume (refresh reads its fileserver, not each volume)",
 };
 
 /**
