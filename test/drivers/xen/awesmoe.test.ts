@@ -31,7 +31,8 @@ describe.skipIf(!env.ok)(title('smoke cells/awesmoe-fixed.yaml --driver xen --ju
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toMatch(/^PASS {2}guest shea is running$/m);
     expect(run.stdout).toMatch(/^PASS {2}AFS client module loaded on shea$/m);
-    expect(run.stdout).toMatch(/^Smoke awesmoe\.org: 2 passed, 0 failed, 2 skipped\./m);
+    // the other 14 checks need KDCs and AFS servers, which the xen driver does not place in domUs yet
+    expect(run.stdout).toMatch(/^Smoke awesmoe\.org: 2 passed, 0 failed, 14 skipped\./m);
   });
 
   it('says what runs in place of NetBSD 4.0 and Xen 3.0.3, and each step of the boot', () => {
@@ -44,7 +45,7 @@ describe.skipIf(!env.ok)(title('smoke cells/awesmoe-fixed.yaml --driver xen --ju
 
   it('writes the JUnit file with the lifecycle and the checks', () => {
     expect(junit).toContain('<property name="driver" value="xen"/>');
-    expect(junit).toMatch(/<testsuite name="cellctl\.smoke\.awesmoe\.org\.checks"[^>]* tests="4" failures="0" errors="0" skipped="2"/);
+    expect(junit).toMatch(/<testsuite name="cellctl\.smoke\.awesmoe\.org\.checks"[^>]* tests="16" failures="0" errors="0" skipped="14"/);
     expect(junit).toContain('<testcase name="guest shea is running"');
     // what each check saw, from the real hypervisor and the domU
     expect(junit).toMatch(/PASS {2}guest shea is running: domain \d+ on kraken \(xl list: [-a-z]{6} \([^)]*\), 128 MiB\), kernel \S+, domU uptime [\d.]+ s/);
