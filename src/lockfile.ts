@@ -1,7 +1,7 @@
 // One lock-file mechanism for the state and the build cache: an O_EXCL file naming its holder (pid, host,
 // a token); a lock whose holder on this host is dead is broken by renaming it away, which one breaker wins.
 import { randomBytes } from 'node:crypto';
-import { closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { linkSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 export interface LockHolder {
@@ -79,31 +79,41 @@ function breakStale(path: string, seen: string): boolean {
 }
 
 /**
+ * The lock file appears whole or not at all: the holder is written to a file of our own, then hard-linked
+ * to the lock's name (EEXIST when held), so a kill mid-write never leaves an empty lock behind.
+ */
+function create(path: string, me: LockHolder): boolean {
+  const mine = `${path}.${me.token}`;
+  writeFileSync(mine, JSON.stringify(me), { mode: 0o644 });
+  try {
+    linkSync(mine, path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return false;
+  } finally {
+    unlinkSync(mine);
+  }
+}
+
+/**
  * Takes the lock now if it is free or its holder is dead; otherwise returns the live holder (undefined when
  * its file is still being written). Never waits.
  */
 export function tryLock(path: string, command?: string): { lock: HeldLock } | { heldBy: LockHolder | undefined } {
   const me: LockHolder = { pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex'), since: new Date().toISOString(), command };
   for (;;) {
-    try {
-      const fd = openSync(path, 'wx', 0o644);
-      try {
-        writeSync(fd, JSON.stringify(me));
-      } finally {
-        closeSync(fd);
-      }
+    if (create(path, me)) {
       // Only our own lock is removed: if it was broken and re-taken, the new holder's file stays.
       const release = (): void => {
         if (readLock(path)?.holder?.token === me.token) unlinkSync(path);
       };
       return { lock: { path, holder: me, release } };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const cur = readLock(path);
     if (cur === undefined) continue; // released between our open and read
     const h = cur.holder;
-    // A holder that died between create and write leaves an empty file: stale once it is a few seconds old.
+    // An unreadable lock (garbage, or an older cellctl's half-written one): stale once it is a few seconds old.
     const dead = h ? h.host === me.host && !alive(h.pid) : ageMs(path) > 5_000;
     if (!dead) return { heldBy: h };
     breakStale(path, cur.text); // won or lost, the next open decides
