@@ -60,12 +60,13 @@ export async function startSshd(dir: string, socketDir?: string, port?: number):
   const bind = socketDir ? 'mount --bind "$1" /run/libvirt && ' : '';
   await execa('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `${bind}exec /usr/sbin/sshd -f "$2" -E "$3"`, 'sh', socketDir ?? '', join(dir, 'sshd_config'), join(dir, 'sshd.log')]);
   let pid = 0;
-  for (let i = 0; i < 100 && !pid; i++) {
+  for (let i = 0; i < 200 && !pid; i++) {
     try {
-      pid = Number(readFileSync(join(dir, 'sshd.pid'), 'utf8').trim()); // written once it listens
+      pid = Number(readFileSync(join(dir, 'sshd.pid'), 'utf8').trim()); // written once it listens (empty while being written)
     } catch {
-      await new Promise((r) => setTimeout(r, 50));
+      /* not there yet */
     }
+    if (!pid) await new Promise((r) => setTimeout(r, 50));
   }
   if (!pid) throw new Error(`sshd did not start: ${readFileSync(join(dir, 'sshd.log'), 'utf8')}`);
   return {
