@@ -68,7 +68,11 @@ export async function startSshd(dir: string, socketDir?: string, port?: number):
     }
     if (!pid) await new Promise((r) => setTimeout(r, 50));
   }
-  if (!pid) throw new Error(`sshd did not start: ${readFileSync(join(dir, 'sshd.log'), 'utf8')}`);
+  if (!pid) {
+    // it may be listening without a readable pidfile: stop it by its config path, so a failed start leaves no sshd
+    await execa('pkill', ['-f', join(dir, 'sshd_config')], { reject: false });
+    throw new Error(`sshd did not start: ${readFileSync(join(dir, 'sshd.log'), 'utf8')}`);
+  }
   return {
     port: listen, pid,
     uri: `qemu+ssh://root@127.0.0.1:${listen}/system?keyfile=${join(dir, 'id')}&command=${join(dir, 'ssh')}`,
