@@ -11,6 +11,17 @@ export function running(catalog: Catalog, id: string, runs: Runs): SoftwareEntry
   return runs === 'stand-ins' && sw?.stand_in ? catalog.software.get(sw.stand_in.id) : sw;
 }
 
+/**
+ * The catalog entry of the KDC software that really runs for `id` on a driver that runs `products`:
+ * its stand-in (catalog stand_in) when that product is among them, else the first product's entry
+ * that runs here.
+ */
+export function kdcServing(catalog: Catalog, id: string, products: readonly string[]): SoftwareEntry | undefined {
+  const real = running(catalog, id, 'stand-ins');
+  if (real?.runs_here && products.includes(real.product)) return real;
+  return [...catalog.software.values()].find((s) => s.product === products[0] && s.runs_here && s.roles.includes('kdc'));
+}
+
 /** When the catalog says nothing: what OpenAFS 1.8's rxkad-k5 takes and Debian's KDC issues. */
 const FALLBACK_ENCTYPES = ['aes256-cts-hmac-sha1-96', 'aes128-cts-hmac-sha1-96'];
 

@@ -26,8 +26,8 @@ const PART_B = 'issue #15 part B';
 
 /** v2 through the service layer's pts and vos (any placement): groups, quotas, RO sites and releases, backups. */
 const SERVICE_V2: ResourceType[] = ['pts-group', 'quota', 'ro-site', 'release', 'backup'];
-/** netns: all but cross-realm keys (one realm); mount points and ACLs through libuafs's pioctls, keytabs on this machine. */
-const NETNS_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2, 'mount', 'acl', 'keytab'];
+/** netns: every realm and its cross-realm keys; mount points and ACLs through libuafs's pioctls, keytabs on this machine. */
+const NETNS_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2, 'mount', 'acl', 'keytab', 'cross-realm'];
 /** qemu: the services in its guests, v1 and the service layer's v2. */
 const QEMU_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2];
 
@@ -51,13 +51,12 @@ export function capabilitiesOf(name: DriverName, opts: DriverOptions = {}): Capa
     case 'sim':
       return EVERYTHING;
     case 'netns':
-      return {
-        realizes: new Set(NETNS_TYPES), runs: 'stand-ins', declines: oneRealm('netns'),
-        unmanagedReason: `the netns driver runs one realm: cross-realm keys come with ${PART_B}`,
-      };
+      // Heimdal's kdc is started in a namespace of this machine (services/kdc-heimdal.ts).
+      return { realizes: new Set(NETNS_TYPES), runs: 'stand-ins', kdcProducts: ['mit-krb5', 'heimdal'] };
     case 'qemu':
       return {
-        realizes: new Set(QEMU_TYPES), runs: 'stand-ins', declines: oneRealm('qemu'),
+        // MIT only: the Heimdal KDC is run from this machine's unpacked prefix into a namespace here, not into a VM.
+        realizes: new Set(QEMU_TYPES), runs: 'stand-ins', declines: oneRealm('qemu'), kdcProducts: ['mit-krb5'],
         unmanagedReason: `the qemu driver does not yet make mount points, ACLs or keytabs (the netns driver does), and runs one realm: cross-realm keys come with ${PART_B}`,
       };
     case 'libvirt':

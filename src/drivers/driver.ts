@@ -34,6 +34,8 @@ export interface Capabilities {
   declines?(r: Resource, cell: { realm: string }): string | undefined;
   /** The software it runs: the catalog's (modelled), or what really runs in its place (catalog stand_in). */
   runs: Runs;
+  /** The KDC products it really runs (catalog product ids), the first standing in for any other; none: it runs no KDC. */
+  kdcProducts?: readonly string[];
   /** migrate --cold: the guest is saved on one host and restored on the other (it stops meanwhile). */
   coldMigration?: boolean;
 }

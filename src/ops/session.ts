@@ -1,7 +1,7 @@
 // Everything a command needs about one cell: spec, catalog, findings, state store, secrets, driver.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { serviceKeyEnctypes } from '../catalog/keys.js';
+import { kdcServing, serviceKeyEnctypes } from '../catalog/keys.js';
 import { loadCatalog } from '../catalog/load.js';
 import type { Catalog } from '../catalog/types.js';
 import { runCompat } from '../compat/index.js';
@@ -150,16 +150,21 @@ export class Session {
   standIns(driver?: DriverName, state?: CellState): string[] {
     const caps = capabilitiesOf(driver ?? 'netns', this.driverOptions(state));
     const realizes = caps.realizes;
+    const kdcSoftware = new Set(realizes.has('kdc') ? [this.spec.kerberos?.software, ...Object.values(this.spec.realms).map((r) => r.software)] : []);
     const used = new Set([
-      ...(realizes.has('kdc') ? [this.spec.kerberos?.software, ...Object.values(this.spec.realms).map((r) => r.software)] : []),
+      ...kdcSoftware,
       ...(realizes.has('afs-db') || realizes.has('afs-fs') ? [this.spec.afs?.software] : []),
       ...(realizes.has('afs-client') ? Object.values(this.spec.afs?.clients ?? {}) : []),
     ]);
     const notes = [...used].flatMap((id) => {
       const sw = id ? this.catalog.software.get(id) : undefined;
-      if (!sw?.debian_stand_in) return [];
-      const later = sw.stand_in && !sw.debian_stand_in.includes(this.catalog.software.get(sw.stand_in.id)?.version ?? '\0') ? ` (its catalog stand-in, ${sw.stand_in.id}, comes with issue #15 part B)` : '';
-      return [`${id} is served by ${sw.debian_stand_in}${later}`];
+      if (!id || !sw) return [];
+      // A KDC: the driver's own products decide (its catalog stand-in when the driver runs that product).
+      const kdc = kdcSoftware.has(id) && caps.kdcProducts ? kdcServing(this.catalog, id, caps.kdcProducts) : undefined;
+      if (kdc?.runs_here && kdc.id !== id && kdc.id === sw.stand_in?.id) return [`${id} is served by ${kdc.id} (Debian ${kdc.runs_here.packages[0]} ${kdc.runs_here.version})`];
+      if (!sw.debian_stand_in) return [];
+      const not = kdc && sw.stand_in && kdc.id !== sw.stand_in.id ? ` (this driver does not run its catalog stand-in, ${sw.stand_in.id})` : '';
+      return [`${id} is served by ${sw.debian_stand_in}${not}`];
     });
     const afs = this.spec.afs;
     const krb = this.spec.kerberos;

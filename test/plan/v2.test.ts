@@ -82,24 +82,30 @@ describe('lifecycles', () => {
 });
 
 describe('what netns realizes', () => {
-  it('all but another realm (its KDC, its principals, the cross-realm keys), shown as not managed, with why', () => {
+  it('every realm: both KDCs, their principals and the cross-realm keys; Heimdal by its catalog stand-in', () => {
     const p = s.plan(undefined, { driver: 'netns' });
     const managed = new Set(p.desired.map((r) => r.type));
-    expect([...managed].sort()).toEqual(['acl', 'afs-client', 'afs-db', 'afs-fs', 'backup', 'guest', 'host', 'kdc', 'keytab', 'module', 'mount', 'partition', 'principal', 'pts-group', 'pts-user', 'quota', 'release', 'ro-site', 'service-key', 'volume']);
-    expect(p.desired.map((r) => r.address)).not.toContain('kdc.athena');
-    expect(p.unmanaged?.declined).toEqual({
-      'kdc.athena': 'the netns driver runs one realm, TPROA.NET, until issue #15 part B',
-      'principal.bob@ATHENA.TPROA.NET': 'the netns driver runs one realm, TPROA.NET, until issue #15 part B',
-    });
+    expect([...managed].sort()).toEqual(['acl', 'afs-client', 'afs-db', 'afs-fs', 'backup', 'cross-realm', 'guest', 'host', 'kdc', 'keytab', 'module', 'mount', 'partition', 'principal', 'pts-group', 'pts-user', 'quota', 'release', 'ro-site', 'service-key', 'volume']);
+    for (const a of ['kdc.athena', 'principal.bob@ATHENA.TPROA.NET', 'cross-realm.krbtgt/ATHENA.TPROA.NET@TPROA.NET', 'cross-realm.krbtgt/TPROA.NET@ATHENA.TPROA.NET']) {
+      expect(p.desired.map((r) => r.address)).toContain(a);
+    }
+    expect(p.unmanaged?.declined ?? {}).toEqual({});
     // another realm's user is a pts entry, made after its realm's system:authuser@ group (the ptserver wants it first)
     const bob = p.desired.find((r) => r.address === 'pts-user.bob@athena.tproa.net');
     expect(bob?.deps).toContain('pts-group.system:authuser@athena.tproa.net');
     const text = renderPlan(p);
-    expect(text).toMatch(/^Not managed by netns \(4 resources; the netns driver runs one realm: cross-realm keys come with issue #15 part B\): /m);
-    // the keytab asks for single DES, which the KDC netns runs (MIT krb5 1.20) does not make: plan says so
-    expect(s.standIns('netns')).toContain("keytab.host/service-m1.tproa.net: mit-krb5 1.20 KDC makes no des-cbc-crc, des-cbc-md5: keyed with the KDC's default key types (smoke lists them)");
+    expect(text).not.toMatch(/^Not managed by netns/m);
+    // the cell's Heimdal 0.72 runs as Debian's Heimdal 7.8, the second realm's MIT 1.4.4 as MIT 1.20
+    expect(s.standIns('netns')).toContain('heimdal-0.72 is served by heimdal-7.8 (Debian heimdal-kdc 7.8.git20221117.28daf24+dfsg-2)');
+    expect(s.standIns('netns')).toContain('mit-krb5-1.4.4 is served by mit-krb5-1.20 (Debian krb5-kdc 1.20.1-2+deb12u5)');
+    // the keytab asks for single DES, which the MIT krb5 1.20 clients here do not take: plan says so
+    expect(s.standIns('netns')).toContain("keytab.host/service-m1.tproa.net: mit-krb5 1.20 (the KDC or the clients here) takes no des-cbc-crc, des-cbc-md5: keyed with the KDC's default key types (smoke lists them)");
     // fs mkmount and fs setacl run with an administrator's token: after the administrators' pts entries
     for (const a of ['mount./afs/tproa.net/home', 'acl./afs/tproa.net/home']) expect(p.desired.find((r) => r.address === a)?.deps).toContain('pts-user.kula.admin');
-    expect(text).toContain('  kdc.athena, principal.bob@ATHENA.TPROA.NET: the netns driver runs one realm, TPROA.NET, until issue #15 part B');
+  });
+
+  it('qemu still runs one realm and serves Heimdal with MIT (it runs no Heimdal KDC), and says so', () => {
+    expect(s.standIns('qemu')).toContain('heimdal-0.72 is served by MIT krb5 1.20 (Debian krb5-kdc, krb5-admin-server) (this driver does not run its catalog stand-in, heimdal-7.8)');
+    expect(s.plan(undefined, { driver: 'qemu' }).unmanaged?.declined?.['kdc.athena']).toMatch(/runs one realm/);
   });
 });

@@ -71,6 +71,7 @@ async function dispatch(x: CheckCtx, c: Check): Promise<CheckResult> {
     case 'client-anon-refused':
       return anonRefused(x, str(guest, 'guest'), str(c.params.path, 'path'));
     case 'client-tokens':
+    case 'cross-realm-token': // another realm's user: its KDC, then krbtgt/<cell realm>@<its realm>, then aklog
       return tokens(x, str(guest, 'guest'), str(c.params.principal, 'principal'));
     case 'client-file-rw':
       return fileRw(x, str(guest, 'guest'), str(c.params.principal, 'principal'), str(c.params.path, 'path'));

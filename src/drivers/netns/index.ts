@@ -8,7 +8,7 @@ import { capabilitiesOf } from '../capabilities.js';
 import { masterPassword, principalPassword } from '../../state/secrets.js';
 import type { AppliedResource, CheckResult, Check, Driver, DriverContext, DriverStatus } from '../driver.js';
 import { Masker } from '../../render/mask.js';
-import { createKdc, createPrincipal, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey, kdcPid } from '../services/kerberos.js';
+import { createCrossRealm, createKdc, createPrincipal, createServiceKey, deleteCrossRealm, deleteKdc, deletePrincipal, deleteServiceKey, kdcName, kdcPid, principalName } from '../services/kerberos.js';
 import { bosPid } from '../services/afs-servers.js';
 import { createAfsDb, createPtsUser, deleteAfsDb, deletePtsUser, startDbServer, stopDbServer } from '../services/afs-db.js';
 import { createAfsFs, createPartition, createVolume, deleteAfsFs, deleteVolume, forgetPartition } from '../services/afs-fs.js';
@@ -103,10 +103,12 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
       case 'kdc': {
         const pwd = masterPassword(ctx.secrets);
         masker.add(pwd);
-        return createKdc(s, ctx.catalog, res.attrs, pwd);
+        return createKdc(s, ctx.catalog, res.attrs, pwd, capabilitiesOf('netns').kdcProducts ?? []);
       }
       case 'principal':
-        return createPrincipal(s, res.attrs, pw(res.attrs.principal));
+        return createPrincipal(s, res.attrs, pw(principalName(s, res.attrs.principal, res.attrs.realm)));
+      case 'cross-realm':
+        return createCrossRealm(s, res.attrs, pw(res.attrs.principal));
       case 'service-key':
         return createServiceKey(s, res.attrs);
       case 'afs-db': {
@@ -152,7 +154,8 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
         delete L.reg.modules[prior.name];
         return L.save();
       case 'kdc': return deleteKdc(s, prior.attrs.guest);
-      case 'principal': return deletePrincipal(s, prior.attrs.principal);
+      case 'principal': return deletePrincipal(s, prior.attrs.principal, prior.attrs.realm);
+      case 'cross-realm': return deleteCrossRealm(s, prior.attrs);
       case 'service-key': return deleteServiceKey(s, prior.attrs.principal);
       case 'afs-db': return deleteAfsDb(s, prior.attrs.guest);
       case 'afs-fs': return deleteAfsFs(s, prior.attrs.guest);
@@ -187,7 +190,7 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     return guestsFirst;
   };
 
-  const kdcOf = async (g: string) => (s.has(g) ? kdcPid(s.place(g)) : undefined);
+  const kdcOf = async (g: string) => (s.has(g) ? kdcPid(s, s.place(g)) : undefined);
   const status = async (): Promise<DriverStatus> => {
     const hosts = Object.entries(L.reg.hosts).map(([name, h]) => {
       const used = h.dom0 + Object.values(L.reg.guests).filter((g) => g.host === name).reduce((s, g) => s + g.memory, 0);
@@ -200,7 +203,7 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     const svc = (address: string, guest: string, pid: number | undefined, detail: string) =>
       services.push({ address, guest, state: pid ? 'up' : 'down', ...(pid ? { pid } : {}), detail });
     const up = (g: string) => (s.has(g) ? s.place(g) : undefined);
-    for (const g of Object.keys(L.reg.kdcs)) svc(addr.kdc(g), g, await kdcOf(g), `krb5kdc ${L.reg.kdcs[g]!.role}`);
+    for (const g of Object.keys(L.reg.kdcs)) svc(addr.kdc(g), g, await kdcOf(g), `${kdcName(s, g)} ${L.reg.kdcs[g]!.role} of ${L.reg.kdcs[g]!.realm}${L.reg.kdcs[g]!.standIn ? ` (${L.reg.kdcs[g]!.standIn})` : ''}`);
     for (const g of L.reg.afsDb) {
       const p = up(g);
       svc(addr.afsDb(g), g, p && (await bosPid(s, p)), `bosserver; ${p ? await instancePids(p, ['ptserver', 'vlserver']) : 'no instances'}`);
@@ -217,7 +220,7 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     const g = L.reg.guests[guest];
     const head = `netns driver: guest ${guest} is a network namespace (${g?.ns ?? 'not up'}) with no kernel and no boot console; its daemons' logs follow.`;
     const logs: [string, string][] = [
-      ['KDC', join(L.kdcDir(guest), 'kdc.log')],
+      ['KDC', join(L.kdcDir(guest), 'kdc.log')], // both KDCs log there (kdc-mit.ts, heimdal/realm.ts)
       ...['BosLog', 'PtLog', 'VLLog', 'FileLog', 'VolserLog', 'SalsrvLog', 'afsd.fuse.log'].map((f): [string, string] => [f, L.afsPath(guest, `/var/log/openafs/${f}`)]),
     ];
     const parts = [head];

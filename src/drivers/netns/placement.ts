@@ -86,6 +86,7 @@ export function netnsPlacement(r: Runner, L: Layout, guest: string): Placement {
   return {
     guest,
     kind: 'netns',
+    netns: g.ns,
     ip: () => L.ipOf(guest),
     paths: { kdc: L.kdcDir(guest), krb5Conf: L.krb5Conf, keytab: join(L.root, 'afs', 'rxkad.keytab'), tmp: L.tmpDir(guest) },
     daemonEnv: daemonMarks(L, guest),

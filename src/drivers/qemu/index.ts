@@ -150,7 +150,7 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
       case 'kdc': {
         const m = masterPassword(ctx.secrets);
         masker.add(m);
-        return createKdc(x, ctx.catalog, res.attrs, m);
+        return createKdc(x, ctx.catalog, res.attrs, m, capabilitiesOf('qemu').kdcProducts ?? []);
       }
       case 'principal':
         return createPrincipal(x, res.attrs, pw(res.attrs.principal));

@@ -73,7 +73,7 @@ async function serviceStatus(x: Services, guest: string): Promise<ServiceStatus[
   if (!x.has(guest)) return out;
   const p = x.place(guest);
   const kdc = x.reg.kdcs[guest];
-  if (kdc) svc(addr.kdc(guest), await kdcPid(p), `krb5kdc ${kdc.role}`);
+  if (kdc) svc(addr.kdc(guest), await kdcPid(x, p), `krb5kdc ${kdc.role}`);
   const db = x.reg.afsDb.includes(guest);
   const fs = !!x.reg.afsFs[guest];
   if (db || fs) {

@@ -5,7 +5,7 @@ import type { Check, CheckResult } from '../driver.js';
 import { dbPlace } from './afs-db.js';
 import { admin } from './afs-servers.js';
 import { probeInstance } from './health.js';
-import { kdcAnswers, kdcPid, kinit } from './kerberos.js';
+import { kdcAnswers, kdcName, kdcPid, kinit } from './kerberos.js';
 import type { Services } from './placement.js';
 import { lastLines } from './util.js';
 
@@ -29,18 +29,21 @@ export async function serviceCheck(x: Services, c: Check, password: (principal: 
   switch (c.kind) {
     case 'kdc-answers': {
       const p = x.place(str(guest, 'guest'));
-      if (!(await kdcPid(p))) return fail(`krb5kdc is not running on ${p.guest}`);
+      const pid = await kdcPid(x, p);
+      if (!pid) return fail(`${kdcName(x, p.guest)} is not running on ${p.guest}`);
       // A real AS exchange against this KDC only: an unknown client must be refused by the KDC itself.
       const res = await kdcAnswers(x, p);
-      if (res.ok) return pass(`KDC ${p.ip()} answers for ${x.realm} (AS-REQ for an unknown principal: "client not found")`, res.out);
+      const realm = x.reg.kdcs[p.guest]?.realm ?? x.realm;
+      if (res.ok) return pass(`${kdcName(x, p.guest)} (pid ${pid}) at ${p.ip()} answers for ${realm} (AS-REQ for an unknown principal: "client not found")`, res.out);
       return fail(`KDC on ${p.guest} did not answer an AS-REQ`, res.out);
     }
     case 'kinit': {
       const pr = str(c.params.principal, 'principal');
       const k = await kinit(x, x.place(str(guest, 'guest')), pr, password(pr));
-      if (!k.ok) return fail(`kinit ${pr}@${x.realm} from ${guest} failed`, k.out);
-      if (!k.klist.includes(`krbtgt/${x.realm}@${x.realm}`)) return fail('kinit succeeded but no TGT in the cache', k.klist);
-      return pass(`kinit ${pr}@${x.realm} from ${guest}: TGT issued`, k.klist);
+      const full = pr.includes('@') ? pr : `${pr}@${x.realm}`;
+      if (!k.ok) return fail(`kinit ${full} from ${guest} failed`, k.out);
+      if (!k.klist.includes(`krbtgt/${k.realm}@${k.realm}`)) return fail('kinit succeeded but no TGT in the cache', k.klist);
+      return pass(`kinit ${full} from ${guest}: TGT issued`, k.klist);
     }
     case 'afs-quorum':
       return quorum(x, guest, (c.params.dbservers as string[] | undefined) ?? x.reg.dbPlanned);

@@ -6,7 +6,7 @@ import type { Resource } from '../../plan/resources.js';
 import type { AppliedResource, Observed } from '../driver.js';
 import { PRESENT } from '../driver.js';
 import { admin, bosPid } from './afs-servers.js';
-import { kdcAnswers, kdcPid } from './kerberos.js';
+import { kdcAnswers, kdcName, kdcPid } from './kerberos.js';
 import type { Placement, Services } from './placement.js';
 import { lastLines, until } from './util.js';
 
@@ -67,9 +67,9 @@ export async function readService(x: Services, prior: AppliedResource, timeoutMs
       const g = prior.attrs.guest;
       if (!x.reg.kdcs[g]) return absent(`no KDC recorded on ${g}`);
       const p = x.place(g);
-      const pid = await kdcPid(p);
-      if (!pid) return restart(`found krb5kdc not running on ${g}`);
-      return (await kdcAnswers(x, p, timeoutMs)).ok ? PRESENT : restart(`found krb5kdc (pid ${pid}) not answering an AS-REQ on ${g}`);
+      const pid = await kdcPid(x, p);
+      if (!pid) return restart(`found ${kdcName(x, g)} not running on ${g}`);
+      return (await kdcAnswers(x, p, timeoutMs)).ok ? PRESENT : restart(`found ${kdcName(x, g)} (pid ${pid}) not answering an AS-REQ on ${g}`);
     }
     case 'afs-db':
     case 'afs-fs': {
@@ -109,9 +109,9 @@ export async function unstickService(x: Services, res: Resource, timeoutMs = PRO
   switch (res.type) {
     case 'kdc': {
       const p = x.place(res.attrs.guest);
-      const pid = await kdcPid(p);
+      const pid = await kdcPid(x, p);
       if (pid && !(await kdcAnswers(x, p, timeoutMs)).ok) {
-        x.log(`${res.attrs.guest}: krb5kdc (pid ${pid}) does not answer: ending it`);
+        x.log(`${res.attrs.guest}: ${kdcName(x, res.attrs.guest)} (pid ${pid}) does not answer: ending it`);
         await p.stop(pid, 'process');
       }
       return;

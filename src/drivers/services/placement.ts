@@ -29,6 +29,8 @@ export interface Placement {
   readonly guest: string;
   /** What the guest is, for messages: "netns" (namespaces) or "qemu" (a VM). */
   readonly kind: 'netns' | 'qemu';
+  /** The guest's network namespace on this machine, when it is one (netns): where a daemon run from here (Heimdal's kdc) starts. */
+  readonly netns?: string;
   /** The guest's address, where its daemons listen; throws when it has none. */
   ip(): string;
   /** Where this layer keeps its files in the guest (paths as the guest's commands see them). */
@@ -58,7 +60,8 @@ export interface Placement {
   partitionExposed(path: string): Promise<boolean>;
 }
 
-export interface KdcRec { role: 'master' | 'replica'; realm: string; master: string; standIn?: string }
+/** product: the implementation running it (kdc-backend.ts); absent in a record from before there were two: MIT. */
+export interface KdcRec { role: 'master' | 'replica'; realm: string; master: string; standIn?: string; product?: 'mit-krb5' | 'heimdal' }
 
 /** What the services made, saved with the driver's world (the netns driver's registry holds the same fields). */
 export interface ServiceRegistry {

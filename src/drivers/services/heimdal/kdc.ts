@@ -17,6 +17,8 @@ export interface StartKdcOptions {
   /** Listen only on these addresses (default: every address of the namespace, which must exist before start). */
   addresses?: string[];
   timeoutMs?: number;
+  /** The daemon's whole environment (default: this process's); the install's and the realm's variables are added. */
+  env?: Record<string, string>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -120,8 +122,8 @@ export async function startKdc(heimdal: HeimdalInstall, o: StartKdcOptions): Pro
   const newLog = () => (existsSync(f.kdcLog) ? readFileSync(f.kdcLog).subarray(logFrom).toString('utf8') : '');
   let exited: string | undefined;
   const child = execa(argv[0]!, argv.slice(1), {
-    detached: true, cleanup: false, reject: false, stdin: 'ignore', stdout: out, stderr: out,
-    env: { ...heimdal.env, KRB5_CONFIG: f.krb5Conf, [MARKER]: o.dir },
+    detached: true, cleanup: false, reject: false, stdin: 'ignore', stdout: out, stderr: out, extendEnv: !o.env,
+    env: { ...(o.env ?? {}), ...heimdal.env, KRB5_CONFIG: f.krb5Conf, [MARKER]: o.dir },
   });
   child.unref();
   void child.then((r) => {
