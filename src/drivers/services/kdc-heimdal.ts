@@ -67,7 +67,10 @@ export function heimdalKdc(): KdcBackend {
       const h = await heimdal();
       if (a.role === 'master') await HeimdalRealm.create(h, options(p, a.realm), masterPw);
       else await loadReplica(x, a.realm, p);
-      if (!kdcPid(p.paths.kdc)) await startKdc(h, { dir: p.paths.kdc, netns: ns, env: { ...scrubbedEnv(), ...p.daemonEnv } });
+      if (!kdcPid(p.paths.kdc)) {
+        await stopKdc(p.paths.kdc); // workers of a killed master still hold port 88
+        await startKdc(h, { dir: p.paths.kdc, netns: ns, env: { ...scrubbedEnv(), ...p.daemonEnv } });
+      }
       const f = realmFiles(p.paths.kdc);
       return {
         runs: `${h.version} (Debian heimdal-kdc ${h.packageVersion}, unpacked in ${h.prefix})`, database: f.database, log: f.kdcLog,

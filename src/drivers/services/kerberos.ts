@@ -106,9 +106,10 @@ export function createKdc(x: Services, catalog: Catalog, a: KdcAttrs, masterPw: 
     await writeKrb5Conf(x, p);
     const started = await BACKENDS[product].start(x, p, a, masterPw);
     for (const g of Object.keys(x.reg.kdcs)) if (g !== a.guest && x.has(g)) await writeKrb5Conf(x, x.place(g)); // a new realm or KDC
+    // What runs first: apply's progress line shows the first few outputs.
     return {
-      ip: p.ip(), pid: (await BACKENDS[product].pid(p)) ?? 0, role: a.role, realm: a.realm, database: started.database,
-      log: started.log, runs: started.runs, ...(standIn ? { stand_in: standIn } : {}), ...(started.propagation ? { propagation: started.propagation } : {}),
+      runs: started.runs, ...(standIn ? { stand_in: standIn } : {}), ip: p.ip(), pid: (await BACKENDS[product].pid(p)) ?? 0, role: a.role, realm: a.realm,
+      database: started.database, log: started.log, ...(started.propagation ? { propagation: started.propagation } : {}),
     };
   });
 }

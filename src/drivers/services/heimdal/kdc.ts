@@ -3,7 +3,7 @@
 // over /run: its pid file lands in the realm dir and two realms never share one.
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import type { HeimdalInstall } from './install.js';
 import { realmFiles } from './realm.js';
 
@@ -108,7 +108,7 @@ export async function startKdc(heimdal: HeimdalInstall, o: StartKdcOptions): Pro
   mkdirSync(run, { recursive: true, mode: 0o700 });
   rmSync(pidFile(o.dir), { force: true });
   const addresses = o.addresses ?? (o.netns ? [] : ['127.0.0.1']);
-  // ip, unshare and sh all exec: the pid execa sees is the kdc master's own.
+  // ip, unshare and sh all exec: the pid spawn returns is the kdc master's own.
   const argv = [
     ...(o.netns ? ['ip', 'netns', 'exec', o.netns] : []),
     'unshare', '--mount', '--propagation', 'private', '--',
@@ -116,18 +116,22 @@ export async function startKdc(heimdal: HeimdalInstall, o: StartKdcOptions): Pro
     heimdal.bin.kdc, `--config-file=${f.kdcConf}`, ...addresses.map((a) => `--addresses=${a}`),
   ];
   const errLog = join(o.dir, 'kdc.stderr');
-  closeSync(openSync(errLog, 'a', 0o600));
-  const out = { file: errLog, append: true } as const;
+  // The log's own descriptor, not a pipe this process reads: nothing here keeps a caller's event loop alive.
+  const out = openSync(errLog, 'a', 0o600);
   const logFrom = existsSync(f.kdcLog) ? statSync(f.kdcLog).size : 0;
   const newLog = () => (existsSync(f.kdcLog) ? readFileSync(f.kdcLog).subarray(logFrom).toString('utf8') : '');
   let exited: string | undefined;
-  const child = execa(argv[0]!, argv.slice(1), {
-    detached: true, cleanup: false, reject: false, stdin: 'ignore', stdout: out, stderr: out, extendEnv: !o.env,
-    env: { ...(o.env ?? {}), ...heimdal.env, KRB5_CONFIG: f.krb5Conf, [MARKER]: o.dir },
+  const child = spawn(argv[0]!, argv.slice(1), {
+    detached: true, stdio: ['ignore', out, out],
+    env: { ...(o.env ?? process.env), ...heimdal.env, KRB5_CONFIG: f.krb5Conf, [MARKER]: o.dir },
   });
+  closeSync(out);
   child.unref();
-  void child.then((r) => {
-    exited ??= r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`;
+  child.on('error', (e) => {
+    exited ??= e.message;
+  });
+  child.on('exit', (code, signal) => {
+    exited ??= signal ? `killed by ${signal}` : `exit ${code}`;
   });
   const timeout = o.timeoutMs ?? 10_000;
   for (const t0 = Date.now(); !exited; await sleep(10)) {
