@@ -71,8 +71,12 @@ async function dispatch(x: CheckCtx, c: Check): Promise<CheckResult> {
     case 'client-anon-refused':
       return anonRefused(x, str(guest, 'guest'), str(c.params.path, 'path'));
     case 'client-tokens':
-    case 'cross-realm-token': // another realm's user: its KDC, then krbtgt/<cell realm>@<its realm>, then aklog
       return tokens(x, str(guest, 'guest'), str(c.params.principal, 'principal'));
+    case 'cross-realm-token': { // another realm's user: a TGT from its KDC, krbtgt/<cell realm>@<its realm> from it, afs/<cell> from the cell's
+      const principal = str(c.params.principal, 'principal');
+      const theirs = principal.slice(principal.lastIndexOf('@') + 1);
+      return tokens(x, str(guest, 'guest'), principal, ` through krbtgt/${L.realm}@${theirs} (${theirs}'s KDC issued it, ${L.realm}'s took it)`);
+    }
     case 'client-file-rw':
       return fileRw(x, str(guest, 'guest'), str(c.params.principal, 'principal'), str(c.params.path, 'path'));
     case 'client-acl-list':
@@ -153,7 +157,7 @@ async function adminToken(x: CheckCtx, guest: string): Promise<{ ok: boolean; fi
  * root.cell. A fileserver that cannot decrypt the ticket (say, after `kadmin cpw -randkey afs/<cell>`)
  * refuses it with an rxkad error, and the cache manager discards the token.
  */
-async function tokens(x: CheckCtx, guest: string, principal: string): Promise<CheckResult> {
+async function tokens(x: CheckCtx, guest: string, principal: string, via = ''): Promise<CheckResult> {
   const missing = helperMissing();
   if (missing) return skip(`${TOKEN_NOTE}; not available here: ${missing}`);
   if (!clientPid(x.L, guest)) return fail(`afsd.fuse is not running on ${guest}`);
@@ -170,7 +174,7 @@ async function tokens(x: CheckCtx, guest: string, principal: string): Promise<Ch
     const ex = await admin(x.s, await dbPlace(x.s), 'pts', ['examine', user]);
     const id = /id: (-?\d+)/.exec(ex.stdout)?.[1];
     if (id !== m[1]) return fail(`token AFS ID ${m[1]} does not match pts id ${id ?? '?'} of ${user}`, held.stdout);
-    return pass(`${principal}: the fileserver accepted the rxkad token from aklog (AFS ID ${m[1]}, an authenticated FetchStatus of ${at})`, `${TOKEN_NOTE}.\n${held.stdout}`);
+    return pass(`${principal}: the fileserver accepted the rxkad token from aklog${via} (AFS ID ${m[1]} = pts id of ${user}, an authenticated FetchStatus of ${at})`, `${TOKEN_NOTE}.\n${held.stdout}\n${t.detail}`);
   } finally {
     if (t.file) rmSync(t.file, { force: true });
   }

@@ -1,13 +1,15 @@
-// The netns driver, for real: Debian's krb5kdc, OpenAFS servers and afsd.fuse in network namespaces.
-// 1. cells/tproa.yaml: up from nothing, every smoke check, every resource deleted, nothing left behind,
-//    and cleanup after a crashed apply.
-// 2. cells/tproa-3db.yaml: three ubik db servers, a replica KDC, separate fileserver and client; one db
+// The netns driver, for real: a KDC (Heimdal 7.8 for these Heimdal cells), OpenAFS servers and afsd.fuse
+// in network namespaces.
+// 1. cells/tproa.yaml: up from nothing with Heimdal's own kdc (proved by its binary and its log), every
+//    smoke check, every resource deleted, nothing left behind, and cleanup after a crashed apply.
+// 2. cells/tproa-3db.yaml: three ubik db servers, a Heimdal replica KDC, separate fileserver and client; one db
 //    server down keeps quorum, two down loses it. A fresh three-server quorum takes ~75-90 s (ubik's
 //    BIGTIME), so that cell is started at the beginning and comes up while the tproa tests run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rmSync } from 'node:fs';
+import { readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNetnsDriver, netnsPrerequisites, type NetnsDriver } from '../../../src/drivers/netns/index.js';
+import { ensureHeimdal } from '../../../src/drivers/services/heimdal/index.js';
 import { helperMissing } from '../../../src/drivers/netns/client.js';
 import { deriveChecks } from '../../../src/ops/checks.js';
 import type { CheckResult, Check } from '../../../src/drivers/driver.js';
@@ -59,7 +61,12 @@ describe.skipIf(!pre.ok)('netns driver: tproa.net for real', () => {
     timing.bringUp = Date.now() - t0;
     console.log('per resource (ms):', JSON.stringify(per));
     const kdc = cell.applied['kdc.service-m1']!.outputs!;
-    expect(kdc.stand_in).toMatch(/MIT krb5/); // Heimdal in the file, MIT serves it
+    expect(kdc.stand_in).toBe('heimdal-7.8 stands in for heimdal-0.72'); // Heimdal in the file, Debian's Heimdal serves it
+    expect(kdc.runs).toMatch(/^Heimdal 7\.8\.\d+ \(Debian heimdal-kdc 7\.8/);
+    // the KDC process is Heimdal's kdc from the unpacked prefix, in the guest's network namespace
+    const pid = Number(kdc.pid);
+    expect(readlinkSync(`/proc/${pid}/exe`)).toBe((await ensureHeimdal()).bin.kdc);
+    expect((await execa('ip', ['netns', 'identify', String(pid)])).stdout).toBe(cell.applied['guest.service-m1']!.outputs!.netns);
     expect(cell.applied['guest.service-m1']!.outputs!.ip).toBe('10.3.0.11');
   }, 90_000);
 
@@ -76,6 +83,10 @@ describe.skipIf(!pre.ok)('netns driver: tproa.net for real', () => {
       else expect(r.status, `${c.id}: ${r.message}\n${r.detail ?? ''}`).toBe('pass');
     }
     expect(results.find((x) => x.c.kind === 'client-module')!.r.message).toMatch(/afsd\.fuse, no kernel module/);
+    // MIT's kinit got kula's ticket from Heimdal's kdc: its own log has the AS exchange
+    const kdcLog = readFileSync(join(cell.ctx.stateDir, 'netns', 'guests', 'service-m1', 'krb5kdc', 'kdc.log'), 'utf8');
+    expect(kdcLog).toMatch(/AS-REQ kula@TPROA\.NET from IPv4:10\.3\.0\.11 for krbtgt\/TPROA\.NET@TPROA\.NET/);
+    expect(results.find((x) => x.c.id === 'kdc-answers.service-m1')!.r.message).toMatch(/^Heimdal kdc \(pid \d+\)/);
     // an anonymous write was really refused by the fileserver, not by a missing mount
     expect(results.find((x) => x.c.kind === 'client-anon-refused')!.r.detail).toMatch(/Permission denied/);
   }, 90_000);
@@ -178,7 +189,10 @@ describe.skipIf(!pre.ok)('netns driver: tproa-3db.yaml, three db servers, quorum
     const st = await driver.status();
     const master = st.services.find((x) => x.address === 'kdc.service-m1')!;
     expect(master.state).toBe('up');
-    process.kill(master.pid!, 'SIGKILL');
+    expect(master.detail).toMatch(/^Heimdal kdc master of TPROA\.NET/);
+    expect(st.services.find((x) => x.address === 'kdc.service-m2')!.detail).toMatch(/^Heimdal kdc replica of TPROA\.NET/);
+    // the whole process group (a session of its own): Heimdal's workers would answer for a killed master
+    process.kill(-master.pid!, 'SIGKILL');
     const r = await driver.check({ id: 'kinit.failover', kind: 'kinit', name: 'kinit via the replica', guest: 'client-1', params: { principal: 'kula' } });
     expect(r.status, `${r.message}\n${r.detail ?? ''}`).toBe('pass');
     expect((await driver.status()).services.find((x) => x.address === 'kdc.service-m1')!.state).toBe('down');

@@ -12,6 +12,7 @@ import type { Check, CheckResult } from '../../../src/drivers/driver.js';
 import { helperMissing } from '../../../src/drivers/netns/client.js';
 import { netnsPrerequisites } from '../../../src/drivers/netns/index.js';
 import { netnsPrefix } from '../../../src/drivers/netns/layout.js';
+import { ensureHeimdal } from '../../../src/drivers/services/heimdal/index.js';
 import { deriveChecks } from '../../../src/ops/checks.js';
 import { Session } from '../../../src/ops/session.js';
 import { CELLS, CLI } from '../../paths.js';
@@ -52,6 +53,14 @@ function daemons(prefix: string): Map<string, number[]> {
     }
   }
   return out;
+}
+/** The KDC's master process: Heimdal's kdc forks workers (same name, the master their parent). */
+function kdcMaster(prefix: string): number {
+  const pids = daemons(prefix).get('kdc') ?? [];
+  const parent = (p: number) => Number(readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+  const masters = pids.filter((p) => !pids.includes(parent(p)));
+  expect(masters, `kdc masters of ${prefix}`).toHaveLength(1);
+  return masters[0]!;
 }
 const one = (prefix: string, comm: string): number => {
   const pids = daemons(prefix).get(comm) ?? [];
@@ -106,7 +115,7 @@ describe.skipIf(!!why)('netns: refresh, repair and honest checks on a live cell'
 
   it('daemons get no password from the environment cellctl was given', () => {
     const all = [...daemons(t.prefix).values()].flat();
-    expect(all.length).toBeGreaterThanOrEqual(7); // krb5kdc, bosserver, ptserver, vlserver, dafs (3), afsd.fuse
+    expect(all.length).toBeGreaterThanOrEqual(7); // Heimdal's kdc, bosserver, ptserver, vlserver, dafs (3), afsd.fuse
     for (const pid of all) {
       const env = readFileSync(`/proc/${pid}/environ`, 'utf8');
       for (const [k, v] of Object.entries(PASSWORDS)) {
@@ -116,18 +125,21 @@ describe.skipIf(!!why)('netns: refresh, repair and honest checks on a live cell'
     }
   });
 
-  it('kill -9 of krb5kdc: plan --detailed-exitcode exits 2 naming it, apply restarts it', async () => {
-    const pid = one(t.prefix, 'krb5kdc');
-    process.kill(pid, 'SIGKILL');
+  it('kill -9 of the (Heimdal) kdc master: plan --detailed-exitcode exits 2 naming it, apply restarts it', async () => {
+    const pid = kdcMaster(t.prefix);
+    const workers = (daemons(t.prefix).get('kdc') ?? []).filter((p) => p !== pid);
+    process.kill(pid, 'SIGKILL'); // its workers live on, holding port 88: the restart must end them
     const p = await planCode(t);
     expect(p.code).toBe(2);
-    expect(p.out).toContain('# kdc.service-m1 will be updated in place (found krb5kdc not running on service-m1: will be restarted)');
+    expect(p.out).toContain('# kdc.service-m1 will be updated in place (found Heimdal kdc not running on service-m1: will be restarted)');
     expect(p.out).toContain('Plan: 0 to add, 1 to change, 0 to destroy.');
     const st = await cellctl(['status', t.file, ...t.sd, '--detailed-exitcode']);
     expect(st.exitCode).toBe(2);
-    expect(st.stdout).toContain('update kdc.service-m1: found krb5kdc not running on service-m1: will be restarted');
+    expect(st.stdout).toContain('update kdc.service-m1: found Heimdal kdc not running on service-m1: will be restarted');
     expect(await repaired(t)).toMatch(/~ kdc\.service-m1: updated/);
-    expect(one(t.prefix, 'krb5kdc')).not.toBe(pid);
+    expect(kdcMaster(t.prefix)).not.toBe(pid);
+    const now = daemons(t.prefix).get('kdc') ?? [];
+    expect(now.filter((w) => workers.includes(w))).toEqual([]);
     expect([...(await checks(t, /^kdc-answers|^kinit/)).values()].map((r) => r.status)).toEqual(['pass', 'pass', 'pass']);
   }, 120_000);
 
@@ -163,12 +175,15 @@ describe.skipIf(!!why)('netns: refresh, repair and honest checks on a live cell'
     for (const [id, r] of after) expect(r.status, `${id}: ${r.message}\n${r.detail ?? ''}`).toBe('pass');
   }, 300_000);
 
-  it('after `kadmin.local cpw -randkey afs/<cell>` the token check fails with the server\'s rxkad error, as does the write', async () => {
-    const k = join(t.netnsDir, 'netns');
-    const cpw = await execa('kadmin.local', ['-r', 'TPROA.NET', '-q', 'cpw -randkey afs/tproa.net'], {
-      reject: false, env: { KRB5_CONFIG: join(k, 'krb5', 'krb5.conf'), KRB5_KDC_PROFILE: join(k, 'guests', 'service-m1', 'krb5kdc', 'kdc.conf') },
+  it('after Heimdal\'s `kadmin -l cpw --random-key afs/<cell>` the token check fails with the server\'s rxkad error, as does the write', async () => {
+    const kdcDir = join(t.netnsDir, 'netns', 'guests', 'service-m1', 'krb5kdc');
+    const h = await ensureHeimdal();
+    const kadmin = (args: string[]) => execa(h.bin.kadmin, ['-l', `--config-file=${join(kdcDir, 'kdc.conf')}`, '--realm=TPROA.NET', ...args], {
+      reject: false, env: { ...h.env, KRB5_CONFIG: join(kdcDir, 'krb5.conf') },
     });
-    expect(cpw.stdout + cpw.stderr).toContain('randomized');
+    const cpw = await kadmin(['cpw', '--random-key', 'afs/tproa.net']);
+    expect(cpw.exitCode, cpw.stderr).toBe(0);
+    expect((await kadmin(['get', '-o', 'kvno', 'afs/tproa.net'])).stdout).toMatch(/Kvno:\s+2/);
     const r = await checks(t, /^(token-accepted-by-fileserver|client-file-rw)\./);
     expect(r.get('token-accepted-by-fileserver.service-m1')).toMatchObject({
       status: 'fail', message: "the fileserver refused kula's token: rxkad error 19270408 (RXKADUNKNOWNKEY: the server has no key of the ticket's version)",
