@@ -22,7 +22,6 @@ const DOMAINS_ONLY: ResourceType[] = ['host', 'guest'];
 /** Real Linux guests: their kernels, modules, /vicep partitions and kernel AFS clients. */
 const GUEST_SIDE: ResourceType[] = ['host', 'guest', 'module', 'partition', 'afs-client'];
 
-const PART_B = 'issue #15 part B';
 
 /** v2 through the service layer's pts and vos (any placement): groups, quotas, RO sites and releases, backups. */
 const SERVICE_V2: ResourceType[] = ['pts-group', 'quota', 'ro-site', 'release', 'backup'];
@@ -31,14 +30,14 @@ const NETNS_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2, 'mount', 'acl',
 /** qemu: the services in its guests, v1 and the service layer's v2. */
 const QEMU_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2];
 
-/** One realm (the cell's) per cell: another realm's users are pts entries only (no KDC gives them tickets). */
+/** One realm (the cell's) per cell: another realm's users are pts entries only (no KDC gives them tickets). The netns driver runs them all. */
 function oneRealm(driver: string) {
   return (r: Resource, cell: { realm: string }): string | undefined => {
     switch (r.type) {
       case 'kdc':
       case 'principal':
       case 'keytab':
-        return r.attrs.realm !== cell.realm ? `the ${driver} driver runs one realm, ${cell.realm}, until ${PART_B}` : undefined;
+        return r.attrs.realm !== cell.realm ? `the ${driver} driver runs one realm, ${cell.realm} (the netns driver runs every realm)` : undefined;
       default:
         return undefined;
     }
@@ -57,7 +56,7 @@ export function capabilitiesOf(name: DriverName, opts: DriverOptions = {}): Capa
       return {
         // MIT only: the Heimdal KDC is run from this machine's unpacked prefix into a namespace here, not into a VM.
         realizes: new Set(QEMU_TYPES), runs: 'stand-ins', declines: oneRealm('qemu'), kdcProducts: ['mit-krb5'],
-        unmanagedReason: `the qemu driver does not yet make mount points, ACLs or keytabs (the netns driver does), and runs one realm: cross-realm keys come with ${PART_B}`,
+        unmanagedReason: `the qemu driver does not yet make mount points, ACLs or keytabs (the netns driver does), and runs one realm: another realm's KDC and the cross-realm keys are the netns driver's so far`,
       };
     case 'libvirt':
       if (libvirtMode(libvirtUris(opts)) === 'guests') {

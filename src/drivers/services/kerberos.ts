@@ -34,6 +34,9 @@ export function krb5ConfText(x: Services, only?: string[]): string {
       ' }',
     ];
   };
+  // Trusted realms whose names are not a parent and child of each other: the direct path (. = no realm between).
+  const trusts = x.reg.trusts ?? [];
+  const capaths = [...new Set(trusts.map(([c]) => c))].flatMap((c) => [` ${c} = {`, ...trusts.filter(([cc]) => cc === c).map(([, s]) => `  ${s} = .`), ' }']);
   return [
     '[libdefaults]',
     ` default_realm = ${x.realm}`,
@@ -44,8 +47,14 @@ export function krb5ConfText(x: Services, only?: string[]): string {
     ' udp_preference_limit = 1',
     '[realms]',
     ...realms.flatMap(block),
+    ...(capaths.length && !only ? ['[capaths]', ...capaths] : []),
     '',
   ].join('\n');
+}
+
+/** Writes the cell's krb5.conf on every guest that is up (a realm or trust was added or removed). */
+async function writeKrb5ConfEverywhere(x: Services): Promise<void> {
+  for (const g of x.guests()) await writeKrb5Conf(x, x.place(g.name));
 }
 
 const BACKENDS: Record<KdcProduct, KdcBackend> = { 'mit-krb5': mitKdc(krb5ConfText), heimdal: heimdalKdc() };
@@ -94,18 +103,18 @@ export async function kdcAnswers(x: Services, p: Placement, timeoutMs = 15_000):
 export function createKdc(x: Services, catalog: Catalog, a: KdcAttrs, masterPw: string, kdcProducts: readonly string[]): Promise<Record<string, string | number>> {
   return x.krbLock.run(async () => {
     const p = x.place(a.guest);
-    const sw = catalog.software.get(a.software);
-    const serving = kdcServing(catalog, a.software, kdcProducts);
-    const product = (serving?.product ?? 'mit-krb5') as KdcProduct;
-    const standIn = serving && serving.id !== a.software ? `${serving.id} stands in for ${a.software}${sw?.product !== serving.product ? ` (a ${serving.product} KDC: this driver runs no ${sw?.product ?? 'such'} KDC)` : ''}` : undefined;
     const prior = x.reg.kdcs[a.guest];
-    if (prior && (prior.product ?? 'mit-krb5') !== product) await BACKENDS[prior.product ?? 'mit-krb5'].remove(p); // the software changed: a new KDC
+    // A KDC keeps its implementation while it exists (a changed software replaces it: delete, then create);
+    // one recorded before there were two is MIT's, its database MIT's.
+    const serving = kdcServing(catalog, a.software, prior ? [prior.product ?? 'mit-krb5'] : kdcProducts);
+    const product = (serving?.product ?? 'mit-krb5') as KdcProduct;
+    const standIn = serving && serving.id !== a.software ? `${serving.id} stands in for ${a.software}` : undefined;
     x.reg.kdcs[a.guest] = { role: a.role, realm: a.realm, master: a.master, product, ...(standIn ? { standIn } : {}) };
     if (a.realm === x.realm) x.reg.realm = a.realm;
     x.save();
     await writeKrb5Conf(x, p);
     const started = await BACKENDS[product].start(x, p, a, masterPw);
-    for (const g of Object.keys(x.reg.kdcs)) if (g !== a.guest && x.has(g)) await writeKrb5Conf(x, x.place(g)); // a new realm or KDC
+    await writeKrb5ConfEverywhere(x); // a new realm or KDC
     // What runs first: apply's progress line shows the first few outputs.
     return {
       runs: started.runs, ...(standIn ? { stand_in: standIn } : {}), ip: p.ip(), pid: (await BACKENDS[product].pid(p)) ?? 0, role: a.role, realm: a.realm,
@@ -123,7 +132,7 @@ export function deleteKdc(x: Services, guest: string): Promise<void> {
     if (x.has(guest) && x.reg.kdcs[guest]) await backendOf(x, guest).remove(x.place(guest));
     delete x.reg.kdcs[guest];
     x.save();
-    for (const g of Object.keys(x.reg.kdcs)) if (x.has(g)) await writeKrb5Conf(x, x.place(g));
+    await writeKrb5ConfEverywhere(x);
   });
 }
 
@@ -202,6 +211,10 @@ export function createCrossRealm(x: Services, a: CrossRealmAttrs, pw: string): P
       const keys = await b.get(x, realm, a.principal);
       made.push(`${realm}: ${b.product} kvno ${keys?.kvno ?? '?'} ${keys?.enctypes.join(' ') ?? ''}`.trim());
     }
+    const trust: [string, string] = [a.client_realm, a.service_realm];
+    x.reg.trusts = [...(x.reg.trusts ?? []).filter(([c, s]) => c !== trust[0] || s !== trust[1]), trust];
+    x.save();
+    await writeKrb5ConfEverywhere(x);
     return { principal: a.principal, enctypes: a.enctypes, kdcs: made };
   });
 }
@@ -209,6 +222,9 @@ export function createCrossRealm(x: Services, a: CrossRealmAttrs, pw: string): P
 export function deleteCrossRealm(x: Services, a: CrossRealmAttrs): Promise<void> {
   return x.krbLock.run(async () => {
     for (const realm of [a.client_realm, a.service_realm]) if (realmUp(x, realm)) await realmBackend(x, realm).delete(x, realm, a.principal);
+    x.reg.trusts = (x.reg.trusts ?? []).filter(([c, s]) => c !== a.client_realm || s !== a.service_realm);
+    x.save();
+    await writeKrb5ConfEverywhere(x);
   });
 }
 

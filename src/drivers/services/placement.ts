@@ -75,6 +75,8 @@ export interface ServiceRegistry {
   afsFs: Record<string, string[]>; // guest -> partitions
   ptsUsers: Record<string, { principal: string; admin: boolean }>;
   principals: string[];
+  /** Cross-realm keys made, [client realm, service realm]: direct paths in krb5.conf's [capaths]. */
+  trusts?: [string, string][];
 }
 
 export function emptyServices(): ServiceRegistry {
