@@ -163,7 +163,11 @@ export function catalogEntry(catalog: Catalog, kind: CatalogKind, id: string): C
         if (s.runs_here.note) d.facts.push(['how', s.runs_here.note]);
       }
       if (s.stand_in) d.facts.push(['stand-in here', `${s.stand_in.id} (${s.stand_in.source})`]);
-      if (s.debian_stand_in) d.facts.push([s.stand_in ? 'where its stand-in does not run' : 'on the real drivers', `served by ${s.debian_stand_in}`]);
+      if (s.debian_stand_in) {
+        // Another product than the stand-in (Heimdal served by MIT): what a driver that cannot run the stand-in uses.
+        const other = s.stand_in && !s.debian_stand_in.includes(catalog.software.get(s.stand_in.id)?.version ?? '\0');
+        d.facts.push([other ? 'where its stand-in does not run' : 'on the real drivers', `served by ${s.debian_stand_in}`]);
+      }
       if (s.kdc_enctypes) d.facts.push(['KDC enctypes', `${s.kdc_enctypes.supported.join(', ')}${s.kdc_enctypes.ignored ? `; ignored without an error: ${s.kdc_enctypes.ignored.join(', ')}` : ''} (${s.kdc_enctypes.source})`]);
       if (s.service_key) d.facts.push(['afs/<cell> key', `${s.service_key.enctypes.join(', ')} (${s.service_key.source})`]);
       list('differences of its stand-in', s.stand_in?.differences ?? []);
