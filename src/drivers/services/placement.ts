@@ -27,8 +27,8 @@ export interface FileWrite {
 
 export interface Placement {
   readonly guest: string;
-  /** What the guest is, for messages: "netns" (namespaces) or "qemu" (a VM). */
-  readonly kind: 'netns' | 'qemu';
+  /** What the guest is, for messages: "netns" (namespaces), "qemu" (a VM) or "xen" (a domU). */
+  readonly kind: 'netns' | 'qemu' | 'xen';
   /** The guest's network namespace on this machine, when it is one (netns): where a daemon run from here (Heimdal's kdc) starts. */
   readonly netns?: string;
   /** The guest's address, where its daemons listen; throws when it has none. */
