@@ -11,9 +11,6 @@ import { heimdalKdc } from './kdc-heimdal.js';
 import { mitKdc } from './kdc-mit.js';
 import type { Placement, Services } from './placement.js';
 
-export { masterOf } from './kdc-backend.js';
-export { PROPAGATION } from './kdc-mit.js';
-
 /** The cell's krb5.conf: every realm with its registered KDCs (master first), or only some KDCs. */
 export function krb5ConfText(x: Services, only?: string[]): string {
   const realms = realmsOf(x);
@@ -121,10 +118,6 @@ export function createKdc(x: Services, catalog: Catalog, a: KdcAttrs, masterPw: 
       database: started.database, log: started.log, ...(started.propagation ? { propagation: started.propagation } : {}),
     };
   });
-}
-
-export async function propagate(x: Services, realm = x.realm): Promise<void> {
-  await realmBackend(x, realm).propagate(x, realm);
 }
 
 export function deleteKdc(x: Services, guest: string): Promise<void> {
