@@ -22,7 +22,6 @@ const DOMAINS_ONLY: ResourceType[] = ['host', 'guest'];
 /** Real Linux guests: their kernels, modules, /vicep partitions and kernel AFS clients. */
 const GUEST_SIDE: ResourceType[] = ['host', 'guest', 'module', 'partition', 'afs-client'];
 
-
 /** v2 through the service layer's pts and vos (any placement): groups, quotas, RO sites and releases, backups. */
 const SERVICE_V2: ResourceType[] = ['pts-group', 'quota', 'ro-site', 'release', 'backup'];
 /** netns: every realm and its cross-realm keys; mount points and ACLs through libuafs's pioctls, keytabs on this machine. */
