@@ -8,16 +8,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createNetnsDriver, netnsPrerequisites, type NetnsDriver } from '../../../src/drivers/netns/index.js';
+import { createNetnsDriver, type NetnsDriver } from '../../../src/drivers/netns/index.js';
 import { ensureHeimdal } from '../../../src/drivers/services/heimdal/index.js';
 import { helperMissing } from '../../../src/drivers/netns/client.js';
 import { deriveChecks } from '../../../src/ops/checks.js';
 import type { CheckResult, Check } from '../../../src/drivers/driver.js';
 import { execa } from 'execa';
-import { bringUp, leftovers, openCell, saveState, tearDown, type Cell } from './helpers.js';
+import { bringUp, leftovers, openCell, saveState, tearDown, type Cell, netnsHeimdalPrerequisites } from './helpers.js';
 import { CELLS, CLI } from '../../paths.js';
 
-const pre = netnsPrerequisites();
+const pre = netnsHeimdalPrerequisites(); // the tproa cells declare Heimdal
 if (!pre.ok) console.warn(`netns tests skipped: ${pre.reason}`);
 
 let early3db: { cell: Cell; driver: NetnsDriver; up: Promise<Record<string, number>>; ms: () => number } | undefined;

@@ -7,13 +7,13 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNetnsDriver, netnsPrerequisites, type NetnsDriver } from '../../../src/drivers/netns/index.js';
+import { createNetnsDriver, type NetnsDriver } from '../../../src/drivers/netns/index.js';
 import type { Registry } from '../../../src/drivers/netns/layout.js';
 import { principalPassword } from '../../../src/state/secrets.js';
 import { CELLS, CLI } from '../../paths.js';
-import { bringUp, openCell, saveState, type Cell } from './helpers.js';
+import { bringUp, openCell, saveState, type Cell, netnsHeimdalPrerequisites } from './helpers.js';
 
-const pre = netnsPrerequisites();
+const pre = netnsHeimdalPrerequisites(); // the tproa cells declare Heimdal
 
 describe.skipIf(!pre.ok)(`netns: client files and exec, for real${pre.ok ? '' : ` (skipped: ${pre.reason})`}`, () => {
   let cell: Cell;

@@ -16,6 +16,16 @@ import type { CellSpec } from '../../../src/config/types.js';
 import type { Catalog } from '../../../src/catalog/types.js';
 import { testContext } from '../context.js';
 import { recordOf } from '../../../src/state/types.js';
+import { netnsPrerequisites } from '../../../src/drivers/netns/index.js';
+import { heimdalPrerequisites } from '../../../src/drivers/services/heimdal/index.js';
+
+/** The netns driver's prerequisites for a Heimdal cell (the tproa cells): Debian's Heimdal 7.8 must be had too. */
+export function netnsHeimdalPrerequisites(): { ok: boolean; reason?: string } {
+  const pre = netnsPrerequisites();
+  if (!pre.ok) return pre;
+  const h = heimdalPrerequisites();
+  return h.ok ? pre : { ok: false, reason: `a Heimdal cell needs Debian's Heimdal 7.8 (${h.commands.download}): ${h.reason}` };
+}
 
 export interface Cell {
   /** The state root, laid out as the CLI lays it out (<root>/<cell>/netns is the driver's), so `cellctl --state-dir root` finds the cell. */

@@ -10,15 +10,14 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Check, CheckResult } from '../../../src/drivers/driver.js';
 import { helperMissing } from '../../../src/drivers/netns/client.js';
-import { netnsPrerequisites } from '../../../src/drivers/netns/index.js';
 import { netnsPrefix } from '../../../src/drivers/netns/layout.js';
 import { ensureHeimdal } from '../../../src/drivers/services/heimdal/index.js';
 import { deriveChecks } from '../../../src/ops/checks.js';
 import { Session } from '../../../src/ops/session.js';
 import { CELLS, CLI } from '../../paths.js';
-import { leftovers } from './helpers.js';
+import { leftovers, netnsHeimdalPrerequisites } from './helpers.js';
 
-const pre = netnsPrerequisites();
+const pre = netnsHeimdalPrerequisites(); // the tproa cells declare Heimdal
 const why = !pre.ok ? pre.reason : helperMissing();
 
 const PASSWORDS = { CELLCTL_PW_KULA: 'Kula-Env-Secret-4411', CELLCTL_PW_KULA_ADMIN: 'Admin-Env-Secret-9032', CELLCTL_KDC_MASTER_PASSWORD: 'Master-Env-Secret-7310' };

@@ -10,15 +10,15 @@ import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { capabilitiesOf } from '../../../src/drivers/capabilities.js';
 import { helperMissing } from '../../../src/drivers/netns/client.js';
-import { createNetnsDriver, netnsPrerequisites, type NetnsDriver } from '../../../src/drivers/netns/index.js';
+import { createNetnsDriver, type NetnsDriver } from '../../../src/drivers/netns/index.js';
 import type { Registry } from '../../../src/drivers/netns/layout.js';
 import { deriveChecks } from '../../../src/ops/checks.js';
 import { splitManaged } from '../../../src/plan/desired.js';
 import type { Resource } from '../../../src/plan/resources.js';
 import { CELLS, CLI } from '../../paths.js';
-import { bringUp, openCell, type Cell } from './helpers.js';
+import { bringUp, openCell, type Cell, netnsHeimdalPrerequisites } from './helpers.js';
 
-const pre = netnsPrerequisites();
+const pre = netnsHeimdalPrerequisites(); // the tproa cells declare Heimdal
 const missing = pre.ok ? helperMissing() : pre.reason;
 
 interface CheckOut { id: string; kind: string; status: string; message: string; detail: string | null }
