@@ -15,8 +15,9 @@ import type { Registry } from '../../../src/drivers/netns/layout.js';
 import { deriveChecks } from '../../../src/ops/checks.js';
 import { splitManaged } from '../../../src/plan/desired.js';
 import type { Resource } from '../../../src/plan/resources.js';
+import { principalPassword } from '../../../src/state/secrets.js';
 import { CELLS, CLI } from '../../paths.js';
-import { bringUp, openCell, type Cell, netnsHeimdalPrerequisites } from './helpers.js';
+import { bringUp, openCell, saveState, type Cell, netnsHeimdalPrerequisites } from './helpers.js';
 
 const pre = netnsHeimdalPrerequisites(); // the tproa cells declare Heimdal
 const missing = pre.ok ? helperMissing() : pre.reason;
@@ -104,4 +105,18 @@ describe.skipIf(!!missing)(`netns: vos move in place${missing ? ` (skipped: ${mi
       expect(r.status, `${c.id}: ${r.message}\n${r.detail ?? ''}`).toBe('pass');
     }
   }, 240_000);
+
+  it('exec --as another realm\'s user: its TGT from its own KDC, the cross-realm TGT, and afs/<cell> from the cell\'s KDC', async () => {
+    saveState(cell, driver.snapshot());
+    const bob = 'bob@ATHENA.TPROA.NET';
+    const password = principalPassword(cell.ctx.secrets, bob);
+    const r = await execa('node', [CLI, 'exec', '--state-dir', cell.root, cell.spec.file, 'service-m1', '--as', bob, '--', 'klist'], { reject: false, env: { ...process.env, CI: '1' } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const text = { out: r.stdout, err: r.stderr };
+    expect(text.out).toMatch(/Default principal: bob@ATHENA\.TPROA\.NET/);
+    expect(text.out).toMatch(/krbtgt\/ATHENA\.TPROA\.NET@ATHENA\.TPROA\.NET/); // from athena's MIT KDC
+    expect(text.out).toMatch(/krbtgt\/TPROA\.NET@ATHENA\.TPROA\.NET/); // the trust: the same key in both KDCs
+    expect(text.out).toMatch(/afs\/tproa\.net@TPROA\.NET/); // from service-m1's Heimdal KDC, for aklog
+    expect(`${text.out}${text.err}`).not.toContain(password);
+  }, 60_000);
 });
