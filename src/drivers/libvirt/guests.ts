@@ -3,7 +3,7 @@
 // shared root image read-only rather than the host root over 9p, so it can migrate; virtio disks, the serial console in a file, the agent on a virtio-serial
 // channel whose socket libvirt reports), then driven through that agent with the qemu driver's own
 // code: modules judged by the guest's kernel, /vicep partitions hot-plugged (here by virsh
-// attach-device), the kernel AFS client.
+// attach-device), the cell's services (the service layer, placed as qemu places them), the kernel AFS client.
 import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../../diagnostics.js';
@@ -18,7 +18,10 @@ import { bootCache, checkFits, defaultMac, diskFiles, prefixLen } from '../qemu/
 import { bootChoice, guestMemory } from '../qemu/boot.js';
 import { createModule, deleteModule } from '../qemu/modules.js';
 import { check, consoleOf, observe, status, type PidOf } from '../qemu/observe.js';
-import { createPartition, deletePartition, type PlugTarget } from '../qemu/partitions.js';
+import type { PlugTarget } from '../qemu/partitions.js';
+import { qemuServices } from '../qemu/placement.js';
+import type { Services } from '../services/placement.js';
+import { createServiceResource, deleteServiceResource, passwordOf, prepareServiceUpdate, type GuestServices } from '../qemu/service-resources.js';
 import type { GuestRec } from '../qemu/world.js';
 import { chooseAccel } from '../vm/accel.js';
 import { GuestAgent } from '../vm/agent.js';
@@ -37,11 +40,6 @@ import { VirshSession } from './virsh.js';
 import { libvirtRootImage } from './root-image.js';
 import { LvPlaces } from './world.js';
 
-/** No services are placed in libvirt guests yet, so no check asks for a principal's password. */
-const NO_PASSWORDS = (principal: string): string => {
-  throw new Error(`no password for ${principal}: the libvirt driver places no KDC`);
-};
-
 const BOOT_TIMEOUT_MS = 180_000; // agent up; ~4-6 s on a quiet machine, TCG on a busy one is slower
 
 function notHere(uri: string, what: string): UserError {
@@ -52,7 +50,12 @@ class LibvirtGuests implements Driver {
   readonly name = 'libvirt';
   readonly capabilities;
   private readonly P: LvPlaces;
-  private readonly r = new Runner(new Masker());
+  private readonly masker: Masker;
+  private readonly r: Runner;
+  /** The service layer over this driver's guests (qemu's placement: each guest through its agent). */
+  private readonly x: Services;
+  private readonly svc: GuestServices;
+  private readonly pw: (principal: string) => string;
   private readonly boot = bootCache();
   private readonly sessions = new Map<string, Promise<VirshSession>>();
   private readonly agents = new Map<string, GuestAgent>();
@@ -60,9 +63,30 @@ class LibvirtGuests implements Driver {
   constructor(private readonly ctx: DriverContext, private readonly opts: DriverOptions) {
     this.capabilities = capabilitiesOf('libvirt', opts);
     this.P = new LvPlaces(ctx.cell, ctx.realm, ctx.stateDir, ctx.world, (w) => ctx.checkpoint(w));
+    this.masker = new Masker(ctx.secrets.all());
+    this.r = new Runner(this.masker);
+    const targetIfUp = (guest: string): PlugTarget | undefined => {
+      const a = this.agentOf(guest);
+      return a && this.plugTarget(guest, a);
+    };
+    this.x = qemuServices(this.P, targetIfUp, this.masker, this.log);
+    this.svc = {
+      P: this.P, x: this.x, catalog: ctx.catalog, secrets: ctx.secrets, masker: this.masker,
+      target: (guest) => this.plugTarget(guest, this.mustAgent(guest)), targetIfUp,
+    };
+    this.pw = passwordOf(ctx.secrets, this.masker);
   }
 
-  private log = (line: string) => this.ctx.log(line);
+  private log = (line: string) => this.ctx.log(this.masker.mask(line));
+
+  /** Errors leave masked (a password in a command's output never reaches the user). */
+  private async safe<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw this.masker.error(e);
+    }
+  }
 
   // ---- connections and agents ---------------------------------------------------------
 
@@ -249,7 +273,11 @@ class LibvirtGuests implements Driver {
 
   // ---- the Driver interface -----------------------------------------------------------
 
-  async create(res: Resource): Promise<Attrs | void> {
+  create(res: Resource): Promise<Attrs | void> {
+    return this.safe(() => this.make(res));
+  }
+
+  private async make(res: Resource): Promise<Attrs | void> {
     switch (res.type) {
       case 'host':
         return createLvHost(this.r, this.P, res.name, res.attrs, this.hostUri(res.name, res.attrs), this.virsh, this.log) as Promise<Attrs>;
@@ -257,21 +285,27 @@ class LibvirtGuests implements Driver {
         return this.createGuest(res.name, res.attrs);
       case 'module':
         return createModule({ P: this.P, catalog: this.ctx.catalog, agent: this.mustAgent(res.attrs.guest), log: this.log }, res.name, res.attrs);
-      case 'partition':
-        return createPartition(this.P, this.plugTarget(res.attrs.guest, this.mustAgent(res.attrs.guest)), res.name, res.attrs);
       case 'afs-client':
-        return createClient(this.P, undefined, this.P.guest(res.attrs.guest), this.mustAgent(res.attrs.guest), res.attrs, this.log) as Promise<Record<string, Json>>;
-      default:
-        throw new Error(`the libvirt driver does not realize ${res.type} resources`);
+        return createClient(this.P, this.x, this.P.guest(res.attrs.guest), this.mustAgent(res.attrs.guest), res.attrs, this.log) as Promise<Record<string, Json>>;
+      default: {
+        const out = await createServiceResource(this.svc, res);
+        if (!out) throw new Error(`${res.address}: the libvirt driver does not realize ${res.type} resources`);
+        return out;
+      }
     }
   }
 
   async update(prior: AppliedResource, res: Resource): Promise<Attrs | void> {
     if (res.type === 'guest') throw new Error(`${res.address}: a running guest's definition does not change in place here: destroy and apply again`);
+    await this.safe(() => prepareServiceUpdate(this.x, prior, res));
     return this.create(res); // every create converges on what exists
   }
 
-  async delete(prior: AppliedResource): Promise<void> {
+  delete(prior: AppliedResource): Promise<void> {
+    return this.safe(() => this.remove(prior));
+  }
+
+  private async remove(prior: AppliedResource): Promise<void> {
     const on = (prior.attrs as { guest?: unknown }).guest;
     const agent = typeof on === 'string' ? this.agentOf(on) : undefined;
     switch (prior.type) {
@@ -281,12 +315,10 @@ class LibvirtGuests implements Driver {
         return this.deleteGuest(prior.name);
       case 'module':
         return deleteModule(this.P, agent, prior.name, this.log);
-      case 'partition':
-        return deletePartition(this.P, agent && this.plugTarget(on as string, agent), prior.name);
       case 'afs-client':
         return deleteClient(this.P, agent, prior.name, this.log);
       default:
-        return;
+        await deleteServiceResource(this.svc, prior);
     }
   }
 
@@ -303,14 +335,18 @@ class LibvirtGuests implements Driver {
       return { state: 'unknown', reason: (e as Error).message };
     }
     if (state !== 'running') return { state: 'absent', reason: `libvirt at ${g.uri} ${state === null ? `has no domain ${g.domain}` : `says domain ${g.domain} is ${state}`}` };
-    const o = await observe(this.P, this.agentOf, undefined, prior, this.pidOf);
+    const o = await observe(this.P, this.agentOf, this.x, prior, this.pidOf);
+    if (o.observed) return o.observed;
     if (o.present) return PRESENT;
     return prior.type === 'afs-client' ? { state: 'degraded', reason: o.detail, repair: 'update' } : { state: 'absent', reason: o.detail };
   }
 
   console = async (guest: string): Promise<string> => consoleOf(this.P, guest);
-  status = (): Promise<DriverStatus> => status(this.P, this.agentOf, undefined, this.pidOf);
-  check = (c: Check): Promise<CheckResult> => check(this.P, this.agentOf, undefined, c, NO_PASSWORDS, this.pidOf);
+  status = (): Promise<DriverStatus> => status(this.P, this.agentOf, this.x, this.pidOf);
+  check = async (c: Check): Promise<CheckResult> => {
+    const res = await check(this.P, this.agentOf, this.x, c, this.pw, this.pidOf).catch((e: Error): CheckResult => ({ status: 'fail', message: e.message }));
+    return { ...res, message: this.masker.mask(res.message), ...(res.detail ? { detail: this.masker.mask(res.detail) } : {}) };
+  };
 
   /** virsh migrate --live between two libvirtds on this machine (the root image and the disks are files both see); a refusal comes back in libvirt's words. */
   async migrate(guest: string, toHost: string): Promise<Attrs> {

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { execaSync } from 'execa';
 import { Masker } from '../../render/mask.js';
 import type { Json, Resource } from '../../plan/resources.js';
-import { masterPassword, principalPassword } from '../../state/secrets.js';
 import { capabilitiesOf } from '../capabilities.js';
 import { PRESENT, type AppliedResource, type Check, type CheckResult, type Driver, type DriverContext, type DriverStatus, type Observed } from '../driver.js';
 import { Runner } from '../netns/exec.js';
@@ -16,17 +15,13 @@ import { isStaticElf } from '../vm/kimage.js';
 import { hostKernelImage } from '../vm/host-kernel.js';
 import { attachGuest, guestAlive, type Guest } from '../vm/qemu.js';
 import { guestPaths } from '../vm/qemu-args.js';
-import { addSite, backup, createPtsGroup, deletePtsGroup, moveVolume, release, removeBackup, removeSite, setQuota } from '../services/afs-admin.js';
-import { createAfsDb, createPtsUser, deleteAfsDb, deletePtsUser } from '../services/afs-db.js';
-import { createAfsFs, createPartition as servePartition, createVolume, deleteAfsFs, deleteVolume, forgetPartition } from '../services/afs-fs.js';
-import { unstickService } from '../services/health.js';
-import { createKdc, createPrincipal, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey } from '../services/kerberos.js';
 import { createClient, deleteClient } from './client.js';
 import { bootCache, createQemuGuest, createQemuHost, deleteQemuGuest, deleteQemuHost, qemuPidsUnder } from './guests.js';
 import { createModule, deleteModule } from './modules.js';
 import { check, consoleOf, observe, status, type Observation } from './observe.js';
-import { createPartition, deletePartition, qmpTarget } from './partitions.js';
+import { qmpTarget } from './partitions.js';
 import { qemuServices } from './placement.js';
+import { createServiceResource, deleteServiceResource, passwordOf, prepareServiceUpdate, type GuestServices } from './service-resources.js';
 import { Places } from './world.js';
 
 /** The guest a resource lives on, from its attributes seen generically. */
@@ -91,16 +86,7 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
   const boot = bootCache();
   const guests = new Map<string, Guest>();
   const log = (line: string) => ctx.log(masker.mask(line));
-  const pw = (principal: string) => {
-    const v = principalPassword(ctx.secrets, principal);
-    masker.add(v);
-    return v;
-  };
-  const standIn = (software: string) => ctx.catalog.software.get(software)?.debian_stand_in;
-  const withStandIn = (out: Record<string, Json>, software: string) => {
-    const si = standIn(software);
-    return si ? { ...out, stand_in: si } : out;
-  };
+  const pw = passwordOf(ctx.secrets, masker);
 
   /** The running guest's handle (started by this process, or found from its directory). */
   const guestOf = (name: string): Guest | undefined => {
@@ -119,6 +105,11 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
   };
   const agentOf = (name: string) => guestOf(name)?.agent;
   const x = qemuServices(P, (name) => { const g = guestOf(name); return g && qmpTarget(g); }, masker, log);
+  const svc: GuestServices = {
+    P, x, catalog: ctx.catalog, secrets: ctx.secrets, masker,
+    target: (name) => qmpTarget(mustGuest(name)),
+    targetIfUp: (name) => { const g = guestOf(name); return g && qmpTarget(g); },
+  };
   /** Errors leave masked (a password in a command's output never reaches the user). */
   const safe = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
@@ -139,43 +130,13 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
       }
       case 'module':
         return createModule({ P, catalog: ctx.catalog, agent: mustGuest(res.attrs.guest).agent, log }, res.name, res.attrs);
-      case 'partition': {
-        const out = await createPartition(P, qmpTarget(mustGuest(res.attrs.guest)), res.name, res.attrs);
-        // the fileserver's side: dafs restarted if it does not list the partition yet
-        if (x.reg.bos[res.attrs.guest]) await servePartition(x, x.place(res.attrs.guest), res.attrs.path);
-        return out;
-      }
       case 'afs-client':
         return createClient(P, x, P.guest(res.attrs.guest), mustGuest(res.attrs.guest).agent, res.attrs, log);
-      case 'kdc': {
-        const m = masterPassword(ctx.secrets);
-        masker.add(m);
-        return createKdc(x, ctx.catalog, res.attrs, m);
+      default: {
+        const out = await createServiceResource(svc, res);
+        if (!out) throw new Error(`${res.address}: the qemu driver does not realize ${res.type} resources`);
+        return out;
       }
-      case 'principal':
-        return createPrincipal(x, res.attrs, pw(res.attrs.principal));
-      case 'service-key':
-        return createServiceKey(x, res.attrs);
-      case 'afs-db':
-        return withStandIn(await createAfsDb(x, res.attrs), res.attrs.software);
-      case 'afs-fs':
-        return withStandIn(await createAfsFs(x, res.attrs), res.attrs.software);
-      case 'volume':
-        return createVolume(x, res.attrs);
-      case 'pts-user':
-        return createPtsUser(x, res.attrs);
-      case 'pts-group':
-        return createPtsGroup(x, res.attrs);
-      case 'quota':
-        return setQuota(x, res.attrs);
-      case 'ro-site':
-        return addSite(x, res.attrs);
-      case 'release':
-        return release(x, res.attrs);
-      case 'backup':
-        return backup(x, res.attrs);
-      default:
-        throw new Error(`${res.address}: the qemu driver does not realize ${res.type} resources`);
     }
   });
 
@@ -193,23 +154,10 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
       }
       case 'module':
         return deleteModule(P, g?.agent, prior.name, log);
-      case 'partition':
-        await deletePartition(P, g && qmpTarget(g), prior.name);
-        return forgetPartition(x, prior.attrs.guest, prior.attrs.path);
       case 'afs-client':
         return deleteClient(P, g?.agent, prior.name, log);
-      case 'kdc': return deleteKdc(x, prior.attrs.guest);
-      case 'principal': return deletePrincipal(x, prior.attrs.principal);
-      case 'service-key': return deleteServiceKey(x, prior.attrs.principal);
-      case 'afs-db': return deleteAfsDb(x, prior.attrs.guest);
-      case 'afs-fs': return deleteAfsFs(x, prior.attrs.guest);
-      case 'volume': return deleteVolume(x, prior.attrs);
-      case 'pts-user': return deletePtsUser(x, prior.attrs);
-      case 'pts-group': return deletePtsGroup(x, prior.attrs);
-      case 'quota': return void (await setQuota(x, prior.attrs, 0).catch(() => undefined)); // its volume may be gone first
-      case 'ro-site': return removeSite(x, prior.attrs);
-      case 'release': return; // the clones go with their sites
-      case 'backup': return removeBackup(x, prior.attrs);
+      default:
+        await deleteServiceResource(svc, prior);
     }
   });
 
@@ -257,10 +205,7 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
         const used = Object.values(P.w.guests).filter((g) => g.host === res.name).flatMap((g) => g.bridges).filter((b) => !bridges.includes(b));
         if (used.length) throw new Error(`${res.address}: bridge ${used.join(', ')} still has guests`);
       }
-      if (res.type === 'kdc' || res.type === 'afs-db' || res.type === 'afs-fs') await safe(() => unstickService(x, res));
-      if (res.type === 'volume' && prior.type === 'volume' && (prior.attrs.server !== res.attrs.server || prior.attrs.partition !== res.attrs.partition)) {
-        await safe(() => moveVolume(x, prior.attrs, res.attrs));
-      }
+      await safe(() => prepareServiceUpdate(x, prior, res));
       return create(res); // every create converges on what exists
     },
     delete: del,
