@@ -10,9 +10,13 @@ import { execa } from 'execa';
 import { cacheDir } from '../../cache.js';
 import { buildRootImage } from '../xen/root-image.js';
 
-// What the cell's services, the kernel AFS client and the checks run in a guest.
+// What the cell's services, the kernel AFS client and the checks run in a guest. ldd does not see
+// what is loaded with dlopen: krb5kdc's event loop backend (libverto-libev, krb5-kdc's first choice;
+// without it "Cannot allocate memory - while creating main loop") with its libev (buildRootImage runs
+// ldd on programs, not on a package's shared objects), and libkrb5's preauth plugins.
 export const ROOT_PACKAGES = [
   'openafs-client', 'openafs-krb5', 'openafs-dbserver', 'openafs-fileserver', 'krb5-kdc', 'krb5-admin-server', 'krb5-user',
+  'libverto-libev1', 'libev4', 'libkrb5-3',
 ];
 
 export interface LvRootImage {
