@@ -325,16 +325,19 @@ class LibvirtGuests implements Driver {
   /** Hosts: the connection (and cellctl's daemon); guests: virsh domstate, then the agent, as the qemu driver observes. */
   async read(prior: AppliedResource): Promise<Observed> {
     if (prior.type === 'host') return readLvHost(this.P, prior.name, this.virsh);
-    const guest = prior.type === 'guest' ? prior.name : (prior.attrs as { guest?: string }).guest ?? '';
-    const g = this.P.lv.guests[guest];
-    if (!g) return { state: 'absent', reason: `guest ${guest} is not recorded by the libvirt driver` };
-    let state: string | null;
-    try {
-      state = await domState(this.virsh(g.uri), g.domain);
-    } catch (e) {
-      return { state: 'unknown', reason: (e as Error).message };
+    // entries of the realm's and the cell's databases (principals, volumes...) live on no guest of their own
+    const guest = prior.type === 'guest' ? prior.name : (prior.attrs as { guest?: string }).guest;
+    if (guest !== undefined) {
+      const g = this.P.lv.guests[guest];
+      if (!g) return { state: 'absent', reason: `guest ${guest} is not recorded by the libvirt driver` };
+      let state: string | null;
+      try {
+        state = await domState(this.virsh(g.uri), g.domain);
+      } catch (e) {
+        return { state: 'unknown', reason: (e as Error).message };
+      }
+      if (state !== 'running') return { state: 'absent', reason: `libvirt at ${g.uri} ${state === null ? `has no domain ${g.domain}` : `says domain ${g.domain} is ${state}`}` };
     }
-    if (state !== 'running') return { state: 'absent', reason: `libvirt at ${g.uri} ${state === null ? `has no domain ${g.domain}` : `says domain ${g.domain} is ${state}`}` };
     const o = await observe(this.P, this.agentOf, this.x, prior, this.pidOf);
     if (o.observed) return o.observed;
     if (o.present) return PRESENT;

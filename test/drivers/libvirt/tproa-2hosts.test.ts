@@ -158,7 +158,7 @@ describe.skipIf(!env.ok)(title('cells/tproa-2hosts.yaml on two libvirtds, the se
       `echo '${PROBE_TEXT}' >${PROBE} && fs setacl /afs/tproa.net system:anyuser rl; rc=$?; kdestroy -q; exit $rc`,
     ].join('\n')], { input: `${pw}\n`, timeoutMs: 60_000 }));
     expect(put.code, put.stdout + put.stderr).toBe(0);
-    await withAgent('client-m2', (a) => a.exec(GUEST_BUSYBOX, ['sh', '-c', `${GUEST_BUSYBOX} nohup ${GUEST_BUSYBOX} sh -c "$1" >/dev/null 2>&1 &`, 'sh', READ_LOOP]));
+    await withAgent('client-m2', (a) => a.spawn(GUEST_BUSYBOX, ['sh', '-c', READ_LOOP], { logFile: '/tmp/reads.log' }));
     for (let i = 0; i < 100 && !(await reads().catch(() => ({ ok: 0, bad: 0 }))).ok; i++) await new Promise((r) => setTimeout(r, 200));
     expect((await reads()).ok).toBeGreaterThan(0);
     const up0 = await uptime('service-m1');
