@@ -169,6 +169,7 @@ describe.skipIf(!env.ok)(title('cells/tproa-2hosts.yaml on two libvirtds, the se
       const m = await run('migrate', FILE, 'service-m1', '--to', to);
       const r1 = await reads();
       figures.push(`to ${to}: cellctl migrate ${((Date.now() - t0) / 1000).toFixed(1)} s, ${r1.ok - r0.ok} reads ok, ${r1.bad - r0.bad} failed`);
+      console.log(`cellctl migrate ${FILE} service-m1 --to ${to}:\n${m.stdout.trim().split('\n').slice(-3).join('\n')}`);
       expect(m.code, `${m.stdout}\n${m.stderr}`).toBe(0);
       expect(r1.ok).toBeGreaterThan(r0.ok); // the client read the file during the move
       expect(r1.bad, figures.join('; ')).toBe(r0.bad);
