@@ -18,10 +18,11 @@ import { bootCache, checkFits, defaultMac, diskFiles, prefixLen } from '../qemu/
 import { bootChoice, guestMemory } from '../qemu/boot.js';
 import { createModule, deleteModule } from '../qemu/modules.js';
 import { check, consoleOf, observe, status, type PidOf } from '../qemu/observe.js';
-import type { PlugTarget } from '../qemu/partitions.js';
+import { createPartition, deletePartition, type PlugTarget } from '../qemu/partitions.js';
 import { qemuServices } from '../qemu/placement.js';
+import { masked, maskedResult, serviceResources, type ServiceResources } from '../linux-guest/services.js';
+import { createPartition as servePartition, forgetPartition } from '../services/afs-fs.js';
 import type { Services } from '../services/placement.js';
-import { createServiceResource, deleteServiceResource, passwordOf, prepareServiceUpdate, type GuestServices } from '../qemu/service-resources.js';
 import type { GuestRec } from '../qemu/world.js';
 import { chooseAccel } from '../vm/accel.js';
 import { GuestAgent } from '../vm/agent.js';
@@ -54,8 +55,7 @@ class LibvirtGuests implements Driver {
   private readonly r: Runner;
   /** The service layer over this driver's guests (qemu's placement: each guest through its agent). */
   private readonly x: Services;
-  private readonly svc: GuestServices;
-  private readonly pw: (principal: string) => string;
+  private readonly svc: ServiceResources;
   private readonly boot = bootCache();
   private readonly sessions = new Map<string, Promise<VirshSession>>();
   private readonly agents = new Map<string, GuestAgent>();
@@ -65,28 +65,14 @@ class LibvirtGuests implements Driver {
     this.P = new LvPlaces(ctx.cell, ctx.realm, ctx.stateDir, ctx.world, (w) => ctx.checkpoint(w));
     this.masker = new Masker(ctx.secrets.all());
     this.r = new Runner(this.masker);
-    const targetIfUp = (guest: string): PlugTarget | undefined => {
+    this.x = qemuServices(this.P, (guest) => {
       const a = this.agentOf(guest);
       return a && this.plugTarget(guest, a);
-    };
-    this.x = qemuServices(this.P, targetIfUp, this.masker, this.log);
-    this.svc = {
-      P: this.P, x: this.x, catalog: ctx.catalog, secrets: ctx.secrets, masker: this.masker,
-      target: (guest) => this.plugTarget(guest, this.mustAgent(guest)), targetIfUp,
-    };
-    this.pw = passwordOf(ctx.secrets, this.masker);
+    }, this.masker, this.log);
+    this.svc = serviceResources(ctx, this.x, this.masker);
   }
 
   private log = (line: string) => this.ctx.log(this.masker.mask(line));
-
-  /** Errors leave masked (a password in a command's output never reaches the user). */
-  private async safe<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (e) {
-      throw this.masker.error(e);
-    }
-  }
 
   // ---- connections and agents ---------------------------------------------------------
 
@@ -274,7 +260,7 @@ class LibvirtGuests implements Driver {
   // ---- the Driver interface -----------------------------------------------------------
 
   create(res: Resource): Promise<Attrs | void> {
-    return this.safe(() => this.make(res));
+    return this.svc.create(res) ?? masked(this.masker, () => this.make(res));
   }
 
   private async make(res: Resource): Promise<Attrs | void> {
@@ -285,24 +271,27 @@ class LibvirtGuests implements Driver {
         return this.createGuest(res.name, res.attrs);
       case 'module':
         return createModule({ P: this.P, catalog: this.ctx.catalog, agent: this.mustAgent(res.attrs.guest), log: this.log }, res.name, res.attrs);
-      case 'afs-client':
-        return createClient(this.P, this.x, this.P.guest(res.attrs.guest), this.mustAgent(res.attrs.guest), res.attrs, this.log) as Promise<Record<string, Json>>;
-      default: {
-        const out = await createServiceResource(this.svc, res);
-        if (!out) throw new Error(`${res.address}: the libvirt driver does not realize ${res.type} resources`);
+      case 'partition': {
+        const out = await createPartition(this.P, this.plugTarget(res.attrs.guest, this.mustAgent(res.attrs.guest)), res.name, res.attrs);
+        // the fileserver's side: dafs restarted if it does not list the partition yet
+        if (this.x.reg.bos[res.attrs.guest]) await servePartition(this.x, this.x.place(res.attrs.guest), res.attrs.path);
         return out;
       }
+      case 'afs-client':
+        return createClient(this.P, this.x, this.P.guest(res.attrs.guest), this.mustAgent(res.attrs.guest), res.attrs, this.log) as Promise<Record<string, Json>>;
+      default:
+        throw new Error(`${res.address}: the libvirt driver does not realize ${res.type} resources`);
     }
   }
 
   async update(prior: AppliedResource, res: Resource): Promise<Attrs | void> {
     if (res.type === 'guest') throw new Error(`${res.address}: a running guest's definition does not change in place here: destroy and apply again`);
-    await this.safe(() => prepareServiceUpdate(this.x, prior, res));
+    await this.svc.update(prior, res);
     return this.create(res); // every create converges on what exists
   }
 
   delete(prior: AppliedResource): Promise<void> {
-    return this.safe(() => this.remove(prior));
+    return this.svc.delete(prior) ?? masked(this.masker, () => this.remove(prior));
   }
 
   private async remove(prior: AppliedResource): Promise<void> {
@@ -315,10 +304,11 @@ class LibvirtGuests implements Driver {
         return this.deleteGuest(prior.name);
       case 'module':
         return deleteModule(this.P, agent, prior.name, this.log);
+      case 'partition':
+        await deletePartition(this.P, agent && this.plugTarget(on as string, agent), prior.name);
+        return forgetPartition(this.x, prior.attrs.guest, prior.attrs.path);
       case 'afs-client':
         return deleteClient(this.P, agent, prior.name, this.log);
-      default:
-        await deleteServiceResource(this.svc, prior);
     }
   }
 
@@ -347,8 +337,8 @@ class LibvirtGuests implements Driver {
   console = async (guest: string): Promise<string> => consoleOf(this.P, guest);
   status = (): Promise<DriverStatus> => status(this.P, this.agentOf, this.x, this.pidOf);
   check = async (c: Check): Promise<CheckResult> => {
-    const res = await check(this.P, this.agentOf, this.x, c, this.pw, this.pidOf).catch((e: Error): CheckResult => ({ status: 'fail', message: e.message }));
-    return { ...res, message: this.masker.mask(res.message), ...(res.detail ? { detail: this.masker.mask(res.detail) } : {}) };
+    const res = await check(this.P, this.agentOf, this.x, c, this.svc.pw, this.pidOf).catch((e: Error): CheckResult => ({ status: 'fail', message: e.message }));
+    return maskedResult(this.masker, res);
   };
 
   /** virsh migrate --live between two libvirtds on this machine (the root image and the disks are files both see); a refusal comes back in libvirt's words. */

@@ -15,13 +15,14 @@ import { isStaticElf } from '../vm/kimage.js';
 import { hostKernelImage } from '../vm/host-kernel.js';
 import { attachGuest, guestAlive, type Guest } from '../vm/qemu.js';
 import { guestPaths } from '../vm/qemu-args.js';
+import { masked, maskedResult, serviceResources } from '../linux-guest/services.js';
+import { createPartition as servePartition, forgetPartition } from '../services/afs-fs.js';
 import { createClient, deleteClient } from './client.js';
 import { bootCache, createQemuGuest, createQemuHost, deleteQemuGuest, deleteQemuHost, qemuPidsUnder } from './guests.js';
 import { createModule, deleteModule } from './modules.js';
 import { check, consoleOf, observe, status, type Observation } from './observe.js';
-import { qmpTarget } from './partitions.js';
+import { createPartition, deletePartition, qmpTarget } from './partitions.js';
 import { qemuServices } from './placement.js';
-import { createServiceResource, deleteServiceResource, passwordOf, prepareServiceUpdate, type GuestServices } from './service-resources.js';
 import { Places } from './world.js';
 
 /** The guest a resource lives on, from its attributes seen generically. */
@@ -86,7 +87,6 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
   const boot = bootCache();
   const guests = new Map<string, Guest>();
   const log = (line: string) => ctx.log(masker.mask(line));
-  const pw = passwordOf(ctx.secrets, masker);
 
   /** The running guest's handle (started by this process, or found from its directory). */
   const guestOf = (name: string): Guest | undefined => {
@@ -105,21 +105,12 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
   };
   const agentOf = (name: string) => guestOf(name)?.agent;
   const x = qemuServices(P, (name) => { const g = guestOf(name); return g && qmpTarget(g); }, masker, log);
-  const svc: GuestServices = {
-    P, x, catalog: ctx.catalog, secrets: ctx.secrets, masker,
-    target: (name) => qmpTarget(mustGuest(name)),
-    targetIfUp: (name) => { const g = guestOf(name); return g && qmpTarget(g); },
-  };
-  /** Errors leave masked (a password in a command's output never reaches the user). */
-  const safe = async <T>(fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (e) {
-      throw masker.error(e);
-    }
-  };
+  const svc = serviceResources(ctx, x, masker);
+  const safe = <T>(fn: () => Promise<T>): Promise<T> => masked(masker, fn);
 
   const create = async (res: Resource): Promise<Record<string, Json>> => safe(async () => {
+    const service = svc.create(res);
+    if (service) return service;
     switch (res.type) {
       case 'host':
         return createQemuHost(r, P, res.name, res.attrs);
@@ -130,17 +121,22 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
       }
       case 'module':
         return createModule({ P, catalog: ctx.catalog, agent: mustGuest(res.attrs.guest).agent, log }, res.name, res.attrs);
-      case 'afs-client':
-        return createClient(P, x, P.guest(res.attrs.guest), mustGuest(res.attrs.guest).agent, res.attrs, log);
-      default: {
-        const out = await createServiceResource(svc, res);
-        if (!out) throw new Error(`${res.address}: the qemu driver does not realize ${res.type} resources`);
+      case 'partition': {
+        const out = await createPartition(P, qmpTarget(mustGuest(res.attrs.guest)), res.name, res.attrs);
+        // the fileserver's side: dafs restarted if it does not list the partition yet
+        if (x.reg.bos[res.attrs.guest]) await servePartition(x, x.place(res.attrs.guest), res.attrs.path);
         return out;
       }
+      case 'afs-client':
+        return createClient(P, x, P.guest(res.attrs.guest), mustGuest(res.attrs.guest).agent, res.attrs, log);
+      default:
+        throw new Error(`${res.address}: the qemu driver does not realize ${res.type} resources`);
     }
   });
 
   const del = async (prior: AppliedResource): Promise<void> => safe(async () => {
+    const service = svc.delete(prior);
+    if (service) return service;
     const on = guestOfAttrs(prior.attrs);
     const g = on ? guestOf(on) : undefined;
     switch (prior.type) {
@@ -154,10 +150,11 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
       }
       case 'module':
         return deleteModule(P, g?.agent, prior.name, log);
+      case 'partition':
+        await deletePartition(P, g && qmpTarget(g), prior.name);
+        return forgetPartition(x, prior.attrs.guest, prior.attrs.path);
       case 'afs-client':
         return deleteClient(P, g?.agent, prior.name, log);
-      default:
-        await deleteServiceResource(svc, prior);
     }
   });
 
@@ -205,15 +202,14 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
         const used = Object.values(P.w.guests).filter((g) => g.host === res.name).flatMap((g) => g.bridges).filter((b) => !bridges.includes(b));
         if (used.length) throw new Error(`${res.address}: bridge ${used.join(', ')} still has guests`);
       }
-      await safe(() => prepareServiceUpdate(x, prior, res));
+      await svc.update(prior, res);
       return create(res); // every create converges on what exists
     },
     delete: del,
     console: async (guest: string) => consoleOf(P, guest),
     status: (): Promise<DriverStatus> => status(P, agentOf, x),
     async check(c: Check): Promise<CheckResult> {
-      const res = await check(P, agentOf, x, c, pw).catch((e: Error): CheckResult => ({ status: 'fail', message: e.message }));
-      return { ...res, message: masker.mask(res.message), ...(res.detail ? { detail: masker.mask(res.detail) } : {}) };
+      return maskedResult(masker, await check(P, agentOf, x, c, svc.pw).catch((e: Error): CheckResult => ({ status: 'fail', message: e.message })));
     },
     async migrate(guest: string) {
       throw new Error(`migrate ${guest}: the qemu driver does not migrate guests`);
