@@ -61,8 +61,8 @@ export function capabilitiesOf(name: DriverName, opts: DriverOptions = {}): Capa
       if (libvirtMode(libvirtUris(opts)) === 'guests') {
         // the same real guests as --driver qemu, with the same service layer in them
         return {
-          realizes: new Set(QEMU_TYPES), runs: 'stand-ins', declines: oneRealm('libvirt'),
-          unmanagedReason: `on QEMU hosts the libvirt driver runs what the qemu driver runs: it does not yet make mount points, ACLs or keytabs (the netns driver does), and runs one realm: cross-realm keys come with ${PART_B}`,
+          realizes: new Set(QEMU_TYPES), runs: 'stand-ins', declines: oneRealm('libvirt'), kdcProducts: ['mit-krb5'],
+          unmanagedReason: `on QEMU hosts the libvirt driver runs what the qemu driver runs: it does not yet make mount points, ACLs or keytabs (the netns driver does), and runs one realm: another realm's KDC and the cross-realm keys are the netns driver's so far`,
         };
       }
       return {

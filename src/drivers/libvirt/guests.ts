@@ -69,7 +69,7 @@ class LibvirtGuests implements Driver {
       const a = this.agentOf(guest);
       return a && this.plugTarget(guest, a);
     }, this.masker, this.log);
-    this.svc = serviceResources(ctx, this.x, this.masker);
+    this.svc = serviceResources(ctx, this.x, this.masker, this.capabilities.kdcProducts ?? []);
   }
 
   private log = (line: string) => this.ctx.log(this.masker.mask(line));
