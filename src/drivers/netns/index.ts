@@ -3,14 +3,15 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { addr } from '../../plan/addrs.js';
-import type { Attrs, Resource } from '../../plan/resources.js';
+import type { AfsBuild, Attrs, Resource } from '../../plan/resources.js';
 import { capabilitiesOf } from '../capabilities.js';
 import { masterPassword, principalPassword } from '../../state/secrets.js';
 import type { AppliedResource, CheckResult, Check, Driver, DriverContext, DriverStatus } from '../driver.js';
 import { Masker } from '../../render/mask.js';
 import { createKdc, createPrincipal, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey, kdcPid } from '../services/kerberos.js';
 import { bosPid } from '../services/afs-servers.js';
-import { createAfsDb, createPtsUser, deleteAfsDb, deletePtsUser, startDbServer, stopDbServer } from '../services/afs-db.js';
+import { createAfsDb, createPtsUser, deleteAfsDb, deletePtsUser, runningVersion, startDbServer, stopDbServer } from '../services/afs-db.js';
+import { buildLabel, buildOf } from '../services/afs-build.js';
 import { createAfsFs, createPartition, createVolume, deleteAfsFs, deleteVolume, forgetPartition } from '../services/afs-fs.js';
 import { instancePids } from '../services/health.js';
 import { Runner } from './exec.js';
@@ -76,6 +77,11 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     const sw = ctx.catalog.software.get(software);
     return sw?.debian_stand_in;
   };
+  /** What serves a server: your own build, else the catalog's Debian stand-in. */
+  const servedBy = (a: AfsBuild & { software: string }): Record<string, string> => {
+    const si = standIn(a.software);
+    return a.prefix ? { openafs: buildLabel(buildOf(a)) } : si ? { stand_in: si } : {};
+  };
   const safe = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -109,14 +115,10 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
         return createPrincipal(s, res.attrs, pw(res.attrs.principal));
       case 'service-key':
         return createServiceKey(s, res.attrs);
-      case 'afs-db': {
-        const si = standIn(res.attrs.software);
-        return { ...(await createAfsDb(s, res.attrs)), ...(si ? { stand_in: si } : {}) };
-      }
-      case 'afs-fs': {
-        const si = standIn(res.attrs.software);
-        return { ...(await createAfsFs(s, res.attrs)), ...(si ? { stand_in: si } : {}) };
-      }
+      case 'afs-db':
+        return { ...(await createAfsDb(s, res.attrs)), ...servedBy(res.attrs) };
+      case 'afs-fs':
+        return { ...(await createAfsFs(s, res.attrs)), ...servedBy(res.attrs) };
       case 'partition':
         return { ...(await createPartition(s, s.place(res.attrs.guest), res.attrs.path)), dir: L.afsPath(res.attrs.guest, res.attrs.path) };
       case 'volume':
@@ -200,16 +202,22 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     const svc = (address: string, guest: string, pid: number | undefined, detail: string) =>
       services.push({ address, guest, state: pid ? 'up' : 'down', ...(pid ? { pid } : {}), detail });
     const up = (g: string) => (s.has(g) ? s.place(g) : undefined);
+    // Which OpenAFS answers: the build bosserver was started from, and what its server says it is.
+    const software = async (g: string, port: string) => {
+      const p = up(g);
+      const v = p && (await bosPid(s, p)) ? await runningVersion(p, port) : undefined;
+      return `; ${buildLabel(L.reg.afsBuild?.[g])}, rxdebug -version: ${v ?? 'no answer'}`;
+    };
     for (const g of Object.keys(L.reg.kdcs)) svc(addr.kdc(g), g, await kdcOf(g), `krb5kdc ${L.reg.kdcs[g]!.role}`);
     for (const g of L.reg.afsDb) {
       const p = up(g);
-      svc(addr.afsDb(g), g, p && (await bosPid(s, p)), `bosserver; ${p ? await instancePids(p, ['ptserver', 'vlserver']) : 'no instances'}`);
+      svc(addr.afsDb(g), g, p && (await bosPid(s, p)), `bosserver; ${p ? await instancePids(p, ['ptserver', 'vlserver']) : 'no instances'}${await software(g, '7002')}`);
     }
     for (const g of Object.keys(L.reg.afsFs)) {
       const p = up(g);
-      svc(addr.afsFs(g), g, p && (await bosPid(s, p)), `bosserver; ${p ? await instancePids(p, ['dafs']) : 'no instances'}`);
+      svc(addr.afsFs(g), g, p && (await bosPid(s, p)), `bosserver; ${p ? await instancePids(p, ['dafs']) : 'no instances'}${await software(g, '7000')}`);
     }
-    for (const g of Object.keys(L.reg.clients)) svc(addr.afsClient(g), g, clientPid(L, g), 'afsd.fuse on /afs');
+    for (const g of Object.keys(L.reg.clients)) svc(addr.afsClient(g), g, clientPid(L, g), `afsd.fuse on /afs (${buildLabel(L.reg.clients[g]!.build)})`);
     return { hosts, domains, services };
   };
 

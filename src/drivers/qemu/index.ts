@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
 import { Masker } from '../../render/mask.js';
-import type { Json, Resource } from '../../plan/resources.js';
+import type { AfsBuild, Json, Resource } from '../../plan/resources.js';
 import { masterPassword, principalPassword } from '../../state/secrets.js';
 import { capabilitiesOf } from '../capabilities.js';
 import { PRESENT, type AppliedResource, type Check, type CheckResult, type Driver, type DriverContext, type DriverStatus, type Observed } from '../driver.js';
@@ -97,6 +97,8 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
     return v;
   };
   const standIn = (software: string) => ctx.catalog.software.get(software)?.debian_stand_in;
+  // software.openafs.prefix is the netns driver's: the guests here run Debian's OpenAFS and openafs.ko (plan says so).
+  const packaged = <T extends AfsBuild>({ prefix: _p, version: _v, ...a }: T) => a;
   const withStandIn = (out: Record<string, Json>, software: string) => {
     const si = standIn(software);
     return si ? { ...out, stand_in: si } : out;
@@ -157,9 +159,9 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
       case 'service-key':
         return createServiceKey(x, res.attrs);
       case 'afs-db':
-        return withStandIn(await createAfsDb(x, res.attrs), res.attrs.software);
+        return withStandIn(await createAfsDb(x, packaged(res.attrs)), res.attrs.software);
       case 'afs-fs':
-        return withStandIn(await createAfsFs(x, res.attrs), res.attrs.software);
+        return withStandIn(await createAfsFs(x, packaged(res.attrs)), res.attrs.software);
       case 'volume':
         return createVolume(x, res.attrs);
       case 'pts-user':
