@@ -90,7 +90,8 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     }
   };
 
-  const create = async (res: Resource): Promise<Attrs | void> => safe(res.address, async () => {
+  /** `restart`: an update whose server software changed (catalog release, build): its servers restart from it. */
+  const create = async (res: Resource, restart = false): Promise<Attrs | void> => safe(res.address, async () => {
     switch (res.type) {
       case 'host': {
         const bridges = await createHost(r, L, res.name, res.attrs);
@@ -116,9 +117,9 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
       case 'service-key':
         return createServiceKey(s, res.attrs);
       case 'afs-db':
-        return { ...(await createAfsDb(s, res.attrs)), ...servedBy(res.attrs) };
+        return { ...(await createAfsDb(s, res.attrs, { restart })), ...servedBy(res.attrs) };
       case 'afs-fs':
-        return { ...(await createAfsFs(s, res.attrs)), ...servedBy(res.attrs) };
+        return { ...(await createAfsFs(s, res.attrs, { restart })), ...servedBy(res.attrs) };
       case 'partition':
         return { ...(await createPartition(s, s.place(res.attrs.guest), res.attrs.path)), dir: L.afsPath(res.attrs.guest, res.attrs.path) };
       case 'volume':
@@ -242,7 +243,7 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     capabilities: capabilitiesOf('netns'),
     prefix: L.prefix,
     read: (prior) => readNetns(r, L, s, prior),
-    create,
+    create: (res) => create(res),
     async update(prior: AppliedResource, res: Resource) {
       // Every create converges on what exists (it starts what is not running); a changed guest gets
       // its vifs re-made, and a daemon that lives but does not answer is ended first.
@@ -254,7 +255,8 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
       if (res.type === 'volume' && prior.type === 'volume' && (prior.attrs.server !== res.attrs.server || prior.attrs.partition !== res.attrs.partition)) {
         await safe(res.address, () => moveVolume(s, prior.attrs, res.attrs));
       }
-      return create(res);
+      const newSoftware = (res.type === 'afs-db' || res.type === 'afs-fs') && prior.type === res.type && prior.attrs.software !== res.attrs.software;
+      return create(res, newSoftware);
     },
     delete: del,
     console: console_,

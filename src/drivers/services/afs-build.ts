@@ -61,7 +61,6 @@ export function withBuild(p: Placement, b: AfsBuild | undefined): Placement {
   const PATH = buildPath(b);
   return {
     ...p,
-    ip: () => p.ip(),
     run: (cmd, args, o = {}) => p.run(cmd, args, { ...o, env: { PATH, ...(o.env ?? {}) } }),
     spawn: (cmd, args, o) => p.spawn(cmd, args, { ...o, env: { PATH, ...(o.env ?? {}) } }),
   };

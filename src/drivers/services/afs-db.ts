@@ -92,9 +92,10 @@ export async function runningVersion(p: Placement, port = '7002'): Promise<strin
   return /AFS version:\s*(?:@\(#\) ?)?(.+)/.exec(r.stdout)?.[1]?.trim();
 }
 
-export async function createAfsDb(x: Services, a: AfsDbAttrs): Promise<Record<string, string | number | string[]>> {
+/** `o.restart`: the server's software changed (an update): restarted even when the same build serves it. */
+export async function createAfsDb(x: Services, a: AfsDbAttrs, o: { restart?: boolean } = {}): Promise<Record<string, string | number | string[]>> {
   // New software on a running server (a rolling upgrade step: diff.ts orders them one at a time).
-  const restarted = await restartFromBuild(x, a.guest, buildOf(a));
+  const restarted = await restartFromBuild(x, a.guest, buildOf(a), o.restart);
   const p = x.place(a.guest);
   x.reg.dbPlanned = a.dbservers;
   if (!x.reg.afsDb.includes(a.guest)) x.reg.afsDb.push(a.guest);

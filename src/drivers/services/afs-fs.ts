@@ -9,8 +9,8 @@ import { until } from './util.js';
 
 const FS_WAIT_MS = 60_000;
 
-export async function createAfsFs(x: Services, a: AfsFsAttrs): Promise<Record<string, string | number | string[]>> {
-  await restartFromBuild(x, a.guest, buildOf(a));
+export async function createAfsFs(x: Services, a: AfsFsAttrs, o: { restart?: boolean } = {}): Promise<Record<string, string | number | string[]>> {
+  await restartFromBuild(x, a.guest, buildOf(a), o.restart);
   const p = x.place(a.guest);
   x.reg.afsFs[a.guest] = a.partitions;
   x.reg.dbPlanned = a.dbservers;

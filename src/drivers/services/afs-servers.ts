@@ -144,11 +144,12 @@ export async function stopInstances(x: Services, p: Placement, instances: string
 /**
  * The guest's servers are to run `want`: recorded before its bosserver first starts; a running one
  * started from other software is ended with its instances, and its BosConfig (which names the old
- * programs' paths) removed, so the caller starts everything again from `want`. True when it restarted.
+ * programs' paths) removed, so the caller starts everything again from `want`. `always`: restart even
+ * from the same build (a new catalog release served by the same software). True when it restarted.
  */
-export async function restartFromBuild(x: Services, guest: string, want: AfsBuild): Promise<boolean> {
+export async function restartFromBuild(x: Services, guest: string, want: AfsBuild, always = false): Promise<boolean> {
   const had = guestBuild(x, guest);
-  if (sameBuild(had, want)) return false;
+  if (!always && sameBuild(had, want)) return false;
   const p = x.place(guest);
   const running = await bosPid(x, p);
   if (running) {
