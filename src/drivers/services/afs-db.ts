@@ -72,8 +72,8 @@ async function bootstrapDb(x: Services, p: Placement): Promise<number> {
 }
 
 /**
- * The ubik sync site as `p`'s own servers see it (pt and vl): its address, once both know one with
- * the database (recovery state 1f at the sync site itself), else undefined.
+ * The ubik sync site as `p`'s own ptserver and vlserver see it (udebug: "I am sync site", or "Sync
+ * host A"): its address when both name the same one, else undefined (not back in the quorum yet).
  */
 export async function syncSiteSeenBy(x: Services, p: Placement): Promise<string | undefined> {
   let site: string | undefined;
