@@ -465,7 +465,7 @@ export interface SoftwareFile {
   openafs?: OpenAfsBuildFile;
 }
 /**
- * An OpenAFS install tree (`make install DESTDIR=DIR` of a checkout, or `configure --prefix=DIR && make install`): its bosserver, ptserver, vlserver, dafs binaries, bos/vos/pts/udebug/asetkey (and afsd.fuse, when built with --enable-fuse-client) run the cell, with the version the binaries report (rxdebug -version). Changing it (or a rebuild in place) restarts the database servers one at a time, keeping ubik's quorum.
+ * An OpenAFS install tree (`make install DESTDIR=DIR` of a checkout, or `configure --prefix=DIR && make install`): its bosserver, ptserver, vlserver, dafs binaries, bos/vos/pts/udebug/asetkey (and afsd.fuse, when built with --enable-fuse-client) run the cell, with the version the binaries report (rxdebug -version). Configure it with Debian's directories (--sysconfdir=/etc --localstatedir=/var/lib, see finding afs-build-paths): each guest's own tree is bound over them. Changing it (or a rebuild in place) restarts the database servers one at a time, keeping ubik's quorum.
  */
 export interface OpenAfsBuildFile {
   /**
