@@ -5,8 +5,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
 import { Masker } from '../../render/mask.js';
-import type { AfsBuild, Json, Resource } from '../../plan/resources.js';
-import { masterPassword, principalPassword } from '../../state/secrets.js';
+import type { Json, Resource } from '../../plan/resources.js';
 import { capabilitiesOf } from '../capabilities.js';
 import { PRESENT, type AppliedResource, type Check, type CheckResult, type Driver, type DriverContext, type DriverStatus, type Observed } from '../driver.js';
 import { Runner } from '../netns/exec.js';
@@ -16,11 +15,8 @@ import { isStaticElf } from '../vm/kimage.js';
 import { hostKernelImage } from '../vm/host-kernel.js';
 import { attachGuest, guestAlive, type Guest } from '../vm/qemu.js';
 import { guestPaths } from '../vm/qemu-args.js';
-import { addSite, backup, createPtsGroup, deletePtsGroup, moveVolume, release, removeBackup, removeSite, setQuota } from '../services/afs-admin.js';
-import { createAfsDb, createPtsUser, deleteAfsDb, deletePtsUser } from '../services/afs-db.js';
-import { createAfsFs, createPartition as servePartition, createVolume, deleteAfsFs, deleteVolume, forgetPartition } from '../services/afs-fs.js';
-import { unstickService } from '../services/health.js';
-import { createKdc, createPrincipal, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey } from '../services/kerberos.js';
+import { masked, maskedResult, serviceResources } from '../linux-guest/services.js';
+import { createPartition as servePartition, forgetPartition } from '../services/afs-fs.js';
 import { createClient, deleteClient } from './client.js';
 import { bootCache, createQemuGuest, createQemuHost, deleteQemuGuest, deleteQemuHost, qemuPidsUnder } from './guests.js';
 import { createModule, deleteModule } from './modules.js';
@@ -91,18 +87,6 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
   const boot = bootCache();
   const guests = new Map<string, Guest>();
   const log = (line: string) => ctx.log(masker.mask(line));
-  const pw = (principal: string) => {
-    const v = principalPassword(ctx.secrets, principal);
-    masker.add(v);
-    return v;
-  };
-  const standIn = (software: string) => ctx.catalog.software.get(software)?.debian_stand_in;
-  // software.openafs.prefix is the netns driver's: the guests here run Debian's OpenAFS and openafs.ko (plan says so).
-  const packaged = <T extends AfsBuild>({ prefix: _p, version: _v, ...a }: T) => a;
-  const withStandIn = (out: Record<string, Json>, software: string) => {
-    const si = standIn(software);
-    return si ? { ...out, stand_in: si } : out;
-  };
 
   /** The running guest's handle (started by this process, or found from its directory). */
   const guestOf = (name: string): Guest | undefined => {
@@ -121,16 +105,12 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
   };
   const agentOf = (name: string) => guestOf(name)?.agent;
   const x = qemuServices(P, (name) => { const g = guestOf(name); return g && qmpTarget(g); }, masker, log);
-  /** Errors leave masked (a password in a command's output never reaches the user). */
-  const safe = async <T>(fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (e) {
-      throw masker.error(e);
-    }
-  };
+  const svc = serviceResources(ctx, x, masker);
+  const safe = <T>(fn: () => Promise<T>): Promise<T> => masked(masker, fn);
 
   const create = async (res: Resource): Promise<Record<string, Json>> => safe(async () => {
+    const service = svc.create(res);
+    if (service) return service;
     switch (res.type) {
       case 'host':
         return createQemuHost(r, P, res.name, res.attrs);
@@ -149,39 +129,14 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
       }
       case 'afs-client':
         return createClient(P, x, P.guest(res.attrs.guest), mustGuest(res.attrs.guest).agent, res.attrs, log);
-      case 'kdc': {
-        const m = masterPassword(ctx.secrets);
-        masker.add(m);
-        return createKdc(x, ctx.catalog, res.attrs, m);
-      }
-      case 'principal':
-        return createPrincipal(x, res.attrs, pw(res.attrs.principal));
-      case 'service-key':
-        return createServiceKey(x, res.attrs);
-      case 'afs-db':
-        return withStandIn(await createAfsDb(x, packaged(res.attrs)), res.attrs.software);
-      case 'afs-fs':
-        return withStandIn(await createAfsFs(x, packaged(res.attrs)), res.attrs.software);
-      case 'volume':
-        return createVolume(x, res.attrs);
-      case 'pts-user':
-        return createPtsUser(x, res.attrs);
-      case 'pts-group':
-        return createPtsGroup(x, res.attrs);
-      case 'quota':
-        return setQuota(x, res.attrs);
-      case 'ro-site':
-        return addSite(x, res.attrs);
-      case 'release':
-        return release(x, res.attrs);
-      case 'backup':
-        return backup(x, res.attrs);
       default:
         throw new Error(`${res.address}: the qemu driver does not realize ${res.type} resources`);
     }
   });
 
   const del = async (prior: AppliedResource): Promise<void> => safe(async () => {
+    const service = svc.delete(prior);
+    if (service) return service;
     const on = guestOfAttrs(prior.attrs);
     const g = on ? guestOf(on) : undefined;
     switch (prior.type) {
@@ -200,18 +155,6 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
         return forgetPartition(x, prior.attrs.guest, prior.attrs.path);
       case 'afs-client':
         return deleteClient(P, g?.agent, prior.name, log);
-      case 'kdc': return deleteKdc(x, prior.attrs.guest);
-      case 'principal': return deletePrincipal(x, prior.attrs.principal);
-      case 'service-key': return deleteServiceKey(x, prior.attrs.principal);
-      case 'afs-db': return deleteAfsDb(x, prior.attrs.guest);
-      case 'afs-fs': return deleteAfsFs(x, prior.attrs.guest);
-      case 'volume': return deleteVolume(x, prior.attrs);
-      case 'pts-user': return deletePtsUser(x, prior.attrs);
-      case 'pts-group': return deletePtsGroup(x, prior.attrs);
-      case 'quota': return void (await setQuota(x, prior.attrs, 0).catch(() => undefined)); // its volume may be gone first
-      case 'ro-site': return removeSite(x, prior.attrs);
-      case 'release': return; // the clones go with their sites
-      case 'backup': return removeBackup(x, prior.attrs);
     }
   });
 
@@ -259,18 +202,14 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
         const used = Object.values(P.w.guests).filter((g) => g.host === res.name).flatMap((g) => g.bridges).filter((b) => !bridges.includes(b));
         if (used.length) throw new Error(`${res.address}: bridge ${used.join(', ')} still has guests`);
       }
-      if (res.type === 'kdc' || res.type === 'afs-db' || res.type === 'afs-fs') await safe(() => unstickService(x, res));
-      if (res.type === 'volume' && prior.type === 'volume' && (prior.attrs.server !== res.attrs.server || prior.attrs.partition !== res.attrs.partition)) {
-        await safe(() => moveVolume(x, prior.attrs, res.attrs));
-      }
+      await svc.update(prior, res);
       return create(res); // every create converges on what exists
     },
     delete: del,
     console: async (guest: string) => consoleOf(P, guest),
     status: (): Promise<DriverStatus> => status(P, agentOf, x),
     async check(c: Check): Promise<CheckResult> {
-      const res = await check(P, agentOf, x, c, pw).catch((e: Error): CheckResult => ({ status: 'fail', message: e.message }));
-      return { ...res, message: masker.mask(res.message), ...(res.detail ? { detail: masker.mask(res.detail) } : {}) };
+      return maskedResult(masker, await check(P, agentOf, x, c, svc.pw).catch((e: Error): CheckResult => ({ status: 'fail', message: e.message })));
     },
     async migrate(guest: string) {
       throw new Error(`migrate ${guest}: the qemu driver does not migrate guests`);

@@ -1,11 +1,11 @@
 // The qemu driver's world: what it made and where, saved with the state (ctx.checkpoint) before
 // anything real is made, so that a kill at any moment leaves nothing destroy cannot find.
-import { join, resolve } from 'node:path';
-import { Mutex } from '../services/util.js';
+import { join } from 'node:path';
 import type { Registry as NetRegistry } from '../netns/layout.js';
-import { Layout, shortHash } from '../netns/layout.js';
+import { shortHash } from '../netns/layout.js';
 import { emptyServices, type ServiceRegistry } from '../services/placement.js';
-import type { ClientRec, GuestSide, ModuleRec } from '../linux-guest/side.js';
+import { GuestPlaces } from '../linux-guest/places.js';
+import type { ClientRec, ModuleRec } from '../linux-guest/side.js';
 
 export type { ClientRec, ModuleRec } from '../linux-guest/side.js';
 
@@ -57,48 +57,11 @@ export function emptyWorld(): QemuWorld {
 }
 
 /** The world, its places on disk, and the netns Layout its hosts live in. */
-export class Places {
-  w: QemuWorld;
-  readonly root: string; // <state>/qemu
-  readonly net: Layout;
-  private readonly kernelLocks = new Map<string, Mutex>();
-
-  constructor(readonly cell: string, readonly realm: string, stateDir: string, world: unknown, private readonly persist: (w: QemuWorld) => void) {
-    this.root = resolve(stateDir);
-    const saved = (world ?? {}) as Partial<QemuWorld>;
-    this.w = { ...emptyWorld(), ...saved, services: { ...emptyServices(), ...saved.services } };
-    this.net = new Layout(cell, realm, stateDir, this.w.net, (reg) => {
-      this.w.net = reg;
-      this.save();
-    });
+export class Places extends GuestPlaces<QemuWorld> {
+  constructor(cell: string, realm: string, stateDir: string, world: unknown, persist: (w: QemuWorld) => void) {
+    super('qemu', cell, realm, stateDir, world, emptyWorld, persist);
   }
 
-  save(): void {
-    this.w.net = this.net.reg;
-    this.persist(this.w);
-  }
-
-  reset(): void {
-    this.w = emptyWorld();
-    this.net.reset();
-  }
-
-  /**
-   * One kernel change at a time per guest (insmod, hot-plug + mount): the kernel log lines between
-   * a change's marks are then its own.
-   */
-  inKernel<T>(guest: string, fn: () => Promise<T>): Promise<T> {
-    let m = this.kernelLocks.get(guest);
-    if (!m) this.kernelLocks.set(guest, (m = new Mutex()));
-    return m.run(fn);
-  }
-
-  get prefix(): string {
-    return this.net.prefix;
-  }
-  hostNs(host: string): string {
-    return this.net.hostNs(host);
-  }
   guestDir(guest: string): string {
     return join(this.root, 'guests', guest);
   }
@@ -109,30 +72,5 @@ export class Places {
   /** Tap of a guest's vif in its host's namespace: "vm" + 8 hex + index (<= 15 bytes). */
   tap(guest: string, i: number): string {
     return `vm${shortHash(`${this.prefix}|${guest}`, 8)}${i}`;
-  }
-  guest(name: string): GuestRec {
-    const g = this.w.guests[name];
-    if (!g) throw new Error(`guest ${name} is not up in this cell (create guest.${name} first)`);
-    return g;
-  }
-  /** This world as the guest-side helpers see it (modules, the AFS client: linux-guest/). */
-  get side(): GuestSide {
-    const P = this;
-    return {
-      driver: 'qemu',
-      get modules() {
-        return P.w.modules;
-      },
-      get clients() {
-        return P.w.clients;
-      },
-      save: () => P.save(),
-      guest: (name) => {
-        const g = P.guest(name);
-        return { kernel: g.kernel, release: g.release ?? '', memory: g.memory };
-      },
-      addressOf: (name) => P.w.guests[name]?.ips.find((x): x is string => !!x),
-      inKernel: (guest, fn) => P.inKernel(guest, fn),
-    };
   }
 }

@@ -28,8 +28,8 @@ export interface FileWrite {
 
 export interface Placement {
   readonly guest: string;
-  /** What the guest is, for messages: "netns" (namespaces) or "qemu" (a VM). */
-  readonly kind: 'netns' | 'qemu';
+  /** What the guest is, for messages: "netns" (namespaces), "qemu" (a VM) or "xen" (a domU). */
+  readonly kind: 'netns' | 'qemu' | 'xen';
   /** The guest's address, where its daemons listen; throws when it has none. */
   ip(): string;
   /** Where this layer keeps its files in the guest (paths as the guest's commands see them). */

@@ -1,10 +1,11 @@
 // The xen driver's world: the Xen hosts it booted and the domUs it made, saved with the state
 // (ctx.checkpoint) before anything real is made, so that a kill at any moment leaves nothing
 // destroy cannot find. Also where things are: on this machine and in each dom0's view.
-import { join, resolve } from 'node:path';
-import type { ClientRec, GuestSide, ModuleRec } from '../../linux-guest/side.js';
-import { Mutex } from '../../netns/exec.js';
-import { Layout, shortHash, type Registry as NetRegistry } from '../../netns/layout.js';
+import { join } from 'node:path';
+import { GuestPlaces } from '../../linux-guest/places.js';
+import type { ClientRec, ModuleRec } from '../../linux-guest/side.js';
+import { shortHash, type Registry as NetRegistry } from '../../netns/layout.js';
+import { emptyServices, type ServiceRegistry } from '../../services/placement.js';
 
 /** Where each dom0 mounts the cell's storage directory (9p): disk images, partitions, save files. */
 export const DOM0_STORAGE = '/var/lib/cellctl/storage';
@@ -65,50 +66,19 @@ export interface XenWorld {
   partitions: Record<string, PartitionRec>; // by resource name
   modules: Record<string, ModuleRec>;
   clients: Record<string, ClientRec>;
+  services: ServiceRegistry; // KDCs and AFS servers in the domUs (the service layer's)
 }
 
 export function emptyWorld(): XenWorld {
-  return { net: {}, hosts: {}, guests: {}, partitions: {}, modules: {}, clients: {} };
+  return { net: {}, hosts: {}, guests: {}, partitions: {}, modules: {}, clients: {}, services: emptyServices() };
 }
 
 /** The world, its places on this machine and in dom0, and the netns Layout the hosts' namespaces live in. */
-export class Places {
-  w: XenWorld;
-  readonly root: string; // <state>/xen
-  readonly net: Layout;
-  private readonly kernelLocks = new Map<string, Mutex>();
-
-  constructor(cell: string, realm: string, stateDir: string, world: unknown, private readonly persist: (w: XenWorld) => void) {
-    this.root = resolve(stateDir);
-    this.w = { ...emptyWorld(), ...((world ?? {}) as Partial<XenWorld>) };
-    this.net = new Layout(cell, realm, stateDir, this.w.net, (reg) => {
-      this.w.net = reg;
-      this.save();
-    });
+export class Places extends GuestPlaces<XenWorld> {
+  constructor(cell: string, realm: string, stateDir: string, world: unknown, persist: (w: XenWorld) => void) {
+    super('xen', cell, realm, stateDir, world, emptyWorld, persist);
   }
 
-  save(): void {
-    this.w.net = this.net.reg;
-    this.persist(this.w);
-  }
-
-  reset(): void {
-    this.w = emptyWorld();
-    this.net.reset();
-  }
-
-  inKernel<T>(guest: string, fn: () => Promise<T>): Promise<T> {
-    let m = this.kernelLocks.get(guest);
-    if (!m) this.kernelLocks.set(guest, (m = new Mutex()));
-    return m.run(fn);
-  }
-
-  get prefix(): string {
-    return this.net.prefix;
-  }
-  hostNs(host: string): string {
-    return this.net.hostNs(host);
-  }
   hostDir(host: string): string {
     return join(this.root, 'hosts', host);
   }
@@ -128,30 +98,5 @@ export class Places {
   uplinkMac(host: string, i: number): string {
     const h = shortHash(`${this.prefix}|${host}|uplink|${i}`, 6);
     return `52:54:00:${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}`;
-  }
-  guest(name: string): DomuRec {
-    const g = this.w.guests[name];
-    if (!g) throw new Error(`guest ${name} is not up in this cell (create guest.${name} first)`);
-    return g;
-  }
-  /** This world as the guest-side helpers see it (modules, the AFS client: linux-guest/). */
-  get side(): GuestSide {
-    const P = this;
-    return {
-      driver: 'xen',
-      get modules() {
-        return P.w.modules;
-      },
-      get clients() {
-        return P.w.clients;
-      },
-      save: () => P.save(),
-      guest: (name) => {
-        const g = P.guest(name);
-        return { kernel: g.kernel, release: g.release ?? '', memory: g.memory };
-      },
-      addressOf: (name) => P.w.guests[name]?.ips.find((x): x is string => !!x),
-      inKernel: (guest, fn) => P.inKernel(guest, fn),
-    };
   }
 }
