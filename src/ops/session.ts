@@ -147,7 +147,7 @@ export class Session {
    * debian_stand_in, stand_in, service_key), the keys it takes where they differ from the catalog's,
    * and what the driver itself stands in for (kernels, modules, memory on --driver qemu).
    */
-  standIns(driver?: DriverName, state?: CellState): string[] {
+  standIns(driver?: DriverName, state?: CellState, withPlanNotes = true): string[] {
     const caps = capabilitiesOf(driver ?? 'netns', this.driverOptions(state));
     const realizes = caps.realizes;
     const used = new Set([
@@ -173,7 +173,7 @@ export class Session {
       const real = serviceKeyEnctypes(this.catalog, afs.software, krb.software, 'stand-ins');
       if (declared.join() !== real.join()) notes.push(`afs/${this.spec.cell} is keyed ${real.join(', ')} there (what the stand-ins take), where ${afs.software} takes ${declared.join(', ') || 'nothing the KDC makes'}`);
     }
-    return driver ? [...notes, ...planNotes(driver, desiredResources(this.spec, this.catalog, caps.runs), this.catalog, this.driverOptions(state))] : notes;
+    return driver && withPlanNotes ? [...notes, ...planNotes(driver, desiredResources(this.spec, this.catalog, caps.runs), this.catalog, this.driverOptions(state))] : notes;
   }
 
   lockState(command: string): void {
