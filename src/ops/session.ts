@@ -147,7 +147,7 @@ export class Session {
    * debian_stand_in, stand_in, service_key), the keys it takes where they differ from the catalog's,
    * and what the driver itself stands in for (kernels, modules, memory on --driver qemu).
    */
-  standIns(driver?: DriverName, state?: CellState): string[] {
+  standIns(driver?: DriverName, state?: CellState, withPlanNotes = true): string[] {
     const caps = capabilitiesOf(driver ?? 'netns', this.driverOptions(state));
     const realizes = caps.realizes;
     const kdcSoftware = new Set(realizes.has('kdc') ? [this.spec.kerberos?.software, ...Object.values(this.spec.realms).map((r) => r.software)] : []);
@@ -156,9 +156,13 @@ export class Session {
       ...(realizes.has('afs-db') || realizes.has('afs-fs') ? [this.spec.afs?.software] : []),
       ...(realizes.has('afs-client') ? Object.values(this.spec.afs?.clients ?? {}) : []),
     ]);
+    const tree = this.spec.software?.openafs;
+    const treeUnused = tree && driver && driver !== 'netns' && driver !== 'sim' && (realizes.has('afs-db') || realizes.has('afs-client'));
+    const fromTree = new Set(tree ? [this.spec.afs?.software, ...(tree.programs['afsd.fuse'] ? Object.values(this.spec.afs?.clients ?? {}) : [])] : []);
     const notes = [...used].flatMap((id) => {
       const sw = id ? this.catalog.software.get(id) : undefined;
       if (!id || !sw) return [];
+      if (tree && !treeUnused && fromTree.has(id)) return [`${id} is served by your OpenAFS build: ${tree.version ?? 'no version'} from ${tree.prefix} (software.openafs.prefix)`];
       // A KDC: the driver's own products decide (its catalog stand-in when the driver runs that product).
       const kdc = kdcSoftware.has(id) && caps.kdcProducts ? kdcServing(this.catalog, id, caps.kdcProducts) : undefined;
       if (kdc?.runs_here && kdc.id !== id && kdc.id === sw.stand_in?.id) return [`${id} is served by ${kdc.id} (Debian ${kdc.runs_here.packages[0]} ${kdc.runs_here.version})`];
@@ -166,6 +170,7 @@ export class Session {
       const not = kdc && sw.stand_in && kdc.id !== sw.stand_in.id ? ` (this driver does not run its catalog stand-in, ${sw.stand_in.id})` : '';
       return [`${id} is served by ${sw.debian_stand_in}${not}`];
     });
+    if (treeUnused) notes.push(`software.openafs.prefix (${tree.prefix}) is run by --driver netns only: --driver ${driver} runs Debian's OpenAFS 1.8.9 in its guests, and openafs.ko built from openafs-modules-dkms, not the build's src/libafs`);
     const afs = this.spec.afs;
     const krb = this.spec.kerberos;
     if (afs && krb && realizes.has('service-key')) {
@@ -173,7 +178,7 @@ export class Session {
       const real = serviceKeyEnctypes(this.catalog, afs.software, krb.software, 'stand-ins');
       if (declared.join() !== real.join()) notes.push(`afs/${this.spec.cell} is keyed ${real.join(', ')} there (what the stand-ins take), where ${afs.software} takes ${declared.join(', ') || 'nothing the KDC makes'}`);
     }
-    return driver ? [...notes, ...planNotes(driver, desiredResources(this.spec, this.catalog, caps.runs), this.catalog, this.driverOptions(state))] : notes;
+    return driver && withPlanNotes ? [...notes, ...planNotes(driver, desiredResources(this.spec, this.catalog, caps.runs), this.catalog, this.driverOptions(state))] : notes;
   }
 
   lockState(command: string): void {

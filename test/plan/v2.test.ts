@@ -1,6 +1,6 @@
 // The plan of cell file v2 (cells/tproa-full.yaml): its resources and what they wait for, what
 // changes in place (vos move, fs setquota, fs setacl, pts adduser, vos release) and what is made
-// again, and what the netns driver leaves to part B of issue #15 (said, with the reason).
+// again, and what netns realizes (every realm since part B of issue #15) and qemu leaves (said, with the reason).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
