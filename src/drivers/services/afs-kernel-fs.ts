@@ -59,13 +59,13 @@ const must = (what: string, s: Step): Step => {
   return s;
 };
 
-/** The target `fs lsmount` shows ('#home.', '%home.'), or '' when the path is not a mount point. */
-const LSMOUNT = (path: string) => `fs lsmount ${shq(path)} 2>/dev/null | sed -n "s/.* is a mount point for volume '\\(.*\\)'\$/\\1/p"`;
+/** The target `fs lsmount` shows ('#home', '%home'; the trailing dot, where shown, dropped), or '' when the path is not a mount point. */
+const LSMOUNT = (path: string) => `fs lsmount ${shq(path)} 2>/dev/null | sed -n "s/.* is a mount point for volume '\\(.*[^.]\\)\\.\\{0,1\\}'\$/\\1/p"`;
 
 /** fs mkmount PATH VOLUME [-rw]: converges (a mount point for another volume is replaced). */
 export async function createMount(x: Services, pw: (p: string) => string, a: MountAttrs): Promise<Record<string, string>> {
   const path = rwPath(x.cell, a.path);
-  const target = `${a.rw ? '%' : '#'}${a.volume}.`;
+  const target = `${a.rw ? '%' : '#'}${a.volume}`;
   const mk = cmd('fs', 'mkmount', '-dir', path, '-vol', a.volume, ...(a.rw ? ['-rw'] : []));
   const steps = await asAdmin(x, pw, `fs mkmount ${path}`, [
     `t=$(${LSMOUNT(path)}); if [ "$t" != ${shq(target)} ]; then if [ -n "$t" ]; then ${cmd('fs', 'rmmount', path)} || exit 1; fi; ${mk} || exit 1; fi`,
