@@ -28,8 +28,8 @@ const PART_B = 'issue #15 part B';
 const SERVICE_V2: ResourceType[] = ['pts-group', 'quota', 'ro-site', 'release', 'backup'];
 /** netns: all but cross-realm keys (one realm); mount points and ACLs through libuafs's pioctls, keytabs on this machine. */
 const NETNS_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2, 'mount', 'acl', 'keytab'];
-/** qemu: the services in its guests, v1 and the service layer's v2; mount points and ACLs through a guest's kernel client. */
-const QEMU_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2, 'mount', 'acl'];
+/** qemu: the services in its guests, v1 and the service layer's v2; mount points and ACLs through a guest's kernel client, keytabs in the guests. */
+const QEMU_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2, 'mount', 'acl', 'keytab'];
 
 /** One realm (the cell's) per cell: another realm's users are pts entries only (no KDC gives them tickets). */
 function oneRealm(driver: string) {
@@ -58,14 +58,14 @@ export function capabilitiesOf(name: DriverName, opts: DriverOptions = {}): Capa
     case 'qemu':
       return {
         realizes: new Set(QEMU_TYPES), runs: 'stand-ins', declines: oneRealm('qemu'),
-        unmanagedReason: `the qemu driver does not yet make keytabs (the netns driver does), and runs one realm: cross-realm keys come with ${PART_B}`,
+        unmanagedReason: `the qemu driver runs one realm: cross-realm keys come with ${PART_B}`,
       };
     case 'libvirt':
       if (libvirtMode(libvirtUris(opts)) === 'guests') {
         // the same real guests as --driver qemu, with the same service layer in them
         return {
           realizes: new Set(QEMU_TYPES), runs: 'stand-ins', declines: oneRealm('libvirt'),
-          unmanagedReason: `on QEMU hosts the libvirt driver runs what the qemu driver runs: it does not yet make keytabs (the netns driver does), and runs one realm: cross-realm keys come with ${PART_B}`,
+          unmanagedReason: `on QEMU hosts the libvirt driver runs what the qemu driver runs, in one realm: cross-realm keys come with ${PART_B}`,
         };
       }
       return {

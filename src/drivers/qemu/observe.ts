@@ -6,6 +6,7 @@ import { addr } from '../../plan/addrs.js';
 import { netnsExists } from '../netns/namespaces.js';
 import { kernelClientCheck } from '../services/afs-client.js';
 import { kernelAccessCheck } from '../services/afs-kernel-checks.js';
+import { keytabKinit } from '../services/keytabs.js';
 import { bosPid } from '../services/afs-servers.js';
 import { serviceCheck } from '../services/checks.js';
 import { instancePids, readService } from '../services/health.js';
@@ -117,6 +118,7 @@ const ENTRIES: Partial<Record<AppliedResource['type'], string>> = {
   backup: "a clone beside its volume (refresh reads its fileserver, not each volume)",
   mount: "an entry in a volume's directory (refresh reads its fileserver, not each entry)",
   acl: "a field of a volume's directory (refresh reads its fileserver, not each directory)",
+  keytab: 'a key of the KDC database in a file of its guest (refresh reads the KDC, not each key)',
 };
 
 /**
@@ -203,6 +205,9 @@ export async function check(P: Places, agentOf: AgentOf, x: Services | undefined
       if (!Object.values(P.w.clients).some((cl) => cl.guest === guest)) return { status: 'fail', message: `no AFS client on ${guest}` };
       if (!x || x.reg.afsDb.length === 0) return { status: 'skip', message: NO_SERVERS };
       return (await (kernelAccessCheck(x, c, pw) ?? kernelClientCheck(x, c, pw)))!;
+    case 'keytab-kinit':
+      if (!x) return { status: 'skip', message: NO_SERVERS };
+      return keytabKinit(x, x.place(guest), String(c.params.principal));
     default:
       return (x && (await serviceCheck(x, c, pw))) || { status: 'skip', message: x ? `check kind ${c.kind} is not run by this driver` : NO_SERVERS };
   }
