@@ -26,8 +26,8 @@ const GUEST_SIDE: ResourceType[] = ['host', 'guest', 'module', 'partition', 'afs
 const SERVICE_V2: ResourceType[] = ['pts-group', 'quota', 'ro-site', 'release', 'backup'];
 /** netns: every realm and its cross-realm keys; mount points and ACLs through libuafs's pioctls, keytabs on this machine. */
 const NETNS_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2, 'mount', 'acl', 'keytab', 'cross-realm'];
-/** qemu: the services in its guests, v1 and the service layer's v2. */
-const QEMU_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2];
+/** qemu: the services in its guests, v1 and the service layer's v2; mount points and ACLs through a guest's kernel client, keytabs in the guests. */
+const QEMU_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2, 'mount', 'acl', 'keytab'];
 
 /** One realm (the cell's) per cell: another realm's users are pts entries only (no KDC gives them tickets). The netns driver runs them all. */
 function oneRealm(driver: string) {
@@ -55,14 +55,14 @@ export function capabilitiesOf(name: DriverName, opts: DriverOptions = {}): Capa
       return {
         // MIT only: the Heimdal KDC is run from this machine's unpacked prefix into a namespace here, not into a VM.
         realizes: new Set(QEMU_TYPES), runs: 'stand-ins', declines: oneRealm('qemu'), kdcProducts: ['mit-krb5'],
-        unmanagedReason: `the qemu driver does not yet make mount points, ACLs or keytabs (the netns driver does), and runs one realm: another realm's KDC and the cross-realm keys are the netns driver's so far`,
+        unmanagedReason: `the qemu driver runs one realm: another realm's KDC and the cross-realm keys are the netns driver's so far`,
       };
     case 'libvirt':
       if (libvirtMode(libvirtUris(opts)) === 'guests') {
         // the same real guests as --driver qemu, with the same service layer in them
         return {
           realizes: new Set(QEMU_TYPES), runs: 'stand-ins', declines: oneRealm('libvirt'), kdcProducts: ['mit-krb5'],
-          unmanagedReason: `on QEMU hosts the libvirt driver runs what the qemu driver runs: it does not yet make mount points, ACLs or keytabs (the netns driver does), and runs one realm: another realm's KDC and the cross-realm keys are the netns driver's so far`,
+          unmanagedReason: `on QEMU hosts the libvirt driver runs what the qemu driver runs, in one realm: another realm's KDC and the cross-realm keys are the netns driver's so far`,
         };
       }
       return {

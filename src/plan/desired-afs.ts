@@ -59,6 +59,8 @@ export function afsResources(spec: CellSpec, catalog: Catalog, add: Add, modules
   for (const v of afs.volumes) if (v.quota !== undefined) add('quota', v.name, { volume: v.name, max_kb: v.quota }, [addr.volume(v.name)]);
   // fs mkmount and fs setacl are an administrator's: with their token, so after their pts entries.
   const fsAdmins = krb ? ptsEntries(spec, afs, add, dbAddrs) : [];
+  // fs mkmount and fs setacl run in a cache manager: a kernel client's, where the cell has one
+  const fsClients = Object.keys(afs.clients).map((c) => addr.afsClient(c));
 
   // What each volume holds that the file declares: its release and its backup carry it.
   const content = new Map<string, { lines: string[]; deps: string[] }>();
@@ -73,7 +75,7 @@ export function afsResources(spec: CellSpec, catalog: Catalog, add: Add, modules
     const parent = mounts.find((x) => x.rel === m.rel.slice(0, m.rel.lastIndexOf('/')));
     const target = mountTarget(m.volume).base;
     const r = add('mount', m.path, { path: m.path, in_volume: m.inVolume, dir: m.dir, volume: m.volume, rw: m.rw },
-      [addr.volume(m.inVolume), ...(volumes.has(target) ? [addr.volume(target)] : []), ...(parent ? [addr.mount(parent.path)] : []), ...fsAdmins]);
+      [addr.volume(m.inVolume), ...(volumes.has(target) ? [addr.volume(target)] : []), ...(parent ? [addr.mount(parent.path)] : []), ...fsAdmins, ...fsClients]);
     hold(m.inVolume, `mount ${m.dir} ${m.rw ? '%' : '#'}${m.volume}`, r.address);
   }
   for (const a of afs.acls) {
@@ -82,7 +84,7 @@ export function afsResources(spec: CellSpec, catalog: Catalog, add: Add, modules
     const mount = mounts.find((m) => m.rel !== '' && m.rel === cellPath(a.path, spec.cell)?.rel);
     const who = [...Object.keys(a.normal), ...Object.keys(a.negative)];
     const r = add('acl', a.path, { path: a.path, volume, normal: a.normal, negative: a.negative }, [
-      addr.volume(volume), ...(mount ? [addr.mount(mount.path)] : []), ...(krb ? who.flatMap((w) => entryAddress(w, groupNames)) : []), ...fsAdmins,
+      addr.volume(volume), ...(mount ? [addr.mount(mount.path)] : []), ...(krb ? who.flatMap((w) => entryAddress(w, groupNames)) : []), ...fsAdmins, ...fsClients,
     ]);
     const show = (m: Record<string, string>, sign: string) => Object.entries(m).map(([n, x]) => `${sign}${n} ${x}`);
     hold(volume, `acl / ${[...show(a.normal, ''), ...show(a.negative, '-')].join(', ')}`, r.address);

@@ -1,5 +1,5 @@
 // The service layer's resources (KDCs, principals, keys, AFS db and file servers, volumes, pts
-// entries, the v2 admin entries) as every driver with real Linux guests realizes them: the same
+// entries, the v2 admin entries; mount points and ACLs through a kernel client, keytabs) as every driver with real Linux guests realizes them: the same
 // calls into services/*.ts over the driver's placements, passwords from the secret store (masked
 // from then on), errors leaving masked.
 import type { Masker } from '../../render/mask.js';
@@ -10,6 +10,9 @@ import { addSite, backup, createPtsGroup, deletePtsGroup, moveVolume, release, r
 import { createAfsDb, createPtsUser, deleteAfsDb, deletePtsUser } from '../services/afs-db.js';
 import { createAfsFs, createVolume, deleteAfsFs, deleteVolume } from '../services/afs-fs.js';
 import { unstickService } from '../services/health.js';
+import { clearAcl, createMount, deleteMount, setAcl } from '../services/afs-kernel-fs.js';
+import { createKeytab, deleteKeytab } from '../services/keytabs.js';
+import { keytabEnctypes } from '../netns/notes.js';
 import { createKdc, createPrincipal, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey } from '../services/kerberos.js';
 import type { Services } from '../services/placement.js';
 
@@ -70,6 +73,9 @@ export function serviceResources(ctx: Pick<DriverContext, 'secrets' | 'catalog'>
       case 'ro-site': return addSite(x, res.attrs);
       case 'release': return release(x, res.attrs);
       case 'backup': return backup(x, res.attrs);
+      case 'mount': return createMount(x, pw, res.attrs);
+      case 'acl': return setAcl(x, pw, res.attrs);
+      case 'keytab': return createKeytab(x, res.attrs, keytabEnctypes(res.attrs.enctypes, ctx.catalog)); // the same Debian MIT KDC as netns
       default: return undefined;
     }
   };
@@ -87,6 +93,9 @@ export function serviceResources(ctx: Pick<DriverContext, 'secrets' | 'catalog'>
       case 'ro-site': return removeSite(x, prior.attrs);
       case 'release': return Promise.resolve(); // the clones go with their sites
       case 'backup': return removeBackup(x, prior.attrs);
+      case 'mount': return deleteMount(x, pw, prior.attrs);
+      case 'acl': return clearAcl(x, pw, prior.attrs);
+      case 'keytab': return deleteKeytab(x, prior.attrs);
       default: return undefined;
     }
   };

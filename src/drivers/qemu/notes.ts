@@ -4,6 +4,7 @@
 import type { Catalog } from '../../catalog/types.js';
 import type { Resource } from '../../plan/resources.js';
 import { moduleNotes } from '../linux-guest/notes.js';
+import { netnsNotes } from '../netns/notes.js';
 import { bootChoice, guestMemory } from './boot.js';
 
 export function qemuNotes(resources: Resource[], catalog: Catalog): string[] {
@@ -16,5 +17,6 @@ export function qemuNotes(resources: Resource[], catalog: Catalog): string[] {
     const m = guestMemory(r.attrs.memory, catalog);
     if (m.raised) notes.push(`guest ${r.name}: ${m.raised}`);
   }
-  return [...notes, ...moduleNotes(resources, catalog)];
+  // keytabs: the guests run the same Debian MIT KDC as netns, which makes the same key types
+  return [...notes, ...moduleNotes(resources, catalog), ...netnsNotes(resources, catalog)];
 }

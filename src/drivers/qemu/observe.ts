@@ -5,6 +5,8 @@ import type { AppliedResource, Check, CheckResult, DriverStatus, Observed, Servi
 import { addr } from '../../plan/addrs.js';
 import { netnsExists } from '../netns/namespaces.js';
 import { kernelClientCheck } from '../services/afs-client.js';
+import { kernelAccessCheck } from '../services/afs-kernel-checks.js';
+import { keytabKinit } from '../services/keytabs.js';
 import { bosPid } from '../services/afs-servers.js';
 import { serviceCheck } from '../services/checks.js';
 import { instancePids, readService } from '../services/health.js';
@@ -114,6 +116,9 @@ const ENTRIES: Partial<Record<AppliedResource['type'], string>> = {
   'ro-site': 'a site in the VLDB (refresh reads the db servers, not each entry)',
   release: "the RO clones of a volume (refresh reads their fileservers, not each clone)",
   backup: "a clone beside its volume (refresh reads its fileserver, not each volume)",
+  mount: "an entry in a volume's directory (refresh reads its fileserver, not each entry)",
+  acl: "a field of a volume's directory (refresh reads its fileserver, not each directory)",
+  keytab: 'a key of the KDC database in a file of its guest (refresh reads the KDC, not each key)',
 };
 
 /**
@@ -192,10 +197,17 @@ export async function check(P: Places, agentOf: AgentOf, x: Services | undefined
     case 'client-acl-write':
     case 'client-quota':
     case 'client-servers':
+    case 'acl-write':
+    case 'quota-exceeded':
+    case 'ro-release':
+    case 'mount-point':
       if (!pid) return { status: 'fail', message: `QEMU of ${guest} is not running` };
       if (!Object.values(P.w.clients).some((cl) => cl.guest === guest)) return { status: 'fail', message: `no AFS client on ${guest}` };
       if (!x || x.reg.afsDb.length === 0) return { status: 'skip', message: NO_SERVERS };
-      return (await kernelClientCheck(x, c, pw))!;
+      return (await (kernelAccessCheck(x, c, pw) ?? kernelClientCheck(x, c, pw)))!;
+    case 'keytab-kinit':
+      if (!x) return { status: 'skip', message: NO_SERVERS };
+      return keytabKinit(x, x.place(guest), String(c.params.principal));
     default:
       return (x && (await serviceCheck(x, c, pw))) || { status: 'skip', message: x ? `check kind ${c.kind} is not run by this driver` : NO_SERVERS };
   }

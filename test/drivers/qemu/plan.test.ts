@@ -22,10 +22,10 @@ const plan = (cell: string) => {
 
 describe('qemu driver: plan', () => {
   it('realizes every resource of a v1 cell: the guests, their modules, and the KDCs, AFS servers and clients inside them', () => {
-    // of cell file v2: pts groups, quotas, RO sites, releases and backups (the service layer); not yet mount points, ACLs, keytabs
-    expect(caps.unmanagedReason).toMatch(/mount points, ACLs or keytabs/);
-    for (const t of ['pts-group', 'quota', 'ro-site', 'release', 'backup'] as const) expect(caps.realizes.has(t), t).toBe(true);
-    for (const t of ['mount', 'acl', 'keytab', 'cross-realm'] as const) expect(caps.realizes.has(t), t).toBe(false);
+    // of cell file v2: pts groups, quotas, RO sites, releases, backups (the service layer), mount points and ACLs (a kernel client) and keytabs; not yet a second realm
+    expect(caps.unmanagedReason).toMatch(/runs one realm/);
+    for (const t of ['pts-group', 'quota', 'ro-site', 'release', 'backup', 'mount', 'acl', 'keytab'] as const) expect(caps.realizes.has(t), t).toBe(true);
+    for (const t of ['cross-realm'] as const) expect(caps.realizes.has(t), t).toBe(false);
     const { spec, managed, unmanaged } = plan('tproa.yaml');
     expect(unmanaged).toEqual([]);
     expect(managed.map((r) => r.address)).toEqual(desiredResources(spec, catalog).map((r) => r.address));
@@ -38,6 +38,10 @@ describe('qemu driver: plan', () => {
     expect(deps.get('afs-fs.service-m1')).toEqual(expect.arrayContaining(['guest.service-m1', 'service-key.afs/tproa.net', 'afs-db.service-m1']));
     expect(deps.get('afs-client.service-m1')).toEqual(expect.arrayContaining(['guest.service-m1', 'module.service-m1.nnpfs', 'volume.root.afs', 'volume.root.cell']));
     for (const d of deps.values()) for (const x of d) expect(deps.has(x), x).toBe(true);
+    // fs mkmount and fs setacl run in the kernel client: after it
+    const full = new Map(plan('tproa-full.yaml').managed.map((r) => [r.address, r.deps]));
+    expect(full.get('mount./afs/tproa.net/home')).toEqual(expect.arrayContaining(['afs-client.service-m1', 'volume.home']));
+    expect(full.get('acl./afs/tproa.net/home')).toEqual(expect.arrayContaining(['afs-client.service-m1', 'mount./afs/tproa.net/home']));
   });
 
   it('stands in for catalog kernels (they are Xen domU builds) with the installed Debian kernel, and says so', () => {
