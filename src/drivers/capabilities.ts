@@ -27,21 +27,7 @@ const SERVICE_V2: ResourceType[] = ['pts-group', 'quota', 'ro-site', 'release', 
 /** netns: every realm and its cross-realm keys; mount points and ACLs through libuafs's pioctls, keytabs on this machine. */
 const NETNS_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2, 'mount', 'acl', 'keytab', 'cross-realm'];
 /** qemu: the services in its guests, v1 and the service layer's v2; mount points and ACLs through a guest's kernel client, keytabs in the guests. */
-const QEMU_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2, 'mount', 'acl', 'keytab'];
-
-/** One realm (the cell's) per cell: another realm's users are pts entries only (no KDC gives them tickets). The netns driver runs them all. */
-function oneRealm(driver: string) {
-  return (r: Resource, cell: { realm: string }): string | undefined => {
-    switch (r.type) {
-      case 'kdc':
-      case 'principal':
-      case 'keytab':
-        return r.attrs.realm !== cell.realm ? `the ${driver} driver runs one realm, ${cell.realm} (the netns driver runs every realm)` : undefined;
-      default:
-        return undefined;
-    }
-  };
-}
+const QEMU_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2, 'mount', 'acl', 'keytab', 'cross-realm'];
 
 /** What a driver realizes, from its name and options alone (libvirt: from the URIs, see libvirtMode). */
 export function capabilitiesOf(name: DriverName, opts: DriverOptions = {}): Capabilities {
@@ -54,15 +40,13 @@ export function capabilitiesOf(name: DriverName, opts: DriverOptions = {}): Capa
     case 'qemu':
       return {
         // MIT only: the Heimdal KDC is run from this machine's unpacked prefix into a namespace here, not into a VM.
-        realizes: new Set(QEMU_TYPES), runs: 'stand-ins', declines: oneRealm('qemu'), kdcProducts: ['mit-krb5'],
-        unmanagedReason: `the qemu driver runs one realm: another realm's KDC and the cross-realm keys are the netns driver's so far`,
+        realizes: new Set(QEMU_TYPES), runs: 'stand-ins', kdcProducts: ['mit-krb5'],
       };
     case 'libvirt':
       if (libvirtMode(libvirtUris(opts)) === 'guests') {
         // the same real guests as --driver qemu, with the same service layer in them
         return {
-          realizes: new Set(QEMU_TYPES), runs: 'stand-ins', declines: oneRealm('libvirt'), kdcProducts: ['mit-krb5'],
-          unmanagedReason: `on QEMU hosts the libvirt driver runs what the qemu driver runs, in one realm: another realm's KDC and the cross-realm keys are the netns driver's so far`,
+          realizes: new Set(QEMU_TYPES), runs: 'stand-ins', kdcProducts: ['mit-krb5'],
         };
       }
       return {

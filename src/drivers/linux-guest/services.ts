@@ -13,7 +13,7 @@ import { unstickService } from '../services/health.js';
 import { clearAcl, createMount, deleteMount, setAcl } from '../services/afs-kernel-fs.js';
 import { createKeytab, deleteKeytab } from '../services/keytabs.js';
 import { keytabEnctypes } from '../netns/notes.js';
-import { createKdc, createPrincipal, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey } from '../services/kerberos.js';
+import { createCrossRealm, createKdc, createPrincipal, createServiceKey, deleteCrossRealm, deleteKdc, deletePrincipal, deleteServiceKey, principalName } from '../services/kerberos.js';
 import type { Services } from '../services/placement.js';
 
 export interface ServiceResources {
@@ -62,7 +62,8 @@ export function serviceResources(ctx: Pick<DriverContext, 'secrets' | 'catalog'>
         masker.add(m);
         return createKdc(x, ctx.catalog, res.attrs, m, kdcProducts);
       }
-      case 'principal': return createPrincipal(x, res.attrs, pw(res.attrs.principal));
+      case 'principal': return createPrincipal(x, res.attrs, pw(principalName(x, res.attrs.principal, res.attrs.realm)));
+      case 'cross-realm': return createCrossRealm(x, res.attrs, pw(res.attrs.principal));
       case 'service-key': return createServiceKey(x, res.attrs);
       case 'afs-db': return createAfsDb(x, packaged(res.attrs)).then((o) => withStandIn(o, res.attrs.software));
       case 'afs-fs': return createAfsFs(x, packaged(res.attrs)).then((o) => withStandIn(o, res.attrs.software));
@@ -82,7 +83,8 @@ export function serviceResources(ctx: Pick<DriverContext, 'secrets' | 'catalog'>
   const del = (prior: AppliedResource): Promise<void> | undefined => {
     switch (prior.type) {
       case 'kdc': return deleteKdc(x, prior.attrs.guest);
-      case 'principal': return deletePrincipal(x, prior.attrs.principal);
+      case 'principal': return deletePrincipal(x, prior.attrs.principal, prior.attrs.realm);
+      case 'cross-realm': return deleteCrossRealm(x, prior.attrs);
       case 'service-key': return deleteServiceKey(x, prior.attrs.principal);
       case 'afs-db': return deleteAfsDb(x, prior.attrs.guest);
       case 'afs-fs': return deleteAfsFs(x, prior.attrs.guest);

@@ -192,6 +192,7 @@ export async function check(P: Places, agentOf: AgentOf, x: Services | undefined
     case 'afs-resolves':
     case 'client-anon-refused':
     case 'client-tokens':
+    case 'cross-realm-token':
     case 'client-file-rw':
     case 'client-acl-list':
     case 'client-acl-write':

@@ -35,7 +35,7 @@ export async function session(x: Services, p: Placement, parts: { as?: Who; step
       `step() { printf '\\n${MARK} %s begin\\n' "$1"; eval "$2" 2>&1; rc=$?; printf '\\n${MARK} %s end %s\\n' "$1" "$rc"; return $rc; }`,
       ...(who ? [
         `export KRB5CCNAME=FILE:${p.paths.tmp}/krb5cc_cellctl_${tag}_${i}`,
-        `step ${i}.login ${shq(`kinit ${shq(`${who.principal}@${x.realm}`)} >/dev/null && aklog -c ${shq(x.cell)} -k ${shq(x.realm)}`)} || exit 3`,
+        `step ${i}.login ${shq(`kinit ${shq(who.principal.includes('@') ? who.principal : `${who.principal}@${x.realm}`)} >/dev/null && aklog -c ${shq(x.cell)} -k ${shq(x.realm)}`)} || exit 3`,
       ] : []),
       ...part.steps.map((c, j) => `step ${i}.${j} ${shq(c)}`),
       ...(who ? ['kdestroy -q 2>/dev/null; true'] : []),
@@ -89,7 +89,8 @@ export async function kernelClientCheck(x: Services, c: Check, pw: (principal: s
   const at = `/afs/${x.cell}`;
   const as = (key: string) => user(x, pw, str(c.params[key], key));
   switch (c.kind) {
-    case 'client-tokens': {
+    case 'client-tokens':
+    case 'cross-realm-token': { // another realm's user: its KDC's TGT, the trust's krbtgt, then afs/<cell> from the cell's KDC
       const principal = str(c.params.principal, 'principal');
       const pu = names.ptsUser(principal);
       // fs examine asks the fileserver (GetVolumeStatus) over a connection with the new token

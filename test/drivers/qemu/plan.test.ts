@@ -22,10 +22,9 @@ const plan = (cell: string) => {
 
 describe('qemu driver: plan', () => {
   it('realizes every resource of a v1 cell: the guests, their modules, and the KDCs, AFS servers and clients inside them', () => {
-    // of cell file v2: pts groups, quotas, RO sites, releases, backups (the service layer), mount points and ACLs (a kernel client) and keytabs; not yet a second realm
-    expect(caps.unmanagedReason).toMatch(/runs one realm/);
-    for (const t of ['pts-group', 'quota', 'ro-site', 'release', 'backup', 'mount', 'acl', 'keytab'] as const) expect(caps.realizes.has(t), t).toBe(true);
-    for (const t of ['cross-realm'] as const) expect(caps.realizes.has(t), t).toBe(false);
+    // all of cell file v2: pts groups, quotas, RO sites, releases, backups (the service layer), mount points and ACLs (a kernel client), keytabs, every realm and its trusts
+    for (const t of ['pts-group', 'quota', 'ro-site', 'release', 'backup', 'mount', 'acl', 'keytab', 'cross-realm'] as const) expect(caps.realizes.has(t), t).toBe(true);
+    expect(caps.declines).toBeUndefined();
     const { spec, managed, unmanaged } = plan('tproa.yaml');
     expect(unmanaged).toEqual([]);
     expect(managed.map((r) => r.address)).toEqual(desiredResources(spec, catalog).map((r) => r.address));
