@@ -28,7 +28,7 @@ const PART_B = 'issue #15 part B';
 const SERVICE_V2: ResourceType[] = ['pts-group', 'quota', 'ro-site', 'release', 'backup'];
 /** netns: all but cross-realm keys (one realm); mount points and ACLs through libuafs's pioctls, keytabs on this machine. */
 const NETNS_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2, 'mount', 'acl', 'keytab'];
-/** qemu: the services in its guests, v1 and the service layer's v2. */
+/** qemu and xen: the services in their guests, v1 and the service layer's v2. */
 const QEMU_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2];
 
 /** One realm (the cell's) per cell: another realm's users are pts entries only (no KDC gives them tickets). */
@@ -75,9 +75,8 @@ export function capabilitiesOf(name: DriverName, opts: DriverOptions = {}): Capa
       };
     case 'xen':
       return {
-        realizes: new Set(GUEST_SIDE),
-        runs: 'stand-ins',
-        unmanagedReason: 'the xen driver boots each host as a Xen hypervisor and the guests as domUs, loads their modules, mounts /vicep partitions and runs the kernel AFS client; KDCs and AFS servers are not yet placed inside its domUs',
+        realizes: new Set(QEMU_TYPES), runs: 'stand-ins', declines: oneRealm('xen'),
+        unmanagedReason: `the xen driver does not yet make mount points, ACLs or keytabs (the netns driver does), and runs one realm: cross-realm keys come with ${PART_B}`,
         coldMigration: true,
       };
   }

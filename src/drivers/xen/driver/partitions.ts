@@ -30,7 +30,7 @@ function freeVdev(P: Places, guest: string): string {
   throw new Error(`guest ${guest}: no free vdev for another partition (xvdb-xvdp are taken)`);
 }
 
-async function mountedAt(agent: GuestAgent, path: string): Promise<string | undefined> {
+export async function mountedAt(agent: GuestAgent, path: string): Promise<string | undefined> {
   const r = await agent.exec('cat', ['/proc/mounts'], { timeoutMs: 10_000 });
   return r.stdout.split('\n').map((l) => l.split(' ')).find((f) => f[1] === path)?.[0];
 }
