@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Catalog } from '../../catalog/types.js';
 import type { KdcAttrs, PrincipalAttrs, ServiceKeyAttrs } from '../../plan/resources.js';
 import type { Placement, Services } from './placement.js';
-import { until } from './util.js';
+import { lastLines, until } from './util.js';
 
 export const PROPAGATION = 'kdb5_util dump on the master, carried to the replica with its stash, kdb5_util load there (krb5-kpropd is not installed: no kprop)';
 
@@ -131,7 +131,11 @@ async function createKdcNow(x: Services, catalog: Catalog, a: KdcAttrs, masterPw
     propagation = PROPAGATION;
   }
   if (!(await kdcPid(p))) {
-    await must(p, 'krb5kdc', ['-r', a.realm, '-P', `${d}/krb5kdc.pid`], { env: { ...env, ...p.daemonEnv } });
+    await must(p, 'krb5kdc', ['-r', a.realm, '-P', `${d}/krb5kdc.pid`], { env: { ...env, ...p.daemonEnv } }).catch(async (e: Error) => {
+      // krb5kdc says why it stopped in its log, not on stderr
+      const log = (await p.readFile(`${d}/kdc.log`))?.toString();
+      throw log ? new Error(`${e.message} ${d}/kdc.log ends: ${lastLines(log, 3)}`) : e;
+    });
     await until(`krb5kdc pid file on ${a.guest}`, 10_000, async () => (await kdcPid(p)) !== undefined, 25);
   }
   return {

@@ -35,7 +35,7 @@ const LIB_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib'];
 function dlopened(): string[] {
   return LIB_DIRS.filter((d) => existsSync(d)).flatMap((d) => readdirSync(d).filter((f) => /^libverto-\w+\.so\.1$/.test(f)).flatMap((f) => [join(d, f), realpathSync(join(d, f))]));
 }
-const ROOT_FORMAT = 2; // bump when what goes into the root changes
+const ROOT_FORMAT = 3; // bump when what goes into the root changes
 
 /** A disk's Linux name from its vdev: 0x301 -> hda1 (major 3, minor 1), 0xca00 -> xvda; names stay as written. */
 export function vdevName(vdev: string): string {
