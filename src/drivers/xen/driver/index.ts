@@ -27,7 +27,7 @@ import { openDomuAgent } from '../domu-agent.js';
 import { attachXenHost, prepareDom0Boot, xenHostAlive, xenHostPaths, type XenHost } from '../host.js';
 import { findXen } from '../hypervisor.js';
 import { xlList, xlMemSet } from '../xl.js';
-import { createDomu, deleteDomu, domuBootCache } from './domains.js';
+import { createDomu, deleteDomu, domuBootCache, serverMemory } from './domains.js';
 import { createXenHost, deleteXenHost } from './hosts.js';
 import { migrateDomu } from './move.js';
 import { domuMemory } from './notes.js';
@@ -150,6 +150,10 @@ export function createXenDriver(ctx: DriverContext): XenDriver {
   const svc = serviceResources(ctx, x, masker);
 
   const create = async (res: Resource): Promise<Record<string, Json>> => masked(masker, async () => {
+    if (res.type === 'kdc' || res.type === 'afs-db' || res.type === 'afs-fs') {
+      const g = res.attrs.guest;
+      await P.inKernel(g, async () => serverMemory(P, hostOf, await mustAgent(g), ctx.catalog, g, log));
+    }
     const service = svc.create(res);
     if (service) return service;
     switch (res.type) {
