@@ -93,3 +93,25 @@ export async function guestServiceCheck(x: Services | undefined, c: Check, pw: (
   }
   return (x && (await serviceCheck(x, c, pw))) || { status: 'skip', message: x ? `check kind ${c.kind} is not run by this driver` : noServers };
 }
+
+/** A module, partition or AFS client read back from the facts of the guest it lives in (refresh); undefined for other types. */
+export function observeGuestSide(w: { modules: Record<string, ModuleRec> }, prior: AppliedResource, f: GuestFacts, driver: string): { present: boolean; detail: string } | undefined {
+  const at = (present: boolean, detail: string) => ({ present, detail });
+  switch (prior.type) {
+    case 'module': {
+      const m = w.modules[prior.name];
+      if (!m) return at(false, `not recorded by the ${driver} driver`);
+      if (!m.loadedAs) return at(true, `nothing stays loaded for ${m.module}`);
+      return at(f.modules.has(m.loadedAs), `${m.loadedAs} ${f.modules.has(m.loadedAs) ? 'is' : 'is not'} in /proc/modules`);
+    }
+    case 'partition': {
+      const path = String(prior.attrs.path);
+      const m = f.mounts.find((x) => x.path === path);
+      return at(!!m, m ? `${m.dev} (${m.fs}) mounted on ${path}` : `${path} is not mounted`);
+    }
+    case 'afs-client':
+      return at(afsUp(f), `afsd ${f.afsd.length ? `pid ${f.afsd.join(' ')}` : 'not running'}, /afs ${f.mounts.some((m) => m.path === '/afs') ? 'mounted' : 'not mounted'}`);
+    default:
+      return undefined;
+  }
+}

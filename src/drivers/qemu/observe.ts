@@ -7,8 +7,8 @@ import type { Services } from '../services/placement.js';
 import type { GuestAgent } from '../vm/agent.js';
 import { guestAlive } from '../vm/qemu.js';
 import { guestPaths } from '../vm/qemu-args.js';
-import { afsUp, guestFacts } from '../linux-guest/facts.js';
-import { CLIENT_CHECKS, ENTRIES, guestServiceCheck, guestSideStatus, observeService, serviceStatus } from '../linux-guest/observe.js';
+import { guestFacts } from '../linux-guest/facts.js';
+import { CLIENT_CHECKS, ENTRIES, guestServiceCheck, guestSideStatus, observeGuestSide, observeService, serviceStatus } from '../linux-guest/observe.js';
 import type { GuestRec, Places } from './world.js';
 
 const CONSOLE_LINES = 3000;
@@ -87,25 +87,14 @@ export async function observe(P: Places, agentOf: AgentOf, x: Services | undefin
   switch (prior.type) {
     case 'guest':
       return at(true, `QEMU pid ${pid}, the guest answers`);
-    case 'module': {
-      const m = P.w.modules[prior.name];
-      if (!m) return at(false, 'not recorded by the qemu driver');
-      if (!m.loadedAs) return at(true, `nothing stays loaded for ${m.module}`);
-      return at(f.modules.has(m.loadedAs), `${m.loadedAs} ${f.modules.has(m.loadedAs) ? 'is' : 'is not'} in /proc/modules`);
-    }
-    case 'partition': {
-      const path = String(prior.attrs.path);
-      const m = f.mounts.find((x) => x.path === path);
-      return at(!!m, m ? `${m.dev} (${m.fs}) mounted on ${path}` : `${path} is not mounted`);
-    }
-    case 'afs-client':
-      return at(afsUp(f), `afsd ${f.afsd.length ? `pid ${f.afsd.join(' ')}` : 'not running'}, /afs ${f.mounts.some((m) => m.path === '/afs') ? 'mounted' : 'not mounted'}`);
     case 'kdc':
     case 'afs-db':
     case 'afs-fs':
       return { address: prior.address, ...(await observeService(x, prior)) };
-    default:
-      return at(false, `${prior.type} is not realized by the qemu driver`);
+    default: {
+      const o = observeGuestSide(P.w, prior, f, 'qemu');
+      return o ? { address: prior.address, ...o } : at(false, `${prior.type} is not realized by the qemu driver`);
+    }
   }
 }
 

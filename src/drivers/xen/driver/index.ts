@@ -13,15 +13,14 @@ import { capabilitiesOf } from '../../capabilities.js';
 import { PRESENT, type AppliedResource, type Check, type CheckResult, type Driver, type DriverContext, type DriverStatus, type MigrateOptions, type Observed } from '../../driver.js';
 import { createClient, deleteClient } from '../../linux-guest/afs-client.js';
 import { createModule, deleteModule } from '../../linux-guest/modules.js';
+import { purgeProcessesAndNamespaces } from '../../linux-guest/places.js';
 import { masked, maskedResult, serviceResources } from '../../linux-guest/services.js';
 import { Runner } from '../../netns/exec.js';
-import { cellNamespaces, removeNetns } from '../../netns/namespaces.js';
 import { createPartition as servePartition, forgetPartition } from '../../services/afs-fs.js';
 import { writeNameFiles } from '../../services/afs-servers.js';
 import type { GuestAgent } from '../../vm/agent.js';
 import { hostKernelImage } from '../../vm/host-kernel.js';
 import { isStaticElf } from '../../vm/kimage.js';
-import { qemuPidsUnder } from '../../vm/qemu.js';
 import { guestPaths } from '../../vm/qemu-args.js';
 import { openDomuAgent } from '../domu-agent.js';
 import { attachXenHost, prepareDom0Boot, xenHostAlive, xenHostPaths, type XenHost } from '../host.js';
@@ -223,18 +222,7 @@ export function createXenDriver(ctx: DriverContext): XenDriver {
     agents.clear();
     for (const h of hosts.values()) h.dom0.agent.close();
     hosts.clear();
-    for (const pid of qemuPidsUnder(P.root)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-        found.push(`qemu pid ${pid}`);
-      } catch {
-        /* gone */
-      }
-    }
-    for (const ns of await cellNamespaces(r, P.prefix)) {
-      await removeNetns(r, ns);
-      found.push(`namespace ${ns}`);
-    }
+    found.push(...(await purgeProcessesAndNamespaces(r, P.root, P.prefix)));
     // dom0's sockets (and the domU agents' beside them) live in a directory of their own when the state path is long
     const onDisk = existsSync(join(P.root, 'hosts')) ? readdirSync(join(P.root, 'hosts')).map((h) => join(P.root, 'hosts', h)) : [];
     for (const dir of new Set([...Object.values(P.w.hosts).map((h) => h.dir), ...onDisk])) {

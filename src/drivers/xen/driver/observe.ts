@@ -5,8 +5,8 @@
 // checks a smoke runs, and a per-resource read for refresh.
 import { existsSync, readFileSync } from 'node:fs';
 import type { AppliedResource, Check, CheckResult, DriverStatus, Observed, ServiceStatus } from '../../driver.js';
-import { afsUp, guestFacts } from '../../linux-guest/facts.js';
-import { CLIENT_CHECKS, ENTRIES, guestServiceCheck, guestSideStatus, observeService, serviceStatus } from '../../linux-guest/observe.js';
+import { guestFacts } from '../../linux-guest/facts.js';
+import { CLIENT_CHECKS, ENTRIES, guestServiceCheck, guestSideStatus, observeGuestSide, observeService, serviceStatus } from '../../linux-guest/observe.js';
 import type { Services } from '../../services/placement.js';
 import type { GuestAgent } from '../../vm/agent.js';
 import { xenHostPaths, type XenHost } from '../host.js';
@@ -125,25 +125,14 @@ export async function observe(P: Places, hostOf: HostOf, agentOf: AgentOf, x: Se
   const f = await guestFacts(await agentOf(guest), FACTS_WAIT_MS);
   if (!f) return at(false, `domain ${dom.id} runs; its agent does not answer`);
   switch (prior.type) {
-    case 'module': {
-      const m = P.w.modules[prior.name];
-      if (!m) return at(false, 'not recorded by the xen driver');
-      if (!m.loadedAs) return at(true, `nothing stays loaded for ${m.module}`);
-      return at(f.modules.has(m.loadedAs), `${m.loadedAs} ${f.modules.has(m.loadedAs) ? 'is' : 'is not'} in /proc/modules`);
-    }
-    case 'partition': {
-      const path = String(prior.attrs.path);
-      const m = f.mounts.find((x) => x.path === path);
-      return at(!!m, m ? `${m.dev} (${m.fs}) mounted on ${path}` : `${path} is not mounted`);
-    }
-    case 'afs-client':
-      return at(afsUp(f), `afsd ${f.afsd.length ? `pid ${f.afsd.join(' ')}` : 'not running'}, /afs ${f.mounts.some((m) => m.path === '/afs') ? 'mounted' : 'not mounted'}`);
     case 'kdc':
     case 'afs-db':
     case 'afs-fs':
       return { address: prior.address, ...(await observeService(x, prior)) };
-    default:
-      return at(false, `${prior.type} is not realized by the xen driver`);
+    default: {
+      const o = observeGuestSide(P.w, prior, f, 'xen');
+      return o ? { address: prior.address, ...o } : at(false, `${prior.type} is not realized by the xen driver`);
+    }
   }
 }
 
