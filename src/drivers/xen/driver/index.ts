@@ -29,7 +29,7 @@ import { xlList, xlMemSet } from '../xl.js';
 import { createDomu, deleteDomu, domuBootCache, serverMemory } from './domains.js';
 import { createXenHost, deleteXenHost } from './hosts.js';
 import { migrateDomu } from './move.js';
-import { domuMemory } from './notes.js';
+import { domuMemory, domuServerMemory } from './notes.js';
 import { check, consoleOf, observe, status, type Observation } from './observe.js';
 import { createPartition, deletePartition } from './partitions.js';
 import { xenServices } from './placement.js';
@@ -246,7 +246,10 @@ export function createXenDriver(ctx: DriverContext): XenDriver {
       if (res.type === 'guest' && prior.type === 'guest') {
         // memory is the one thing a running domain takes in place: xl mem-set, up to its maxmem
         const rec = P.guest(res.name);
-        const memory = domuMemory(res.attrs.memory, ctx.catalog).memory;
+        const asked = domuMemory(res.attrs.memory, ctx.catalog).memory;
+        // never below what the KDC or AFS servers placed in it need
+        const servers = !!x.reg.kdcs[res.name] || x.reg.afsDb.includes(res.name) || !!x.reg.afsFs[res.name];
+        const memory = servers ? domuServerMemory(asked, ctx.catalog).memory : asked;
         if (memory !== rec.memory) {
           await xlMemSet(mustHostOf(res.name), res.name, memory);
           rec.memory = memory;
