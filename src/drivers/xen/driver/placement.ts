@@ -3,11 +3,12 @@
 // attached with `xl block-attach` and mounted (partitions.ts).
 import { names } from '../../../plan/addrs.js';
 import type { Masker } from '../../../render/mask.js';
+import { mountedAt } from '../../linux-guest/facts.js';
 import { agentPlacement, agentServices } from '../../linux-guest/placement.js';
 import type { Services } from '../../services/placement.js';
 import type { HostOf } from './domains.js';
 import type { AgentOf } from './observe.js';
-import { createPartition, mountedAt } from './partitions.js';
+import { createPartition } from './partitions.js';
 import type { Places } from './world.js';
 
 /** The service layer over the driver's domUs (those whose host runs). */
