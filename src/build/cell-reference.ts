@@ -20,6 +20,8 @@ const SECTIONS: { def: string; title: string; path: string }[] = [
   { def: 'realmKdcs', title: 'Other realms', path: 'realms.REALM' },
   { def: 'afs', title: 'AFS', path: 'afs' },
   { def: 'site', title: 'Read-only sites', path: 'afs.volumes[].replicas[]' },
+  { def: 'software', title: 'Your own builds', path: 'software' },
+  { def: 'openafsBuild', title: 'An OpenAFS install tree', path: 'software.openafs' },
 ];
 const sectionAnchor = (def: string) => {
   const s = SECTIONS.find((x) => x.def === def);

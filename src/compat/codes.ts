@@ -11,6 +11,7 @@ import { CODES as NETWORK_CODES } from './rules/network.js';
 import { CODES as PRINCIPAL_CODES } from './rules/principals.js';
 import { CODES as AFS_CONTENT_CODES } from './rules/afs-contents.js';
 import { CODES as KERBEROS_CODES } from './rules/kerberos.js';
+import { CODES as AFS_BUILD_CODES } from './rules/afs-build.js';
 import type { CodeDoc } from './types.js';
 
 export interface CodeInfo extends CodeDoc {
@@ -19,7 +20,7 @@ export interface CodeInfo extends CodeDoc {
 }
 
 export const RULE_CODES: readonly CodeDoc[] = [
-  ...XEN_CODES, ...MODULE_CODES, ...RESOURCE_CODES, ...DISK_CODES, ...NETWORK_CODES, ...PRINCIPAL_CODES, ...AFS_CODES, ...SOFTWARE_CODES, ...KERBEROS_CODES, ...AFS_CONTENT_CODES,
+  ...XEN_CODES, ...MODULE_CODES, ...RESOURCE_CODES, ...DISK_CODES, ...NETWORK_CODES, ...PRINCIPAL_CODES, ...AFS_CODES, ...SOFTWARE_CODES, ...KERBEROS_CODES, ...AFS_CONTENT_CODES, ...AFS_BUILD_CODES,
 ];
 
 /** Rule codes, then the catalog's known issues (one entry per code, naming every software that has it). */

@@ -2,6 +2,7 @@
 import type { Catalog } from '../catalog/types.js';
 import type { CellSpec } from '../config/types.js';
 import { afsRootVolumeMissing } from './rules/afs.js';
+import { afsBuild } from './rules/afs-build.js';
 import { aclWithoutLookup, ptsGroupPrefix, ptsIdConflict, roCloneUnreachable } from './rules/afs-contents.js';
 import { afsForeignRealmUntrusted, afsServiceKeyEnctype, keytabEnctypeUnsupported } from './rules/kerberos.js';
 import { duplicateVdev, imageShared } from './rules/disks.js';
@@ -41,6 +42,7 @@ export const RULES: Readonly<Record<string, Rule>> = {
   knownIssues,
   afsDbQuorum,
   afsRootVolumeMissing,
+  afsBuild,
   principalReserved,
   ptsNameCollision,
   ptsNameInvalid,

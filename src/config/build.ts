@@ -1,6 +1,7 @@
 // Validated cell data -> CellSpec, filling in the documented defaults.
 import type { Catalog } from '../catalog/types.js';
 import { cellPath, parseRights } from './afs.js';
+import { readAfsTree } from './afs-tree.js';
 import type { AfsFile, CellFile, GuestFile, HostFile, KeytabFile, RealmFile } from './cell-file.generated.js';
 import { parseDisk } from './disk.js';
 import { isModulePath, resolveFrom } from './refs.js';
@@ -150,6 +151,7 @@ export function buildSpec(data: unknown, src: SourceMap, catalog: Catalog, file:
     realms: Object.fromEntries(Object.entries(raw.realms ?? {}).map(([name, r]) => [name, realmSpec(name, r)])),
     posOf: (path: Path) => src.posOf(path),
   };
+  if (raw.software?.openafs) spec.software = { openafs: readAfsTree(resolveFrom(baseDir, raw.software.openafs.prefix)) };
   if (raw.kerberos) {
     const k = raw.kerberos;
     spec.kerberos = {

@@ -72,6 +72,7 @@ export interface CellFile {
     [k: string]: RealmFile;
   };
   afs?: AfsFile;
+  software?: SoftwareFile;
 }
 /**
  * A physical machine running Xen.
@@ -456,4 +457,19 @@ export interface GroupFile {
    * The group's AFS id (pts creategroup -id). Default: the ptserver's next free one.
    */
   id?: number;
+}
+/**
+ * Your own builds, run in place of the packaged software by the real backends (netns): the catalog ids in `kerberos` and `afs` still say what the cell models.
+ */
+export interface SoftwareFile {
+  openafs?: OpenAfsBuildFile;
+}
+/**
+ * An OpenAFS install tree (`make install DESTDIR=DIR` of a checkout, or `configure --prefix=DIR && make install`): its bosserver, ptserver, vlserver, dafs binaries, bos/vos/pts/udebug/asetkey (and afsd.fuse, when built with --enable-fuse-client) run the cell, with the version the binaries report (rxdebug -version). Configure it with Debian's directories (--sysconfdir=/etc --localstatedir=/var/lib, see finding afs-build-paths): each guest's own tree is bound over them. Changing it (or a rebuild in place) restarts the database servers one at a time, keeping ubik's quorum.
+ */
+export interface OpenAfsBuildFile {
+  /**
+   * The install tree's directory (absolute, or relative to the cell file): DESTDIR, holding usr/local/{bin,sbin,libexec/openafs} (configure's defaults), usr/{bin,sbin,lib/openafs} (Debian's layout), or {bin,sbin,libexec/openafs} directly.
+   */
+  prefix: string;
 }

@@ -46,6 +46,7 @@ export class SemanticChecker {
       this.afs(this.data.afs);
       checkAfsContents(this.lend(), this.data, this.data.afs);
     }
+    if (isObj(this.data.software) && isObj(this.data.software.openafs)) this.dirRef(this.data.software.openafs.prefix, ['software', 'openafs', 'prefix'], 'OpenAFS install tree');
     return this.out;
   }
 
@@ -103,6 +104,19 @@ export class SemanticChecker {
     }
     if (problem) this.add(`${what} ${abs} ${problem} (${subject(path)})`, path, isAbsolute(p) ? undefined : "relative paths are taken from the cell file's directory");
     return problem ? undefined : abs;
+  }
+
+  /** A directory the cell names exists and is one. */
+  private dirRef(p: unknown, path: Path, what: string): void {
+    if (typeof p !== 'string' || p === '') return;
+    const abs = resolveFrom(this.baseDir, p);
+    let problem: string | undefined;
+    try {
+      if (!statSync(abs).isDirectory()) problem = 'is not a directory';
+    } catch {
+      problem = 'does not exist';
+    }
+    if (problem) this.add(`${what} ${abs} ${problem} (${subject(path)})`, path, isAbsolute(p) ? 'the directory `make install DESTDIR=` installed into' : "relative paths are taken from the cell file's directory");
   }
 
   /**

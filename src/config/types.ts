@@ -1,5 +1,6 @@
 // The typed cell file (contract v2, see schemas/cell.schema.json). Produced by config/load.ts.
 import type { SourcePos } from '../diagnostics.js';
+import type { AfsTree } from './afs-tree.js';
 
 export type Path = readonly (string | number)[];
 
@@ -13,6 +14,8 @@ export interface CellSpec {
   /** More realms besides `realm`, by name (each with its own KDCs). */
   realms: Record<string, RealmSpec>;
   afs?: AfsSpec;
+  /** Your own builds (software.openafs.prefix), read from disk when the cell loads. */
+  software?: { openafs?: AfsTree };
   /** Source position of a node, by its path in the document, e.g. ['guests','shea','memory']. */
   posOf(path: Path): SourcePos | undefined;
 }

@@ -62,10 +62,10 @@ export function capabilitiesOf(name: DriverName, opts: DriverOptions = {}): Capa
       };
     case 'libvirt':
       if (libvirtMode(libvirtUris(opts)) === 'guests') {
+        // the same real guests as --driver qemu, with the same service layer in them
         return {
-          realizes: new Set(GUEST_SIDE),
-          runs: 'stand-ins',
-          unmanagedReason: 'the libvirt driver boots real guests on QEMU hosts, loads their modules, mounts /vicep partitions and runs the kernel AFS client; KDCs and AFS servers are not yet placed inside its guests',
+          realizes: new Set(QEMU_TYPES), runs: 'stand-ins', declines: oneRealm('libvirt'),
+          unmanagedReason: `on QEMU hosts the libvirt driver runs what the qemu driver runs: it does not yet make mount points, ACLs or keytabs (the netns driver does), and runs one realm: cross-realm keys come with ${PART_B}`,
         };
       }
       return {

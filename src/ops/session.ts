@@ -147,7 +147,7 @@ export class Session {
    * debian_stand_in, stand_in, service_key), the keys it takes where they differ from the catalog's,
    * and what the driver itself stands in for (kernels, modules, memory on --driver qemu).
    */
-  standIns(driver?: DriverName, state?: CellState): string[] {
+  standIns(driver?: DriverName, state?: CellState, withPlanNotes = true): string[] {
     const caps = capabilitiesOf(driver ?? 'netns', this.driverOptions(state));
     const realizes = caps.realizes;
     const used = new Set([
@@ -155,12 +155,17 @@ export class Session {
       ...(realizes.has('afs-db') || realizes.has('afs-fs') ? [this.spec.afs?.software] : []),
       ...(realizes.has('afs-client') ? Object.values(this.spec.afs?.clients ?? {}) : []),
     ]);
+    const tree = this.spec.software?.openafs;
+    const treeUnused = tree && driver && driver !== 'netns' && driver !== 'sim' && (realizes.has('afs-db') || realizes.has('afs-client'));
+    const fromTree = new Set(tree ? [this.spec.afs?.software, ...(tree.programs['afsd.fuse'] ? Object.values(this.spec.afs?.clients ?? {}) : [])] : []);
     const notes = [...used].flatMap((id) => {
       const sw = id ? this.catalog.software.get(id) : undefined;
+      if (tree && !treeUnused && fromTree.has(id)) return [`${id} is served by your OpenAFS build: ${tree.version ?? 'no version'} from ${tree.prefix} (software.openafs.prefix)`];
       if (!sw?.debian_stand_in) return [];
       const later = sw.stand_in && !sw.debian_stand_in.includes(this.catalog.software.get(sw.stand_in.id)?.version ?? '\0') ? ` (its catalog stand-in, ${sw.stand_in.id}, comes with issue #15 part B)` : '';
       return [`${id} is served by ${sw.debian_stand_in}${later}`];
     });
+    if (treeUnused) notes.push(`software.openafs.prefix (${tree.prefix}) is run by --driver netns only: --driver ${driver} runs Debian's OpenAFS 1.8.9 in its guests, and openafs.ko built from openafs-modules-dkms, not the build's src/libafs`);
     const afs = this.spec.afs;
     const krb = this.spec.kerberos;
     if (afs && krb && realizes.has('service-key')) {
@@ -168,7 +173,7 @@ export class Session {
       const real = serviceKeyEnctypes(this.catalog, afs.software, krb.software, 'stand-ins');
       if (declared.join() !== real.join()) notes.push(`afs/${this.spec.cell} is keyed ${real.join(', ')} there (what the stand-ins take), where ${afs.software} takes ${declared.join(', ') || 'nothing the KDC makes'}`);
     }
-    return driver ? [...notes, ...planNotes(driver, desiredResources(this.spec, this.catalog, caps.runs), this.catalog, this.driverOptions(state))] : notes;
+    return driver && withPlanNotes ? [...notes, ...planNotes(driver, desiredResources(this.spec, this.catalog, caps.runs), this.catalog, this.driverOptions(state))] : notes;
   }
 
   lockState(command: string): void {

@@ -43,11 +43,14 @@ export function afsResources(spec: CellSpec, catalog: Catalog, add: Add, modules
   if (!afs) return;
   const krb = spec.kerberos;
   const keyDeps = krb?.kdcs[0] ? [addr.serviceKey(spec.cell)] : [];
+  const tree = spec.software?.openafs;
+  const build = tree ? { prefix: tree.prefix, version: tree.version ?? 'unknown' } : {};
+  const clientBuild = tree?.programs['afsd.fuse'] ? build : {};
   const dbAddrs = afs.dbservers.map((d) =>
-    add('afs-db', d, { guest: d, cell: spec.cell, software: afs.software, dbservers: afs.dbservers }, [addr.guest(d), ...keyDeps]).address);
+    add('afs-db', d, { guest: d, cell: spec.cell, software: afs.software, dbservers: afs.dbservers, ...build }, [addr.guest(d), ...keyDeps]).address);
   for (const [fs, parts] of Object.entries(afs.fileservers)) {
     const server = add('afs-fs', fs, {
-      guest: fs, cell: spec.cell, software: afs.software, partitions: parts, dbservers: afs.dbservers,
+      guest: fs, cell: spec.cell, software: afs.software, partitions: parts, dbservers: afs.dbservers, ...build,
     }, [addr.guest(fs), ...keyDeps, ...dbAddrs]);
     for (const p of parts) add('partition', names.partition(fs, p), { guest: fs, path: p }, [server.address]);
   }
@@ -103,7 +106,7 @@ export function afsResources(spec: CellSpec, catalog: Catalog, add: Add, modules
     const clientMods = new Set(Object.values(catalog.software.get(software)?.client_modules ?? {}));
     const mod = (modulesOf.get(client) ?? []).find((r) => clientMods.has(r.attrs.module));
     add('afs-client', client, {
-      guest: client, cell: spec.cell, software, module: mod ? mod.attrs.module : null, dbservers: afs.dbservers,
+      guest: client, cell: spec.cell, software, module: mod ? mod.attrs.module : null, dbservers: afs.dbservers, ...clientBuild,
     }, [addr.guest(client), ...(mod ? [mod.address] : []), ...dbAddrs, ...clientVolumes]);
   }
 }

@@ -4,7 +4,7 @@ import type { Finding } from '../compat/types.js';
 import type { CellState, ResourceState } from '../state/types.js';
 import { addr } from './addrs.js';
 import { topoOrder } from './dag.js';
-import { livesOn, replaceReason } from './lifecycle.js';
+import { livesOn, replaceReason, SERVER_SOFTWARE } from './lifecycle.js';
 import type { Attrs, Json, Resource } from './resources.js';
 import type { Change, Observed, Plan } from './types.js';
 
@@ -85,6 +85,8 @@ export function diff(spec: { cell: string; file: string }, desired: Resource[], 
     }
   }
 
+  rollingUpgrade(changes);
+
   const deletes: Change[] = [];
   for (const [address, prior] of Object.entries(recorded)) {
     if (!byAddr.has(address)) {
@@ -118,6 +120,24 @@ export function diff(spec: { cell: string; file: string }, desired: Resource[], 
       destroy: count((c) => c.action === 'delete' || c.action === 'replace'),
     },
   };
+}
+
+/**
+ * New server software on several database servers is a rolling upgrade: one db server at a time,
+ * in the cell file's order, each after the one before is back (the driver's update returns once
+ * the quorum has a sync site again), so a majority keeps serving throughout.
+ */
+function rollingUpgrade(changes: Map<string, Change>): void {
+  const steps = [...changes.values()].filter((c) => c.type === 'afs-db' && c.action === 'update' && c.changed.some((a) => SERVER_SOFTWARE.includes(a)));
+  if (steps.length < 2) return;
+  const order = (steps[0].after?.dbservers as string[] | undefined) ?? [];
+  steps.sort((a, b) => order.indexOf(String(a.after?.guest)) - order.indexOf(String(b.after?.guest)));
+  steps.forEach((c, i) => {
+    const prev = steps[i - 1];
+    if (prev) c.deps = [...c.deps, prev.address];
+    const step = `rolling upgrade ${i + 1}/${steps.length}: ${prev ? `after ${prev.address} is back in the quorum` : 'first'}, restarted from the new software while the other db servers keep quorum`;
+    c.reason = [c.reason, step].filter(Boolean).join('; ');
+  });
 }
 
 /**

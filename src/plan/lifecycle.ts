@@ -1,6 +1,9 @@
 // Which attribute changes a running resource can take in place, and why the others need a replacement.
 import { attrsOf, type Attrs, type ResourceType } from './resources.js';
 
+/** What says which OpenAFS runs: the catalog release, and your own build and its version. */
+export const SERVER_SOFTWARE = ['software', 'prefix', 'version'];
+
 type Rule = (before: Attrs, after: Attrs) => string | undefined; // undefined: in place; else the reason to replace
 
 interface Lifecycle {
@@ -40,12 +43,13 @@ const LIFECYCLE: Record<ResourceType, Lifecycle> = {
   kdc: { inPlace: ['kdcs'], replaceReason: { role: 'master/replica role change re-creates the KDC database' } },
   principal: { inPlace: [] },
   'service-key': { inPlace: [] },
-  'afs-db': { inPlace: ['dbservers'] }, // CellServDB rewritten, servers restarted
-  'afs-fs': { inPlace: ['dbservers', 'partitions'] },
+  // CellServDB rewritten, servers restarted; new software: restarted from it, one db server at a time (diff.ts)
+  'afs-db': { inPlace: ['dbservers', ...SERVER_SOFTWARE] },
+  'afs-fs': { inPlace: ['dbservers', 'partitions', ...SERVER_SOFTWARE] },
   partition: { inPlace: [] },
   volume: { inPlace: ['server', 'partition'] }, // vos move
   'pts-user': { inPlace: ['admin'], replaceReason: { id: 'an AFS id is fixed when pts createuser makes the user' } }, // pts adduser/removeuser system:administrators
-  'afs-client': { inPlace: ['dbservers'] },
+  'afs-client': { inPlace: ['dbservers', 'prefix', 'version'] }, // afsd restarted from the build
   'pts-group': { inPlace: ['members', 'owner'], replaceReason: { id: 'an AFS id is fixed when pts creategroup makes the group' } }, // pts adduser/removeuser, pts chown
   quota: { inPlace: ['max_kb'] }, // fs setquota
   mount: { inPlace: ['volume', 'rw'] }, // fs rmmount, fs mkmount

@@ -20,8 +20,10 @@ export type KdcAttrs = { guest: string; realm: string; role: 'master' | 'replica
 /** The password lives in the secret store, never here. */
 export type PrincipalAttrs = { realm: string; principal: string; kdc: string };
 export type ServiceKeyAttrs = { principal: string; realm: string; cell: string; kdc: string; enctypes: string[] };
-export type AfsDbAttrs = { guest: string; cell: string; software: string; dbservers: string[] };
-export type AfsFsAttrs = { guest: string; cell: string; software: string; partitions: string[]; dbservers: string[] };
+/** prefix, version: your own OpenAFS build (software.openafs.prefix) and what its bosserver reports; absent: the packaged one. */
+export type AfsBuild = { prefix?: string; version?: string };
+export type AfsDbAttrs = { guest: string; cell: string; software: string; dbservers: string[] } & AfsBuild;
+export type AfsFsAttrs = { guest: string; cell: string; software: string; partitions: string[]; dbservers: string[] } & AfsBuild;
 export type PartitionAttrs = { guest: string; path: string };
 export type VolumeAttrs = { volume: string; server: string; partition: string };
 /**
@@ -29,7 +31,7 @@ export type VolumeAttrs = { volume: string; server: string; partition: string };
  * only for another realm's user). `id`: given only when the cell file fixes it (pts createuser -id).
  */
 export type PtsUserAttrs = { user: string; principal: string; admin: boolean; id?: number };
-export type AfsClientAttrs = { guest: string; cell: string; software: string; module: string | null; dbservers: string[] };
+export type AfsClientAttrs = { guest: string; cell: string; software: string; module: string | null; dbservers: string[] } & AfsBuild;
 /** A pts group; members are pts user names. */
 export type PtsGroupAttrs = { group: string; owner: string; members: string[]; id?: number };
 /** fs setquota: the volume's quota in 1-KB blocks, 0 for none. */

@@ -13,7 +13,7 @@ export const statusCmd: Command = async (args, flags) => {
   if (flags.json) out(JSON.stringify(statusJson(r), null, 2));
   else {
     for (const l of renderStatus(r)) out(l);
-    if (r.driver !== 'sim') for (const l of s.standIns()) out(`Note (--driver ${r.driver}): ${l}.`);
+    if (r.driver !== 'sim') for (const l of s.standIns(r.driver, undefined, false)) out(`Note (--driver ${r.driver}): ${l}.`);
   }
   return flags['detailed-exitcode'] && r.drift.changes.length > 0 ? 2 : 0;
 };

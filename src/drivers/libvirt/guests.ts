@@ -3,7 +3,7 @@
 // shared root image read-only rather than the host root over 9p, so it can migrate; virtio disks, the serial console in a file, the agent on a virtio-serial
 // channel whose socket libvirt reports), then driven through that agent with the qemu driver's own
 // code: modules judged by the guest's kernel, /vicep partitions hot-plugged (here by virsh
-// attach-device), the kernel AFS client.
+// attach-device), the cell's services (the service layer, placed as qemu places them), the kernel AFS client.
 import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../../diagnostics.js';
@@ -19,6 +19,10 @@ import { bootChoice, guestMemory } from '../qemu/boot.js';
 import { createModule, deleteModule } from '../qemu/modules.js';
 import { check, consoleOf, observe, status, type PidOf } from '../qemu/observe.js';
 import { createPartition, deletePartition, type PlugTarget } from '../qemu/partitions.js';
+import { qemuServices } from '../qemu/placement.js';
+import { masked, maskedResult, serviceResources, type ServiceResources } from '../linux-guest/services.js';
+import { createPartition as servePartition, forgetPartition } from '../services/afs-fs.js';
+import type { Services } from '../services/placement.js';
 import type { GuestRec } from '../qemu/world.js';
 import { chooseAccel } from '../vm/accel.js';
 import { GuestAgent } from '../vm/agent.js';
@@ -37,11 +41,6 @@ import { VirshSession } from './virsh.js';
 import { libvirtRootImage } from './root-image.js';
 import { LvPlaces } from './world.js';
 
-/** No services are placed in libvirt guests yet, so no check asks for a principal's password. */
-const NO_PASSWORDS = (principal: string): string => {
-  throw new Error(`no password for ${principal}: the libvirt driver places no KDC`);
-};
-
 const BOOT_TIMEOUT_MS = 180_000; // agent up; ~4-6 s on a quiet machine, TCG on a busy one is slower
 
 function notHere(uri: string, what: string): UserError {
@@ -52,7 +51,11 @@ class LibvirtGuests implements Driver {
   readonly name = 'libvirt';
   readonly capabilities;
   private readonly P: LvPlaces;
-  private readonly r = new Runner(new Masker());
+  private readonly masker: Masker;
+  private readonly r: Runner;
+  /** The service layer over this driver's guests (qemu's placement: each guest through its agent). */
+  private readonly x: Services;
+  private readonly svc: ServiceResources;
   private readonly boot = bootCache();
   private readonly sessions = new Map<string, Promise<VirshSession>>();
   private readonly agents = new Map<string, GuestAgent>();
@@ -60,9 +63,16 @@ class LibvirtGuests implements Driver {
   constructor(private readonly ctx: DriverContext, private readonly opts: DriverOptions) {
     this.capabilities = capabilitiesOf('libvirt', opts);
     this.P = new LvPlaces(ctx.cell, ctx.realm, ctx.stateDir, ctx.world, (w) => ctx.checkpoint(w));
+    this.masker = new Masker(ctx.secrets.all());
+    this.r = new Runner(this.masker);
+    this.x = qemuServices(this.P, (guest) => {
+      const a = this.agentOf(guest);
+      return a && this.plugTarget(guest, a);
+    }, this.masker, this.log);
+    this.svc = serviceResources(ctx, this.x, this.masker);
   }
 
-  private log = (line: string) => this.ctx.log(line);
+  private log = (line: string) => this.ctx.log(this.masker.mask(line));
 
   // ---- connections and agents ---------------------------------------------------------
 
@@ -249,7 +259,11 @@ class LibvirtGuests implements Driver {
 
   // ---- the Driver interface -----------------------------------------------------------
 
-  async create(res: Resource): Promise<Attrs | void> {
+  create(res: Resource): Promise<Attrs | void> {
+    return this.svc.create(res) ?? masked(this.masker, () => this.make(res));
+  }
+
+  private async make(res: Resource): Promise<Attrs | void> {
     switch (res.type) {
       case 'host':
         return createLvHost(this.r, this.P, res.name, res.attrs, this.hostUri(res.name, res.attrs), this.virsh, this.log) as Promise<Attrs>;
@@ -257,21 +271,30 @@ class LibvirtGuests implements Driver {
         return this.createGuest(res.name, res.attrs);
       case 'module':
         return createModule({ P: this.P, catalog: this.ctx.catalog, agent: this.mustAgent(res.attrs.guest), log: this.log }, res.name, res.attrs);
-      case 'partition':
-        return createPartition(this.P, this.plugTarget(res.attrs.guest, this.mustAgent(res.attrs.guest)), res.name, res.attrs);
+      case 'partition': {
+        const out = await createPartition(this.P, this.plugTarget(res.attrs.guest, this.mustAgent(res.attrs.guest)), res.name, res.attrs);
+        // the fileserver's side: dafs restarted if it does not list the partition yet
+        if (this.x.reg.bos[res.attrs.guest]) await servePartition(this.x, this.x.place(res.attrs.guest), res.attrs.path);
+        return out;
+      }
       case 'afs-client':
-        return createClient(this.P, undefined, this.P.guest(res.attrs.guest), this.mustAgent(res.attrs.guest), res.attrs, this.log) as Promise<Record<string, Json>>;
+        return createClient(this.P, this.x, this.P.guest(res.attrs.guest), this.mustAgent(res.attrs.guest), res.attrs, this.log) as Promise<Record<string, Json>>;
       default:
-        throw new Error(`the libvirt driver does not realize ${res.type} resources`);
+        throw new Error(`${res.address}: the libvirt driver does not realize ${res.type} resources`);
     }
   }
 
   async update(prior: AppliedResource, res: Resource): Promise<Attrs | void> {
     if (res.type === 'guest') throw new Error(`${res.address}: a running guest's definition does not change in place here: destroy and apply again`);
+    await this.svc.update(prior, res);
     return this.create(res); // every create converges on what exists
   }
 
-  async delete(prior: AppliedResource): Promise<void> {
+  delete(prior: AppliedResource): Promise<void> {
+    return this.svc.delete(prior) ?? masked(this.masker, () => this.remove(prior));
+  }
+
+  private async remove(prior: AppliedResource): Promise<void> {
     const on = (prior.attrs as { guest?: unknown }).guest;
     const agent = typeof on === 'string' ? this.agentOf(on) : undefined;
     switch (prior.type) {
@@ -282,35 +305,41 @@ class LibvirtGuests implements Driver {
       case 'module':
         return deleteModule(this.P, agent, prior.name, this.log);
       case 'partition':
-        return deletePartition(this.P, agent && this.plugTarget(on as string, agent), prior.name);
+        await deletePartition(this.P, agent && this.plugTarget(on as string, agent), prior.name);
+        return forgetPartition(this.x, prior.attrs.guest, prior.attrs.path);
       case 'afs-client':
         return deleteClient(this.P, agent, prior.name, this.log);
-      default:
-        return;
     }
   }
 
   /** Hosts: the connection (and cellctl's daemon); guests: virsh domstate, then the agent, as the qemu driver observes. */
   async read(prior: AppliedResource): Promise<Observed> {
     if (prior.type === 'host') return readLvHost(this.P, prior.name, this.virsh);
-    const guest = prior.type === 'guest' ? prior.name : (prior.attrs as { guest?: string }).guest ?? '';
-    const g = this.P.lv.guests[guest];
-    if (!g) return { state: 'absent', reason: `guest ${guest} is not recorded by the libvirt driver` };
-    let state: string | null;
-    try {
-      state = await domState(this.virsh(g.uri), g.domain);
-    } catch (e) {
-      return { state: 'unknown', reason: (e as Error).message };
+    // entries of the realm's and the cell's databases (principals, volumes...) live on no guest of their own
+    const guest = prior.type === 'guest' ? prior.name : (prior.attrs as { guest?: string }).guest;
+    if (guest !== undefined) {
+      const g = this.P.lv.guests[guest];
+      if (!g) return { state: 'absent', reason: `guest ${guest} is not recorded by the libvirt driver` };
+      let state: string | null;
+      try {
+        state = await domState(this.virsh(g.uri), g.domain);
+      } catch (e) {
+        return { state: 'unknown', reason: (e as Error).message };
+      }
+      if (state !== 'running') return { state: 'absent', reason: `libvirt at ${g.uri} ${state === null ? `has no domain ${g.domain}` : `says domain ${g.domain} is ${state}`}` };
     }
-    if (state !== 'running') return { state: 'absent', reason: `libvirt at ${g.uri} ${state === null ? `has no domain ${g.domain}` : `says domain ${g.domain} is ${state}`}` };
-    const o = await observe(this.P, this.agentOf, undefined, prior, this.pidOf);
+    const o = await observe(this.P, this.agentOf, this.x, prior, this.pidOf);
+    if (o.observed) return o.observed;
     if (o.present) return PRESENT;
     return prior.type === 'afs-client' ? { state: 'degraded', reason: o.detail, repair: 'update' } : { state: 'absent', reason: o.detail };
   }
 
   console = async (guest: string): Promise<string> => consoleOf(this.P, guest);
-  status = (): Promise<DriverStatus> => status(this.P, this.agentOf, undefined, this.pidOf);
-  check = (c: Check): Promise<CheckResult> => check(this.P, this.agentOf, undefined, c, NO_PASSWORDS, this.pidOf);
+  status = (): Promise<DriverStatus> => status(this.P, this.agentOf, this.x, this.pidOf);
+  check = async (c: Check): Promise<CheckResult> => {
+    const res = await check(this.P, this.agentOf, this.x, c, this.svc.pw, this.pidOf).catch((e: Error): CheckResult => ({ status: 'fail', message: e.message }));
+    return maskedResult(this.masker, res);
+  };
 
   /** virsh migrate --live between two libvirtds on this machine (the root image and the disks are files both see); a refusal comes back in libvirt's words. */
   async migrate(guest: string, toHost: string): Promise<Attrs> {

@@ -3,7 +3,7 @@
 // calls into services/*.ts over the driver's placements, passwords from the secret store (masked
 // from then on), errors leaving masked.
 import type { Masker } from '../../render/mask.js';
-import type { Json, Resource } from '../../plan/resources.js';
+import type { AfsBuild, Json, Resource } from '../../plan/resources.js';
 import { masterPassword, principalPassword } from '../../state/secrets.js';
 import type { AppliedResource, CheckResult, DriverContext } from '../driver.js';
 import { addSite, backup, createPtsGroup, deletePtsGroup, moveVolume, release, removeBackup, removeSite, setQuota } from '../services/afs-admin.js';
@@ -45,6 +45,8 @@ export function serviceResources(ctx: Pick<DriverContext, 'secrets' | 'catalog'>
     return v;
   };
   const standIn = (software: string) => ctx.catalog.software.get(software)?.debian_stand_in;
+  // software.openafs.prefix is the netns driver's: these guests run Debian's OpenAFS and openafs.ko (plan says so).
+  const packaged = <T extends AfsBuild>({ prefix: _p, version: _v, ...a }: T) => a;
   const withStandIn = (out: Record<string, Json>, software: string) => {
     const si = standIn(software);
     return si ? { ...out, stand_in: si } : out;
@@ -58,8 +60,8 @@ export function serviceResources(ctx: Pick<DriverContext, 'secrets' | 'catalog'>
       }
       case 'principal': return createPrincipal(x, res.attrs, pw(res.attrs.principal));
       case 'service-key': return createServiceKey(x, res.attrs);
-      case 'afs-db': return createAfsDb(x, res.attrs).then((o) => withStandIn(o, res.attrs.software));
-      case 'afs-fs': return createAfsFs(x, res.attrs).then((o) => withStandIn(o, res.attrs.software));
+      case 'afs-db': return createAfsDb(x, packaged(res.attrs)).then((o) => withStandIn(o, res.attrs.software));
+      case 'afs-fs': return createAfsFs(x, packaged(res.attrs)).then((o) => withStandIn(o, res.attrs.software));
       case 'volume': return createVolume(x, res.attrs);
       case 'pts-user': return createPtsUser(x, res.attrs);
       case 'pts-group': return createPtsGroup(x, res.attrs);

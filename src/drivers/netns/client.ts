@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { AfsClientAttrs } from '../../plan/resources.js';
 import { scrubbedEnv } from '../../state/secrets.js';
+import { buildLabel, buildOf, buildPath, sameBuild } from '../services/afs-build.js';
 import { ensureAfsTree } from '../services/afs-servers.js';
 import { kinit } from '../services/kerberos.js';
 import type { Services } from '../services/placement.js';
@@ -36,19 +37,25 @@ export async function createClient(x: Services, L: Layout, a: AfsClientAttrs, st
   L.reg.dbPlanned = a.dbservers;
   await ensureAfsTree(x, x.place(a.guest), a.dbservers);
   let pid = clientPid(L, a.guest);
+  const build = buildOf(a);
+  if (pid && !sameBuild(L.reg.clients[a.guest]?.build, build)) {
+    L.log(`${a.guest}: restarting afsd.fuse from ${buildLabel(build)}`);
+    await stopClient(pid);
+    pid = undefined;
+  }
   if (!pid || !afsMounted(pid)) {
     if (pid) await killPids([pid]);
     // -f (a FUSE option): stay in the foreground so the pid we get is afsd.fuse's own.
     const child = execa('ip', enterArgs(L, a.guest, [], ['afsd.fuse', '-dynroot', '-fakestat', '-memcache', '-blocks', '65536',
       '-confdir', '/etc/openafs', '-mountdir', '/afs', '-f']), {
       detached: true, stdio: 'ignore', reject: false, extendEnv: false,
-      env: { ...scrubbedEnv(), CELLCTL_LOG: L.afsPath(a.guest, '/var/log/openafs/afsd.fuse.log'), ...daemonMarks(L, a.guest) },
+      env: { ...scrubbedEnv(), PATH: buildPath(build), CELLCTL_LOG: L.afsPath(a.guest, '/var/log/openafs/afsd.fuse.log'), ...daemonMarks(L, a.guest) },
     });
     child.catch(() => undefined);
     child.unref();
     pid = child.pid;
     if (!pid) throw new Error(`afsd.fuse did not start on ${a.guest}`);
-    L.reg.clients[a.guest] = { pid };
+    L.reg.clients[a.guest] = { pid, ...(build.prefix ? { build } : {}) };
     L.save();
     const p = pid;
     await until(`afsd.fuse to mount /afs on ${a.guest}`, 15_000, async () => {
@@ -58,7 +65,7 @@ export async function createClient(x: Services, L: Layout, a: AfsClientAttrs, st
   }
   return {
     pid, mount: '/afs', cache_manager: 'afsd.fuse -dynroot -fakestat -memcache (user space, no kernel module)',
-    module: a.module, ...(standIn ? { stand_in: standIn } : {}),
+    module: a.module, ...(build.prefix ? { afsd: buildLabel(build) } : standIn ? { stand_in: standIn } : {}),
   };
 }
 
@@ -67,12 +74,15 @@ function readLog(L: Layout, guest: string): string {
   return existsSync(f) ? readFileSync(f, 'utf8') : '';
 }
 
-export async function deleteClient(r: Runner, L: Layout, guest: string): Promise<void> {
+/** Unmounts /afs in the client's namespace and ends afsd.fuse. */
+async function stopClient(pid: number): Promise<void> {
+  await execa('nsenter', ['-t', String(pid), '-m', '--', 'umount', '-l', '/afs'], { reject: false });
+  await killPids([pid]);
+}
+
+export async function deleteClient(_r: Runner, L: Layout, guest: string): Promise<void> {
   const pid = clientPid(L, guest);
-  if (pid) {
-    await r.run('nsenter', ['-t', String(pid), '-m', '--', 'umount', '-l', '/afs']);
-    await killPids([pid]);
-  }
+  if (pid) await stopClient(pid);
   delete L.reg.clients[guest];
   L.save();
 }
@@ -81,7 +91,8 @@ export async function deleteClient(r: Runner, L: Layout, guest: string): Promise
 export function inClient(r: Runner, L: Layout, guest: string, cmd: string, args: string[], o: Parameters<Runner['run']>[2] = {}) {
   const pid = clientPid(L, guest) ?? bosAlive(L, guest);
   if (!pid) throw new Error(`afsd.fuse is not running on ${guest}`);
-  return r.inProc(pid, cmd, args, o);
+  const build = L.reg.clients[guest]?.build ?? L.reg.afsBuild?.[guest];
+  return r.inProc(pid, cmd, args, build ? { ...o, env: { PATH: buildPath(build), ...(o.env ?? {}) } } : o);
 }
 
 // ---- authenticated access: token capture + libuafs helper ----

@@ -7,13 +7,13 @@ import { constants } from 'node:os';
 import { execa } from 'execa';
 import type { ExecRequest } from '../driver.js';
 import { ensureAfsTree } from '../services/afs-servers.js';
+import { buildPath } from '../services/afs-build.js';
 import type { Services } from '../services/placement.js';
 import { clientPid } from './client.js';
 import type { Runner } from './exec.js';
 import type { Layout } from './layout.js';
 import { bosAlive, enterArgs } from './placement.js';
 
-const PATH = '/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin';
 
 /** The argv that runs `cmd` inside the guest: joining a running daemon's namespaces, else a fresh mount namespace like theirs. */
 async function enter(L: Layout, x: Services, guest: string, cmd: string[]): Promise<string[]> {
@@ -27,7 +27,8 @@ export async function execInGuest(r: Runner, L: Layout, x: Services, req: ExecRe
   L.guest(req.guest); // throws for a guest that is not up
   const scratch = req.as ? mkdtempSync(join(L.tmpDir(req.guest), 'exec-')) : undefined;
   const env: Record<string, string> = {
-    PATH, HOME: '/root', LANG: 'C.UTF-8', ...(process.env.TERM ? { TERM: process.env.TERM } : {}),
+    // a guest running your own OpenAFS build has its programs first (its client's, else its servers')
+    PATH: buildPath(L.reg.clients[req.guest]?.build ?? L.reg.afsBuild?.[req.guest]), HOME: '/root', LANG: 'C.UTF-8', ...(process.env.TERM ? { TERM: process.env.TERM } : {}),
     KRB5_CONFIG: L.krb5Conf,
     // root's ticket cache on the guest, kept between runs; --as gets one of its own
     KRB5CCNAME: `FILE:${scratch ? join(scratch, 'krb5cc') : join(L.tmpDir(req.guest), 'krb5cc_exec')}`,

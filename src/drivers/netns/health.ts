@@ -1,10 +1,12 @@
 // Refresh on the netns driver: is each recorded thing really there? Namespaces, partitions bound in
 // bosserver's namespace, afsd.fuse (alive, /afs mounted, a stat answered); the KDCs and AFS servers
-// through the service layer's probes (services/health.ts). An update repairs what hangs: a daemon
+// through the service layer's probes (services/health.ts), pts entries, volumes, quotas and RO sites
+// read back from the servers (services/afs-read.ts). An update repairs what hangs: a daemon
 // that lives but does not answer is ended, and the update starts it again.
 import type { AppliedResource, Observed } from '../driver.js';
 import { PRESENT } from '../driver.js';
 import type { Resource } from '../../plan/resources.js';
+import { readAfsContents } from '../services/afs-read.js';
 import { PROBE_MS, readService, restart, unstickService } from '../services/health.js';
 import type { Services } from '../services/placement.js';
 import { lastLines, type Runner } from './exec.js';
@@ -65,7 +67,7 @@ export async function readNetns(r: Runner, L: Layout, s: Services, prior: Applie
       return (await clientAnswers(r, L, pid)) ? PRESENT : restart(`found afsd.fuse (pid ${pid}) not answering for /afs/${L.cell} on ${g}`);
     }
     default:
-      return PRESENT;
+      return (await readAfsContents(s, prior)) ?? PRESENT;
   }
 }
 

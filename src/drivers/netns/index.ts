@@ -3,14 +3,15 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { addr } from '../../plan/addrs.js';
-import type { Attrs, Resource } from '../../plan/resources.js';
+import type { AfsBuild, Attrs, Resource } from '../../plan/resources.js';
 import { capabilitiesOf } from '../capabilities.js';
 import { masterPassword, principalPassword } from '../../state/secrets.js';
 import type { AppliedResource, CheckResult, Check, Driver, DriverContext, DriverStatus } from '../driver.js';
 import { Masker } from '../../render/mask.js';
 import { createKdc, createPrincipal, createServiceKey, deleteKdc, deletePrincipal, deleteServiceKey, kdcPid } from '../services/kerberos.js';
 import { bosPid } from '../services/afs-servers.js';
-import { createAfsDb, createPtsUser, deleteAfsDb, deletePtsUser, startDbServer, stopDbServer } from '../services/afs-db.js';
+import { createAfsDb, createPtsUser, deleteAfsDb, deletePtsUser, runningVersion, startDbServer, stopDbServer } from '../services/afs-db.js';
+import { buildLabel, buildOf } from '../services/afs-build.js';
 import { createAfsFs, createPartition, createVolume, deleteAfsFs, deleteVolume, forgetPartition } from '../services/afs-fs.js';
 import { instancePids } from '../services/health.js';
 import { Runner } from './exec.js';
@@ -76,6 +77,11 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     const sw = ctx.catalog.software.get(software);
     return sw?.debian_stand_in;
   };
+  /** What serves a server: your own build, else the catalog's Debian stand-in. */
+  const servedBy = (a: AfsBuild & { software: string }): Record<string, string> => {
+    const si = standIn(a.software);
+    return a.prefix ? { openafs: buildLabel(buildOf(a)) } : si ? { stand_in: si } : {};
+  };
   const safe = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -84,7 +90,8 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     }
   };
 
-  const create = async (res: Resource): Promise<Attrs | void> => safe(res.address, async () => {
+  /** `restart`: an update whose server software changed (catalog release, build): its servers restart from it. */
+  const create = async (res: Resource, restart = false): Promise<Attrs | void> => safe(res.address, async () => {
     switch (res.type) {
       case 'host': {
         const bridges = await createHost(r, L, res.name, res.attrs);
@@ -109,14 +116,10 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
         return createPrincipal(s, res.attrs, pw(res.attrs.principal));
       case 'service-key':
         return createServiceKey(s, res.attrs);
-      case 'afs-db': {
-        const si = standIn(res.attrs.software);
-        return { ...(await createAfsDb(s, res.attrs)), ...(si ? { stand_in: si } : {}) };
-      }
-      case 'afs-fs': {
-        const si = standIn(res.attrs.software);
-        return { ...(await createAfsFs(s, res.attrs)), ...(si ? { stand_in: si } : {}) };
-      }
+      case 'afs-db':
+        return { ...(await createAfsDb(s, res.attrs, { restart })), ...servedBy(res.attrs) };
+      case 'afs-fs':
+        return { ...(await createAfsFs(s, res.attrs, { restart })), ...servedBy(res.attrs) };
       case 'partition':
         return { ...(await createPartition(s, s.place(res.attrs.guest), res.attrs.path)), dir: L.afsPath(res.attrs.guest, res.attrs.path) };
       case 'volume':
@@ -200,16 +203,22 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     const svc = (address: string, guest: string, pid: number | undefined, detail: string) =>
       services.push({ address, guest, state: pid ? 'up' : 'down', ...(pid ? { pid } : {}), detail });
     const up = (g: string) => (s.has(g) ? s.place(g) : undefined);
+    // Which OpenAFS answers: the build bosserver was started from, and what its server says it is.
+    const software = async (g: string, port: string) => {
+      const p = up(g);
+      const v = p && (await bosPid(s, p)) ? await runningVersion(p, port) : undefined;
+      return `; ${buildLabel(L.reg.afsBuild?.[g])}, rxdebug -version: ${v ?? 'no answer'}`;
+    };
     for (const g of Object.keys(L.reg.kdcs)) svc(addr.kdc(g), g, await kdcOf(g), `krb5kdc ${L.reg.kdcs[g]!.role}`);
     for (const g of L.reg.afsDb) {
       const p = up(g);
-      svc(addr.afsDb(g), g, p && (await bosPid(s, p)), `bosserver; ${p ? await instancePids(p, ['ptserver', 'vlserver']) : 'no instances'}`);
+      svc(addr.afsDb(g), g, p && (await bosPid(s, p)), `bosserver; ${p ? await instancePids(p, ['ptserver', 'vlserver']) : 'no instances'}${await software(g, '7002')}`);
     }
     for (const g of Object.keys(L.reg.afsFs)) {
       const p = up(g);
-      svc(addr.afsFs(g), g, p && (await bosPid(s, p)), `bosserver; ${p ? await instancePids(p, ['dafs']) : 'no instances'}`);
+      svc(addr.afsFs(g), g, p && (await bosPid(s, p)), `bosserver; ${p ? await instancePids(p, ['dafs']) : 'no instances'}${await software(g, '7000')}`);
     }
-    for (const g of Object.keys(L.reg.clients)) svc(addr.afsClient(g), g, clientPid(L, g), 'afsd.fuse on /afs');
+    for (const g of Object.keys(L.reg.clients)) svc(addr.afsClient(g), g, clientPid(L, g), `afsd.fuse on /afs (${buildLabel(L.reg.clients[g]!.build)})`);
     return { hosts, domains, services };
   };
 
@@ -234,7 +243,7 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
     capabilities: capabilitiesOf('netns'),
     prefix: L.prefix,
     read: (prior) => readNetns(r, L, s, prior),
-    create,
+    create: (res) => create(res),
     async update(prior: AppliedResource, res: Resource) {
       // Every create converges on what exists (it starts what is not running); a changed guest gets
       // its vifs re-made, and a daemon that lives but does not answer is ended first.
@@ -246,7 +255,8 @@ export function createNetnsDriver(ctx: DriverContext): NetnsDriver {
       if (res.type === 'volume' && prior.type === 'volume' && (prior.attrs.server !== res.attrs.server || prior.attrs.partition !== res.attrs.partition)) {
         await safe(res.address, () => moveVolume(s, prior.attrs, res.attrs));
       }
-      return create(res);
+      const newSoftware = (res.type === 'afs-db' || res.type === 'afs-fs') && prior.type === res.type && prior.attrs.software !== res.attrs.software;
+      return create(res, newSoftware);
     },
     delete: del,
     console: console_,

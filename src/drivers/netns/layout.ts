@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { AfsBuild } from '../../plan/resources.js';
 import { emptyServices, type ServiceRegistry } from '../services/placement.js';
 import { Mutex } from './exec.js';
 
@@ -47,7 +48,7 @@ export interface Registry extends ServiceRegistry {
   prefix: string;
   hosts: Record<string, HostRec>;
   guests: Record<string, GuestRec>;
-  clients: Record<string, { pid: number }>;
+  clients: Record<string, { pid: number; build?: AfsBuild }>; // build: your own OpenAFS's afsd.fuse (absent: Debian's)
   modules: Record<string, { guest: string; module: string }>;
 }
 

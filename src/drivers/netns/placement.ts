@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import type { Masker } from '../../render/mask.js';
 import { scrubbedEnv } from '../../state/secrets.js';
+import { withBuild } from '../services/afs-build.js';
 import type { Placement, Services } from '../services/placement.js';
 import { alive, type Runner } from './exec.js';
 import type { Layout } from './layout.js';
@@ -163,7 +164,7 @@ export function netnsServices(r: Runner, L: Layout, masker: Masker): Services {
     log: (line) => L.log(line),
     masker,
     krbLock: L.krbLock,
-    place: (guest) => netnsPlacement(r, L, guest),
+    place: (guest) => withBuild(netnsPlacement(r, L, guest), L.reg.afsBuild?.[guest]),
     has: (guest) => !!L.reg.guests[guest],
     addressOf: (guest) => L.reg.guests[guest]?.ip || undefined,
     guests: () => Object.entries(L.reg.guests).map(([name, g]) => ({ name, ip: g.ip })),

@@ -20,7 +20,7 @@ export type AgentOf = (guest: string) => GuestAgent | undefined;
 export type PidOf = (guest: string, rec: GuestRec) => number | undefined;
 export const qemuPid: PidOf = (_guest, rec) => guestAlive(guestPaths(rec.dir).pidfile);
 
-/** `x`: the service layer where the driver places services in its guests (libvirt does not yet). */
+/** `x`: the service layer over the guests (undefined for a driver that places no services in them). */
 export async function status(P: Places, agentOf: AgentOf, x: Services | undefined, pidOf: PidOf = qemuPid): Promise<DriverStatus> {
   const hosts = Object.entries(P.w.hosts).map(([name, h]) => {
     const used = h.dom0 + Object.values(P.w.guests).filter((g) => g.host === name).reduce((s, g) => s + g.memory, 0);

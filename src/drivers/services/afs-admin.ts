@@ -89,7 +89,7 @@ export async function removeSite(x: Services, a: RoSiteAttrs): Promise<void> {
   if (!p) return;
   const ip = p.ip();
   await mustAdmin(x, p, 'vos', ['remove', '-server', ip, '-partition', a.partition, '-id', `${a.volume}.readonly`], /does not exist|no such entry|not found/i);
-  await mustAdmin(x, p, 'vos', ['remsite', ip, a.partition, a.volume], /not found|does not exist|no such/i);
+  await mustAdmin(x, p, 'vos', ['remsite', ip, a.partition, a.volume], /not found|does not exist|no such|not a replication site/i);
 }
 
 /** vos release: every RO site gets a clone of the RW as it is now. */

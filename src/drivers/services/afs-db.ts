@@ -1,7 +1,8 @@
 // The AFS databases: ptserver and vlserver on every db server guest, a real ubik quorum among them,
 // and the pts entries for the cell's principals.
 import type { AfsDbAttrs, PtsUserAttrs } from '../../plan/resources.js';
-import { admin, afsGuests, bosPid, ensureBosserver, mustAdmin, stopBosserver, stopInstances, writeCellServDB } from './afs-servers.js';
+import { buildLabel, buildOf, guestBuild, serverProgram } from './afs-build.js';
+import { admin, afsGuests, bosPid, ensureBosserver, mustAdmin, restartFromBuild, stopBosserver, stopInstances, writeCellServDB } from './afs-servers.js';
 import type { Placement, Services } from './placement.js';
 import { until } from './util.js';
 
@@ -48,7 +49,7 @@ export async function waitDbs(x: Services, p: Placement, dbs: string[] = x.reg.d
 async function startDbInstances(x: Services, p: Placement): Promise<void> {
   const ip = p.ip();
   for (const inst of ['ptserver', 'vlserver']) {
-    await mustAdmin(x, p, 'bos', ['create', ip, inst, 'simple', `/usr/lib/openafs/${inst}`], /already exists/);
+    await mustAdmin(x, p, 'bos', ['create', ip, inst, 'simple', serverProgram(guestBuild(x, p.guest), inst)], /already exists/);
     await mustAdmin(x, p, 'bos', ['start', ip, inst]);
   }
 }
@@ -70,7 +71,31 @@ async function bootstrapDb(x: Services, p: Placement): Promise<number> {
   return Date.now() - t0;
 }
 
-export async function createAfsDb(x: Services, a: AfsDbAttrs): Promise<Record<string, string | number | string[]>> {
+/**
+ * The ubik sync site as `p`'s own ptserver and vlserver see it (udebug: "I am sync site", or "Sync
+ * host A"): its address when both name the same one, else undefined (not back in the quorum yet).
+ */
+export async function syncSiteSeenBy(x: Services, p: Placement): Promise<string | undefined> {
+  let site: string | undefined;
+  for (const port of ['7002', '7003']) {
+    const u = await p.run('udebug', [p.ip(), port], { timeoutMs: 5000 });
+    const here = /I am sync site/.test(u.stdout) ? p.ip() : /Sync host (\d+\.\d+\.\d+\.\d+)/.exec(u.stdout)?.[1];
+    if (!here || here === '0.0.0.0' || (site && site !== here)) return undefined;
+    site = here;
+  }
+  return site;
+}
+
+/** What the server on `p` reports it is (rxdebug -version, ptserver's port): "OpenAFS 1.8.9 ...". */
+export async function runningVersion(p: Placement, port = '7002'): Promise<string | undefined> {
+  const r = await p.run('rxdebug', [p.ip(), port, '-version'], { timeoutMs: 5000 });
+  return /AFS version:\s*(?:@\(#\) ?)?(.+)/.exec(r.stdout)?.[1]?.trim();
+}
+
+/** `o.restart`: the server's software changed (an update): restarted even when the same build serves it. */
+export async function createAfsDb(x: Services, a: AfsDbAttrs, o: { restart?: boolean } = {}): Promise<Record<string, string | number | string[]>> {
+  // New software on a running server (a rolling upgrade step: diff.ts orders them one at a time).
+  const restarted = await restartFromBuild(x, a.guest, buildOf(a), o.restart);
   const p = x.place(a.guest);
   x.reg.dbPlanned = a.dbservers;
   if (!x.reg.afsDb.includes(a.guest)) x.reg.afsDb.push(a.guest);
@@ -95,7 +120,16 @@ export async function createAfsDb(x: Services, a: AfsDbAttrs): Promise<Record<st
   for (const d of a.dbservers) if (x.reg.afsDb.includes(d) && x.has(d) && (await bosPid(x, x.place(d)))) started++;
   let waited = 0;
   if (started === a.dbservers.length) waited = await waitDbs(x, p);
-  return { ip: p.ip(), bosserver_pid: pid, instances: ['ptserver', 'vlserver'], dbservers: a.dbservers, quorum_wait_ms: waited, ...(bootstrapMs ? { bootstrap_ms: bootstrapMs } : {}) };
+  const out = { ip: p.ip(), bosserver_pid: pid, instances: ['ptserver', 'vlserver'], dbservers: a.dbservers, quorum_wait_ms: waited, ...(bootstrapMs ? { bootstrap_ms: bootstrapMs } : {}) };
+  if (!restarted) return out;
+  // The checks before the next db server goes: this one is back in the quorum, running the new software.
+  let sync: string | undefined;
+  await until(`${a.guest} to rejoin the ubik quorum after its restart`, DB_WAIT_MS, async () => !!(sync = await syncSiteSeenBy(x, p)));
+  const version = await runningVersion(p);
+  const want = a.prefix ? a.version : undefined;
+  if (want && version !== want) throw new Error(`${a.guest} restarted, but its ptserver reports ${version ?? 'no version'} where ${buildLabel(buildOf(a))} was started`);
+  x.log(`${a.guest}: restarted from ${buildLabel(buildOf(a))}; sync site ${sync}; rxdebug -version: ${version}`);
+  return { ...out, restarted: buildLabel(buildOf(a)), sync_site: sync ?? '', running_version: version ?? 'unknown' };
 }
 
 /** A db server guest with a running bosserver: where pts commands run. */

@@ -2,13 +2,15 @@
 // dafs starts only once ptserver and vlserver answer (else the fileserver waits 30 s for AnyUser's CPS).
 import type { AfsFsAttrs, VolumeAttrs } from '../../plan/resources.js';
 import { waitDbs } from './afs-db.js';
-import { admin, bosPid, ensureBosserver, mustAdmin, mustBos, stopBosserver, stopInstances } from './afs-servers.js';
+import { buildOf, guestBuild, serverProgram } from './afs-build.js';
+import { admin, bosPid, ensureBosserver, mustAdmin, mustBos, restartFromBuild, stopBosserver, stopInstances } from './afs-servers.js';
 import type { Placement, Services } from './placement.js';
 import { until } from './util.js';
 
 const FS_WAIT_MS = 60_000;
 
-export async function createAfsFs(x: Services, a: AfsFsAttrs): Promise<Record<string, string | number | string[]>> {
+export async function createAfsFs(x: Services, a: AfsFsAttrs, o: { restart?: boolean } = {}): Promise<Record<string, string | number | string[]>> {
+  await restartFromBuild(x, a.guest, buildOf(a), o.restart);
   const p = x.place(a.guest);
   x.reg.afsFs[a.guest] = a.partitions;
   x.reg.dbPlanned = a.dbservers;
@@ -17,8 +19,9 @@ export async function createAfsFs(x: Services, a: AfsFsAttrs): Promise<Record<st
   const ip = p.ip();
   const dbWait = await waitDbs(x, p); // dafs only after the dbs answer
   x.log(`${a.guest}: databases answer; starting dafs`);
-  await mustAdmin(x, p, 'bos', ['create', ip, 'dafs', 'dafs', '-cmd', '/usr/lib/openafs/dafileserver', '-cmd', '/usr/lib/openafs/davolserver',
-    '-cmd', '/usr/lib/openafs/salvageserver', '-cmd', '/usr/lib/openafs/dasalvager'], /already exists/);
+  const b = guestBuild(x, a.guest);
+  const cmds = ['dafileserver', 'davolserver', 'salvageserver', 'dasalvager'].flatMap((c) => ['-cmd', serverProgram(b, c)]);
+  await mustAdmin(x, p, 'bos', ['create', ip, 'dafs', 'dafs', ...cmds], /already exists/);
   await mustAdmin(x, p, 'bos', ['start', ip, 'dafs']);
   const fsWait = await waitPartitions(x, p, a.partitions);
   return { ip, bosserver_pid: pid, partitions: a.partitions, db_wait_ms: dbWait, fs_wait_ms: fsWait };

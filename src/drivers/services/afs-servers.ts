@@ -1,6 +1,8 @@
 // OpenAFS server base: one bosserver per server guest, over the guest's own OpenAFS tree at Debian's
 // fixed paths (/etc/openafs, /var/lib/openafs, ...). The databases are in afs-db.ts, the
 // fileserver, partitions and volumes in afs-fs.ts.
+import type { AfsBuild } from '../../plan/resources.js';
+import { buildLabel, guestBuild, sameBuild, setGuestBuild } from './afs-build.js';
 import { keytabBytes } from './kerberos.js';
 import type { Placement, Services } from './placement.js';
 import { delay, lastLines, shq, until } from './util.js';
@@ -137,6 +139,26 @@ export async function stopInstances(x: Services, p: Placement, instances: string
   const ip = p.ip();
   await admin(x, p, 'bos', ['stop', ip, ...instances, '-wait'], 30_000);
   await admin(x, p, 'bos', ['delete', ip, ...instances]);
+}
+
+/**
+ * The guest's servers are to run `want`: recorded before its bosserver first starts; a running one
+ * started from other software is ended with its instances, and its BosConfig (which names the old
+ * programs' paths) removed, so the caller starts everything again from `want`. `always`: restart even
+ * from the same build (a new catalog release served by the same software). True when it restarted.
+ */
+export async function restartFromBuild(x: Services, guest: string, want: AfsBuild, always = false): Promise<boolean> {
+  const had = guestBuild(x, guest);
+  if (!always && sameBuild(had, want)) return false;
+  const p = x.place(guest);
+  const running = await bosPid(x, p);
+  if (running) {
+    x.log(`${guest}: stopping bosserver and its instances (${buildLabel(had)}) to restart them from ${buildLabel(want)}`);
+    await stopBosserver(x, p);
+    await p.remove('/etc/openafs/BosConfig');
+  }
+  setGuestBuild(x, guest, want);
+  return !!running;
 }
 
 /** Ends bosserver and whatever it started (its instances). */

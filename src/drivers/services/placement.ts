@@ -3,6 +3,7 @@
 // namespaces on this machine (its per-guest mount namespace binds the guest's own tree over
 // Debian's fixed paths); the qemu driver places it in a real VM (its agent; Debian's paths are the
 // guest's own). The services (services/*.ts) are written once against this interface.
+import type { AfsBuild } from '../../plan/resources.js';
 import type { Masker } from '../../render/mask.js';
 import type { Mutex } from './util.js';
 
@@ -72,6 +73,7 @@ export interface ServiceRegistry {
   afsFs: Record<string, string[]>; // guest -> partitions
   ptsUsers: Record<string, { principal: string; admin: boolean }>;
   principals: string[];
+  afsBuild?: Record<string, AfsBuild>; // guest -> the OpenAFS build its servers (or client) run; absent: the packaged one
 }
 
 export function emptyServices(): ServiceRegistry {

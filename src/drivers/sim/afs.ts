@@ -1,11 +1,11 @@
 // AFS servers: ptserver+vlserver on the database servers (PRDB and VLDB, replicated by ubik),
 // fileserver+volserver with their /vicepX partitions and volumes. Writes to the databases need a
 // ubik quorum; reads need any database server that answers.
-import type { AfsDbAttrs, AfsFsAttrs, Attrs, PartitionAttrs, VolumeAttrs } from '../../plan/resources.js';
+import type { AfsBuild, AfsDbAttrs, AfsFsAttrs, Attrs, PartitionAttrs, VolumeAttrs } from '../../plan/resources.js';
 import { freshVolume } from './volumes.js';
 import {
   advance, installKey, ipOrder, isUp, own, requireUp, SECONDS, spawn, syslog,
-  type SimAfsCell, type SimFileserver, type SimKey, type SimVolume, type World,
+  type SimAfsCell, type SimAfsDb, type SimFileserver, type SimKey, type SimVolume, type World,
 } from './world.js';
 import { addr } from '../../plan/addrs.js';
 
@@ -103,6 +103,44 @@ function cellKeyfile(w: World, cell: string): SimKey[] {
   return keyfile;
 }
 
+/** The build a server runs (absent: the packaged one), and how its log names it. */
+function buildOf(a: AfsBuild): AfsBuild {
+  return a.prefix ? { prefix: a.prefix, version: a.version ?? 'unknown' } : {};
+}
+function label(software: string, a: AfsBuild): string {
+  return a.prefix ? `${a.version} from ${a.prefix}` : software;
+}
+const sameSoftware = (rec: { software: string; build?: AfsBuild }, a: { software: string } & AfsBuild) =>
+  rec.software === a.software && (rec.build?.prefix ?? null) === (a.prefix ?? null) && (rec.build?.version ?? null) === (a.version ?? null);
+
+/**
+ * A db server restarted from new software, as a rolling upgrade does it: refused when the other
+ * servers alone hold no quorum (restarting it would leave the cell without a sync site), and done
+ * only once the quorum has a sync site again.
+ */
+function restartDb(w: World, db: SimAfsDb, a: AfsDbAttrs): string | null {
+  const what = addr.afsDb(a.guest);
+  const d = requireUp(w, a.guest, what);
+  const servers = cellDbservers(w);
+  if (servers.length > 1) {
+    db.running = false;
+    const without = quorum(w, servers);
+    db.running = true;
+    if (!without.quorum) throw new Error(`${what}: restarting ${a.guest} would lose the quorum (without it: ${describeQuorum(without)}); bring the other db servers back first`);
+  }
+  db.software = a.software;
+  const build = buildOf(a);
+  if (build.prefix) db.build = build;
+  else delete db.build;
+  db.pids = { ptserver: spawn(d), vlserver: spawn(d) };
+  syslog(w, d, `ptserver[${db.pids.ptserver}]`, `Starting AFS ptserver (${label(a.software, a)}), cell ${a.cell}`);
+  syslog(w, d, `vlserver[${db.pids.vlserver}]`, `Starting AFS vlserver (${label(a.software, a)}), cell ${a.cell}`);
+  advance(w, SECONDS.service);
+  const q = quorum(w, servers);
+  if (!q.quorum) throw new Error(`${what}: restarted, but the databases elect no sync site (${describeQuorum(q)})`);
+  return q.sync;
+}
+
 export function createAfsDb(w: World, a: AfsDbAttrs): Attrs {
   const what = addr.afsDb(a.guest);
   const d = requireUp(w, a.guest, what);
@@ -112,10 +150,10 @@ export function createAfsDb(w: World, a: AfsDbAttrs): Attrs {
   const pids = { ptserver: spawn(d), vlserver: spawn(d) };
   w.afsdbs[a.guest] = {
     guest: a.guest, cell: a.cell, software: a.software, dbservers: [...a.dbservers], pids, running: true,
-    keyfile: cellKeyfile(w, a.cell),
+    keyfile: cellKeyfile(w, a.cell), ...(a.prefix ? { build: buildOf(a) } : {}),
   };
-  syslog(w, d, `ptserver[${pids.ptserver}]`, `Starting AFS ptserver (${a.software}), cell ${a.cell}`);
-  syslog(w, d, `vlserver[${pids.vlserver}]`, `Starting AFS vlserver (${a.software}), cell ${a.cell}`);
+  syslog(w, d, `ptserver[${pids.ptserver}]`, `Starting AFS ptserver (${label(a.software, a)}), cell ${a.cell}`);
+  syslog(w, d, `vlserver[${pids.vlserver}]`, `Starting AFS vlserver (${label(a.software, a)}), cell ${a.cell}`);
   advance(w, SECONDS.service);
   return { ptserver_pid: pids.ptserver, vlserver_pid: pids.vlserver, quorum: quorum(w, cellDbservers(w)).quorum };
 }
@@ -124,8 +162,12 @@ export function updateAfsDb(w: World, a: AfsDbAttrs): Attrs {
   const db = own(w.afsdbs, a.guest);
   if (!db) throw new Error(`${addr.afsDb(a.guest)}: no database server on ${a.guest} to update`);
   db.dbservers = [...a.dbservers]; // CellServDB rewritten; ubik re-elects
+  const sync = sameSoftware(db, a) ? undefined : restartDb(w, db, a);
   advance(w, SECONDS.admin);
-  return { ptserver_pid: db.pids.ptserver, vlserver_pid: db.pids.vlserver, quorum: quorum(w, cellDbservers(w)).quorum };
+  return {
+    ptserver_pid: db.pids.ptserver, vlserver_pid: db.pids.vlserver, quorum: quorum(w, cellDbservers(w)).quorum,
+    ...(sync !== undefined ? { restarted: label(a.software, a), sync_site: sync } : {}),
+  };
 }
 
 export function deleteAfsDb(w: World, guest: string): void {
@@ -144,6 +186,7 @@ export function createAfsFs(w: World, a: AfsFsAttrs): Attrs {
   const fs: SimFileserver = {
     guest: a.guest, cell: a.cell, software: a.software, partitions: [...a.partitions], dbservers: [...a.dbservers],
     pid: spawn(d), volserver_pid: spawn(d), running: true, keyfile: cellKeyfile(w, a.cell), attached: {},
+    ...(a.prefix ? { build: buildOf(a) } : {}),
   };
   w.fileservers[a.guest] = fs;
   if (!cell.vldb.servers.includes(a.guest)) cell.vldb.servers.push(a.guest);
@@ -157,6 +200,18 @@ export function updateAfsFs(w: World, a: AfsFsAttrs): Attrs {
   if (!fs) throw new Error(`${addr.afsFs(a.guest)}: no fileserver on ${a.guest} to update`);
   fs.dbservers = [...a.dbservers];
   fs.partitions = [...a.partitions];
+  if (!sameSoftware(fs, a)) {
+    // dafs restarted from the new software: the fileserver and volserver get new pids; volumes stay on disk.
+    const d = requireUp(w, a.guest, addr.afsFs(a.guest));
+    fs.software = a.software;
+    const build = buildOf(a);
+    if (build.prefix) fs.build = build;
+    else delete fs.build;
+    fs.pid = spawn(d);
+    fs.volserver_pid = spawn(d);
+    syslog(w, d, `fileserver[${fs.pid}]`, `File Server started (${label(a.software, a)}), cell ${a.cell}`);
+    advance(w, SECONDS.service);
+  }
   advance(w, SECONDS.admin);
   return { pid: fs.pid };
 }

@@ -1,6 +1,7 @@
 // The simulated Xen world: plain JSON, saved in the state file after every step, so every field is
 // JSON (null, never undefined) and nothing in it depends on the wall clock or on randomness.
 import type { DiskSpec, VifSpec } from '../../config/types.js';
+import type { AfsBuild } from '../../plan/resources.js';
 
 export const WORLD_VERSION = 2;
 
@@ -98,6 +99,7 @@ export interface SimAfsDb {
   pids: { ptserver: number; vlserver: number };
   running: boolean;
   keyfile: SimKey[];
+  build?: AfsBuild; // your own OpenAFS build it was started from
 }
 
 export interface SimFile {
@@ -136,6 +138,7 @@ export interface SimFileserver {
   volserver_pid: number;
   running: boolean;
   keyfile: SimKey[];
+  build?: AfsBuild;
   attached: Record<string, Record<string, SimVolume>>; // /vicepa -> volid -> volume
 }
 

@@ -2,8 +2,9 @@
 // qemu:///system?socket=DIR/libvirt-sock` with DIR not there yet, so cellctl runs that libvirtd itself
 // inside the host's network namespace. The guests are libvirt domains made from the same description
 // as --driver qemu's; they boot, their agents answer on the domains' channels, they ping each other,
-// modules are judged by the guest's kernel, a /vicep disk is hot-plugged through libvirt, the kernel AFS
-// client runs; destroy leaves no domain, libvirtd, namespace or file.
+// modules are judged by the guest's kernel, a /vicep disk is hot-plugged through libvirt, the KDC and
+// AFS servers run in beta and the kernel AFS client in alpha; destroy leaves no domain, libvirtd,
+// namespace or file.
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -109,12 +110,14 @@ describe.skipIf(!env.ok)(title('--driver libvirt on a libvirtd cellctl runs in t
     await cleanUp(work, work ? [prefix()] : []);
   }, 120_000);
 
-  it('applies: a libvirtd in the host\'s namespace, two domains, modules, the partition and the AFS client; KDC and servers not managed', () => {
+  it('applies: a libvirtd in the host\'s namespace, two domains, modules, the partition, the KDC and AFS servers, the AFS client; everything managed', () => {
     expect(applied.code, `${applied.stdout}\n${applied.stderr}`).toBe(0);
     expect(applied.stdout).toMatch(new RegExp(`host h1: libvirtd pid \\d+ in namespace ${prefix()}-h-h1\\w*, ready in [\\d.]+ s`));
     expect(applied.stdout).toContain("Note: module.alpha.openafs: openafs-1.4.2-linux is realized by OpenAFS 1.8.9's openafs.ko");
-    expect(applied.stdout).toMatch(/Apply complete! Resources: 7 added/);
-    expect(applied.stdout).toMatch(/Not managed by libvirt \(\d+ resources; the libvirt driver boots real guests on QEMU hosts.*\): kdc\.beta/);
+    expect(applied.stdout).toMatch(/Apply complete! Resources: 15 added/);
+    expect(applied.stdout).not.toMatch(/Not managed by libvirt/);
+    expect(applied.stdout).toMatch(/^\+ kdc\.beta: created \(ip=10\.79\.0\.2, pid=\d+, role=master/m);
+    expect(applied.stdout).toMatch(/^\+ afs-fs\.beta: created \(ip=10\.79\.0\.2, bosserver_pid=\d+/m);
     const h = out('host.h1');
     expect(h.uri).toBe(uri);
     expect(h.hypervisor).toMatch(/^QEMU /);
@@ -165,10 +168,12 @@ describe.skipIf(!env.ok)(title('--driver libvirt on a libvirtd cellctl runs in t
     expect((await b.exec('test', ['-e', '/vicepa/AlwaysAttach'])).code).toBe(0);
   });
 
-  it('runs the real OpenAFS kernel client in alpha', async () => {
+  it('runs the real OpenAFS kernel client in alpha, talking to beta\'s servers', async () => {
     const a = agent('alpha');
     expect((await a.exec('cat', ['/proc/mounts'])).stdout).toMatch(/^AFS \/afs afs /m);
     expect((await a.exec('fs', ['wscell'])).stdout).toContain(`This workstation belongs to cell '${CELL}'`);
+    const cs = await a.exec('fs', ['checkservers'], { timeoutMs: 60_000 }); // beta's fileserver, across the host's bridge
+    expect(cs.stdout + cs.stderr).toContain('All servers are running.');
   });
 
   it('console, status and refresh read the domains back; drift made behind cellctl\'s back shows', async () => {
@@ -180,7 +185,7 @@ describe.skipIf(!env.ok)(title('--driver libvirt on a libvirtd cellctl runs in t
     expect(s.code, s.stderr).toBe(0);
     const st = JSON.parse(s.stdout) as { domains: { state: string }[]; services: { address: string; state: string }[]; drift: unknown[] };
     for (const d of st.domains) expect(d.state).toMatch(/^running \(qemu pid \d+, (tcg|kvm)\)$/);
-    for (const x of ['module.beta.gpl_xen', 'afs-client.alpha', 'partition.beta./vicepa']) expect(st.services.find((y) => y.address === x)?.state, x).toBe('up');
+    for (const x of ['module.beta.gpl_xen', 'afs-client.alpha', 'partition.beta./vicepa', 'kdc.beta', 'afs-db.beta', 'afs-fs.beta']) expect(st.services.find((y) => y.address === x)?.state, x).toBe('up');
     expect(st.drift).toEqual([]);
     const b = agent('beta');
     expect((await b.exec('rmmod', ['gpl_xen'])).code).toBe(0);
@@ -193,7 +198,7 @@ describe.skipIf(!env.ok)(title('--driver libvirt on a libvirtd cellctl runs in t
     expect(await leftovers(work, [prefix()])).not.toEqual([]); // the check sees the running cell
     destroyed = await cellctl(['destroy', file, '--state-dir', stateDir, '--auto-approve']);
     expect(destroyed.code, destroyed.stderr).toBe(0);
-    expect(destroyed.stdout).toMatch(/Destroy complete! Resources: 0 added, 0 changed, 7 destroyed\./);
+    expect(destroyed.stdout).toMatch(/Destroy complete! Resources: 0 added, 0 changed, 15 destroyed\./);
     expect(await leftovers(work, [prefix()])).toEqual([]);
     expect(existsSync(join(stateDir, CELL))).toBe(false);
     expect(existsSync(join(work, 'lv'))).toBe(false); // the libvirtd's directory: config, sockets, its domains' definitions

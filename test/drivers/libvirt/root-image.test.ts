@@ -1,6 +1,6 @@
 // The libvirt guests' root image, built cold into a cache of the test's own: once for callers that
 // ask at the same time, with the programs the cell's services and client run and the libraries they
-// link, found again (not rebuilt) by a later call. Read with debugfs: no mount.
+// link (those loaded with dlopen and the alternatives' links too), found again (not rebuilt) by a later call. Read with debugfs: no mount.
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -34,7 +34,11 @@ describe.skipIf(!ok)(`libvirt guests' root image${why}`, () => {
     for (const p of ['afsd', 'bosserver', 'krb5kdc', 'kdb5_util']) expect(sbin).toContain(` ${p}`);
     const bin = await ls('/usr/bin');
     for (const p of ['fs', 'vos', 'pts', 'kinit', 'aklog', 'busybox']) expect(bin).toMatch(new RegExp(` ${p}\\b`));
-    expect(await ls('/usr/lib/x86_64-linux-gnu')).toContain('libkrb5.so.3');
+    const lib = await ls('/usr/lib/x86_64-linux-gnu');
+    // libkrb5, and what ldd does not name: krb5kdc's event loop backend (dlopen) with its libev
+    for (const l of ['libkrb5.so.3', 'libverto-libev.so.1', 'libev.so.4']) expect(lib).toContain(l);
+    expect(bin).toMatch(/ pagsh\b/); // a link update-alternatives made (openafs-client's postinst)
+    expect(String((await execa('debugfs', ['-R', 'stat /etc/alternatives/pagsh', a.path])).stdout)).toContain('Fast link dest: "/usr/bin/pagsh.openafs"');
     expect(await ls('/etc/openafs')).toContain('afs.conf'); // the package's own files; the cell's CellServDB is written by cellctl
     // another process (the compiled CLI's module) finds it in the cache
     const dist = resolve('dist/src/drivers/libvirt/root-image.js');

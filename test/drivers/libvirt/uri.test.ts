@@ -19,14 +19,16 @@ const work = mkdtempSync(join(tmpdir(), 'cellctl-lvuri-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('libvirt URIs', () => {
-  it('realize real guests only when every host is a QEMU hypervisor', () => {
+  it('realize real guests with their services (what the qemu driver realizes) only when every host is a QEMU hypervisor', () => {
     const realizes = (o: Parameters<typeof capabilitiesOf>[1]) => [...capabilitiesOf('libvirt', o).realizes].sort();
+    const qemu = [...capabilitiesOf('qemu').realizes].sort();
+    expect(qemu).toEqual(expect.arrayContaining(['afs-db', 'afs-fs', 'kdc', 'partition', 'principal', 'volume']));
     expect(realizes({ connect: 'test:///default' })).toEqual(['guest', 'host']);
     expect(capabilitiesOf('libvirt', { connect: 'test:///default' }).unmanagedReason).toMatch(/defines and starts domains only/);
-    expect(realizes({ connect: 'qemu:///system?socket=/x/libvirt-sock' })).toEqual(['afs-client', 'guest', 'host', 'module', 'partition']);
-    expect(realizes({ hostUris: ['qemu+ssh://root@a/system', 'qemu:///system'] })).toEqual(['afs-client', 'guest', 'host', 'module', 'partition']);
+    expect(realizes({ connect: 'qemu:///system?socket=/x/libvirt-sock' })).toEqual(qemu);
+    expect(realizes({ hostUris: ['qemu+ssh://root@a/system', 'qemu:///system'] })).toEqual(qemu);
     expect(realizes({ hostUris: ['qemu:///system', 'xen+ssh://root@b/'] })).toEqual(['guest', 'host']); // mixed: the least both do
-    expect(realizes({ hostUris: ['qemu:///system', null] })).toEqual(['afs-client', 'guest', 'host', 'module', 'partition']);
+    expect(realizes({ hostUris: ['qemu:///system', null] })).toEqual(qemu);
     expect(realizes({})).toEqual(['guest', 'host']); // no URI yet: apply asks for one
     expect(realizes({ connect: 'test:///default', hostUris: ['qemu:///system'] })).toEqual(['guest', 'host']); // --connect wins
     expect(libvirtMode(['qemu+unix:///system?socket=/s'])).toBe('guests');
