@@ -19,8 +19,6 @@ export function libvirtUris(opts: DriverOptions): (string | null)[] {
 
 const EVERYTHING: Capabilities = { realizes: new Set(RESOURCE_TYPES), runs: 'catalog' };
 const DOMAINS_ONLY: ResourceType[] = ['host', 'guest'];
-/** Real Linux guests: their kernels, modules, /vicep partitions and kernel AFS clients. */
-const GUEST_SIDE: ResourceType[] = ['host', 'guest', 'module', 'partition', 'afs-client'];
 
 const PART_B = 'issue #15 part B';
 
