@@ -502,6 +502,14 @@ export interface XenHostStandIn {
    */
   domu_min_memory_source: string;
   /**
+   * MiB a domU needs that runs a KDC or AFS servers as well (krb5kdc, bosserver with ptserver, vlserver and dafs, beside afsd's memory cache): it is ballooned to this (xl mem-set) when they are placed.
+   */
+  domu_server_memory: number;
+  /**
+   * Where the fact comes from: document, page, commit, measurement.
+   */
+  domu_server_memory_source: string;
+  /**
    * Why xl migrate of a PV domU fails on this Xen build, said with xl's own error.
    */
   pv_live_migration: string;

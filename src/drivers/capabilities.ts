@@ -19,8 +19,6 @@ export function libvirtUris(opts: DriverOptions): (string | null)[] {
 
 const EVERYTHING: Capabilities = { realizes: new Set(RESOURCE_TYPES), runs: 'catalog' };
 const DOMAINS_ONLY: ResourceType[] = ['host', 'guest'];
-/** Real Linux guests: their kernels, modules, /vicep partitions and kernel AFS clients. */
-const GUEST_SIDE: ResourceType[] = ['host', 'guest', 'module', 'partition', 'afs-client'];
 
 /** v2 through the service layer's pts and vos (any placement): groups, quotas, RO sites and releases, backups. */
 const SERVICE_V2: ResourceType[] = ['pts-group', 'quota', 'ro-site', 'release', 'backup'];
@@ -28,6 +26,8 @@ const SERVICE_V2: ResourceType[] = ['pts-group', 'quota', 'ro-site', 'release', 
 const NETNS_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2, 'mount', 'acl', 'keytab', 'cross-realm'];
 /** qemu: the services in its guests, v1 and the service layer's v2; mount points and ACLs through a guest's kernel client, keytabs in the guests. */
 const QEMU_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2, 'mount', 'acl', 'keytab', 'cross-realm'];
+/** xen: the services in its domUs, v1 and the service layer's v2. */
+const XEN_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2];
 
 /** What a driver realizes, from its name and options alone (libvirt: from the URIs, see libvirtMode). */
 export function capabilitiesOf(name: DriverName, opts: DriverOptions = {}): Capabilities {
@@ -56,9 +56,10 @@ export function capabilitiesOf(name: DriverName, opts: DriverOptions = {}): Capa
       };
     case 'xen':
       return {
-        realizes: new Set(GUEST_SIDE),
-        runs: 'stand-ins',
-        unmanagedReason: 'the xen driver boots each host as a Xen hypervisor and the guests as domUs, loads their modules, mounts /vicep partitions and runs the kernel AFS client; KDCs and AFS servers are not yet placed inside its domUs',
+        // the service layer's placement over the domU agent, MIT only (as qemu); what the kernel client makes
+        // (mount points, ACLs), keytabs and other realms run through the same code but were never tried in a domU
+        realizes: new Set(XEN_TYPES), runs: 'stand-ins', kdcProducts: ['mit-krb5'],
+        unmanagedReason: 'the xen driver does not yet make mount points, ACLs, keytabs or other realms (the netns and qemu drivers do)',
         coldMigration: true,
       };
   }

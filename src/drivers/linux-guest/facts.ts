@@ -33,3 +33,9 @@ export async function guestFacts(agent: GuestAgent | undefined, waitMs = 5_000):
 
 /** afsd runs and /afs is mounted. */
 export const afsUp = (f: GuestFacts): boolean => f.afsd.length > 0 && f.mounts.some((m) => m.path === '/afs' && m.fs === 'afs');
+
+/** The device mounted at `path` in the guest, or undefined. */
+export async function mountedAt(agent: GuestAgent, path: string): Promise<string | undefined> {
+  const r = await agent.exec('cat', ['/proc/mounts'], { timeoutMs: 10_000 });
+  return r.stdout.split('\n').map((l) => l.split(' ')).find((f) => f[1] === path)?.[0];
+}

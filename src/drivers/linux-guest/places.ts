@@ -3,9 +3,12 @@
 // namespaces (the netns driver's Layout), one kernel change at a time per guest, and the world as
 // the guest-side helpers (side.ts) and the service layer see it. Each driver adds its own records.
 import { resolve } from 'node:path';
+import type { Runner } from '../netns/exec.js';
 import { Layout, type Registry as NetRegistry } from '../netns/layout.js';
+import { cellNamespaces, removeNetns } from '../netns/namespaces.js';
 import { emptyServices, type ServiceRegistry } from '../services/placement.js';
 import { Mutex } from '../services/util.js';
+import { qemuPidsUnder } from '../vm/qemu.js';
 import type { ClientRec, GuestSide, ModuleRec } from './side.js';
 
 /** What every guest record has, whatever runs the guest. */
@@ -106,4 +109,22 @@ export abstract class GuestPlaces<W extends GuestWorld> {
       inKernel: (guest, fn) => P.inKernel(guest, fn),
     };
   }
+}
+
+/** What purge ends first, whatever the driver recorded: QEMU processes under the cell's directory, the cell's namespaces by prefix. */
+export async function purgeProcessesAndNamespaces(r: Runner, root: string, prefix: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of qemuPidsUnder(root)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+      found.push(`qemu pid ${pid}`);
+    } catch {
+      /* gone */
+    }
+  }
+  for (const ns of await cellNamespaces(r, prefix)) {
+    await removeNetns(r, ns);
+    found.push(`namespace ${ns}`);
+  }
+  return found;
 }

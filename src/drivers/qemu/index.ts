@@ -9,16 +9,16 @@ import type { Json, Resource } from '../../plan/resources.js';
 import { capabilitiesOf } from '../capabilities.js';
 import { PRESENT, type AppliedResource, type Check, type CheckResult, type Driver, type DriverContext, type DriverStatus, type Observed } from '../driver.js';
 import { Runner } from '../netns/exec.js';
-import { cellNamespaces, removeNetns } from '../netns/namespaces.js';
 import type { GuestAgent } from '../vm/agent.js';
 import { isStaticElf } from '../vm/kimage.js';
 import { hostKernelImage } from '../vm/host-kernel.js';
 import { attachGuest, guestAlive, type Guest } from '../vm/qemu.js';
 import { guestPaths } from '../vm/qemu-args.js';
+import { purgeProcessesAndNamespaces } from '../linux-guest/places.js';
 import { masked, maskedResult, serviceResources } from '../linux-guest/services.js';
 import { createPartition as servePartition, forgetPartition } from '../services/afs-fs.js';
 import { createClient, deleteClient } from './client.js';
-import { bootCache, createQemuGuest, createQemuHost, deleteQemuGuest, deleteQemuHost, qemuPidsUnder } from './guests.js';
+import { bootCache, createQemuGuest, createQemuHost, deleteQemuGuest, deleteQemuHost } from './guests.js';
 import { createModule, deleteModule } from './modules.js';
 import { check, consoleOf, observe, status, type Observation } from './observe.js';
 import { createPartition, deletePartition, qmpTarget } from './partitions.js';
@@ -161,18 +161,7 @@ export function createQemuDriver(ctx: DriverContext): QemuDriver {
   /** Everything of this cell, recorded or not: QEMU processes under the state dir, namespaces by prefix, files. */
   const purge = async (): Promise<string[]> => {
     const found: string[] = [];
-    for (const pid of qemuPidsUnder(P.root)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-        found.push(`qemu pid ${pid}`);
-      } catch {
-        /* gone */
-      }
-    }
-    for (const ns of await cellNamespaces(r, P.prefix)) {
-      await removeNetns(r, ns);
-      found.push(`namespace ${ns}`);
-    }
+    found.push(...(await purgeProcessesAndNamespaces(r, P.root, P.prefix)));
     // sockets that did not fit under a long state path live in a directory named after the guest's
     for (const dir of new Set([...Object.values(P.w.guests).map((g) => g.dir), ...guestDirsOnDisk(P.root)])) {
       const sd = guestPaths(dir).socketDir;

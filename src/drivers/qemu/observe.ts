@@ -2,20 +2,13 @@
 // serial consoles, the checks a smoke runs, and a per-resource read for refresh.
 import { existsSync, readFileSync } from 'node:fs';
 import type { AppliedResource, Check, CheckResult, DriverStatus, Observed, ServiceStatus } from '../driver.js';
-import { addr } from '../../plan/addrs.js';
 import { netnsExists } from '../netns/namespaces.js';
-import { kernelClientCheck } from '../services/afs-client.js';
-import { kernelAccessCheck } from '../services/afs-kernel-checks.js';
-import { keytabKinit } from '../services/keytabs.js';
-import { bosPid } from '../services/afs-servers.js';
-import { serviceCheck } from '../services/checks.js';
-import { instancePids, readService } from '../services/health.js';
-import { kdcPid } from '../services/kerberos.js';
 import type { Services } from '../services/placement.js';
 import type { GuestAgent } from '../vm/agent.js';
 import { guestAlive } from '../vm/qemu.js';
 import { guestPaths } from '../vm/qemu-args.js';
-import { afsUp, guestFacts } from '../linux-guest/facts.js';
+import { guestFacts } from '../linux-guest/facts.js';
+import { CLIENT_CHECKS, ENTRIES, guestServiceCheck, guestSideStatus, observeGuestSide, observeService, serviceStatus } from '../linux-guest/observe.js';
 import type { GuestRec, Places } from './world.js';
 
 const CONSOLE_LINES = 3000;
@@ -47,43 +40,10 @@ export async function status(P: Places, agentOf: AgentOf, x: Services | undefine
       detail: `${g.memory} MiB${g.asked !== g.memory ? ` (cell asks ${g.asked})` : ''}, ${g.vcpus} vcpu, kernel ${g.release ?? '?'}${g.standIn ? ' (stand-in)' : ''}, ${g.accel ?? 'accelerator not chosen yet'}, taps ${g.taps.join(',') || '-'}${g.netns ? ` in ${g.netns}` : ''}`,
     });
     const f = await guestFacts(pid ? agentOf(name) : undefined);
-    const silent = `unknown: ${name} does not answer`;
-    for (const [res, m] of Object.entries(P.w.modules).filter(([, m]) => m.guest === name)) {
-      const up = !!m.loadedAs && !!f?.modules.has(m.loadedAs);
-      const what = !m.loadedAs ? `nothing stays loaded for ${m.module}` : !f ? `${m.loadedAs}: ${silent}` : `${m.loadedAs} ${up ? 'loaded' : 'not loaded'}`;
-      services.push({ address: `module.${res}`, guest: name, state: up ? 'up' : 'down', detail: `${what}${m.loadedAs && m.loadedAs !== m.name ? ` (for ${m.module})` : ''}` });
-    }
-    if (P.w.clients[name]) {
-      const mounted = f?.mounts.some((m) => m.path === '/afs' && m.fs === 'afs');
-      const detail = !f ? silent : `afsd ${f.afsd.length ? `pid ${f.afsd.join(' ')}` : 'not running'}, /afs ${mounted ? 'mounted' : 'not mounted'}`;
-      services.push({ address: `afs-client.${name}`, guest: name, state: f && afsUp(f) ? 'up' : 'down', ...(f?.afsd[0] ? { pid: f.afsd[0] } : {}), detail });
-    }
-    for (const [res, p] of Object.entries(P.w.partitions).filter(([, p]) => p.guest === name)) {
-      const m = f?.mounts.find((x) => x.path === p.path);
-      services.push({ address: `partition.${res}`, guest: name, state: m ? 'up' : 'down', detail: !f ? silent : m ? `${m.dev} (${m.fs}, ${p.image}) on ${p.path}` : `${p.path} not mounted` });
-    }
+    services.push(...guestSideStatus(P.w, name, f, (p, dev, fs) => `${dev} (${fs}, ${p.image}) on ${p.path}`));
     if (f && x) services.push(...(await serviceStatus(x, name)));
   }
   return { hosts, domains, services };
-}
-
-/** The KDC and AFS servers of a guest that answers, with their pids as the guest sees them. */
-async function serviceStatus(x: Services, guest: string): Promise<ServiceStatus[]> {
-  const out: ServiceStatus[] = [];
-  const svc = (address: string, pid: number | undefined, detail: string) =>
-    out.push({ address, guest, state: pid ? 'up' : 'down', ...(pid ? { pid } : {}), detail: `${detail} (pids inside the guest)` });
-  if (!x.has(guest)) return out;
-  const p = x.place(guest);
-  const kdc = x.reg.kdcs[guest];
-  if (kdc) svc(addr.kdc(guest), await kdcPid(x, p), `krb5kdc ${kdc.role}`);
-  const db = x.reg.afsDb.includes(guest);
-  const fs = !!x.reg.afsFs[guest];
-  if (db || fs) {
-    const bos = await bosPid(x, p);
-    if (db) svc(addr.afsDb(guest), bos, `bosserver ${bos ?? 'down'}; ${await instancePids(p, ['ptserver', 'vlserver'])}`);
-    if (fs) svc(addr.afsFs(guest), bos, `bosserver ${bos ?? 'down'}; ${await instancePids(p, ['dafs'])}`);
-  }
-  return out;
 }
 
 /** The guest's serial console since its last start: cellctl's start line, the kernel log, /init's and the agent's lines. */
@@ -104,22 +64,6 @@ export interface Observation {
   /** What refresh should record when it is more than present/absent (a daemon found down: restart it). */
   observed?: Observed;
 }
-
-/** Entries of the realm's and the cell's databases: refresh reads the servers that hold them, not each entry. */
-const ENTRIES: Partial<Record<AppliedResource['type'], string>> = {
-  principal: 'an entry of the KDC database (refresh reads the KDC, not each entry)',
-  'service-key': 'an entry of the KDC database and the servers\' KeyFileExt (refresh reads the KDC and the servers)',
-  volume: 'a volume of the cell (refresh reads its fileserver, not each volume)',
-  'pts-user': 'an entry of the protection database (refresh reads the db servers, not each entry)',
-  'pts-group': 'an entry of the protection database (refresh reads the db servers, not each entry)',
-  quota: "a field of its volume's header (refresh reads its fileserver, not each volume)",
-  'ro-site': 'a site in the VLDB (refresh reads the db servers, not each entry)',
-  release: "the RO clones of a volume (refresh reads their fileservers, not each clone)",
-  backup: "a clone beside its volume (refresh reads its fileserver, not each volume)",
-  mount: "an entry in a volume's directory (refresh reads its fileserver, not each entry)",
-  acl: "a field of a volume's directory (refresh reads its fileserver, not each directory)",
-  keytab: 'a key of the KDC database in a file of its guest (refresh reads the KDC, not each key)',
-};
 
 /**
  * What is really there for one recorded resource (refresh): a host's namespace, a guest's QEMU and
@@ -143,27 +87,14 @@ export async function observe(P: Places, agentOf: AgentOf, x: Services | undefin
   switch (prior.type) {
     case 'guest':
       return at(true, `QEMU pid ${pid}, the guest answers`);
-    case 'module': {
-      const m = P.w.modules[prior.name];
-      if (!m) return at(false, 'not recorded by the qemu driver');
-      if (!m.loadedAs) return at(true, `nothing stays loaded for ${m.module}`);
-      return at(f.modules.has(m.loadedAs), `${m.loadedAs} ${f.modules.has(m.loadedAs) ? 'is' : 'is not'} in /proc/modules`);
-    }
-    case 'partition': {
-      const path = String(prior.attrs.path);
-      const m = f.mounts.find((x) => x.path === path);
-      return at(!!m, m ? `${m.dev} (${m.fs}) mounted on ${path}` : `${path} is not mounted`);
-    }
-    case 'afs-client':
-      return at(afsUp(f), `afsd ${f.afsd.length ? `pid ${f.afsd.join(' ')}` : 'not running'}, /afs ${f.mounts.some((m) => m.path === '/afs') ? 'mounted' : 'not mounted'}`);
     case 'kdc':
     case 'afs-db':
-    case 'afs-fs': {
-      const o = (x && (await readService(x, prior))) || { state: 'present' };
-      return { ...at(o.state === 'present', o.state === 'present' ? 'its daemons run and answer' : o.reason ?? o.state), observed: o };
+    case 'afs-fs':
+      return { address: prior.address, ...(await observeService(x, prior)) };
+    default: {
+      const o = observeGuestSide(P.w, prior, f, 'qemu');
+      return o ? { address: prior.address, ...o } : at(false, `${prior.type} is not realized by the qemu driver`);
     }
-    default:
-      return at(false, `${prior.type} is not realized by the qemu driver`);
   }
 }
 
@@ -189,27 +120,8 @@ export async function check(P: Places, agentOf: AgentOf, x: Services | undefined
         ? { status: 'pass', message: `openafs.ko loaded in kernel ${g!.release}${c.params.module ? ` (for ${String(c.params.module)})` : ''}` }
         : { status: 'fail', message: `openafs is not in ${guest}'s /proc/modules` };
     }
-    case 'afs-resolves':
-    case 'client-anon-refused':
-    case 'client-tokens':
-    case 'cross-realm-token':
-    case 'client-file-rw':
-    case 'client-acl-list':
-    case 'client-acl-write':
-    case 'client-quota':
-    case 'client-servers':
-    case 'acl-write':
-    case 'quota-exceeded':
-    case 'ro-release':
-    case 'mount-point':
-      if (!pid) return { status: 'fail', message: `QEMU of ${guest} is not running` };
-      if (!Object.values(P.w.clients).some((cl) => cl.guest === guest)) return { status: 'fail', message: `no AFS client on ${guest}` };
-      if (!x || x.reg.afsDb.length === 0) return { status: 'skip', message: NO_SERVERS };
-      return (await (kernelAccessCheck(x, c, pw) ?? kernelClientCheck(x, c, pw)))!;
-    case 'keytab-kinit':
-      if (!x) return { status: 'skip', message: NO_SERVERS };
-      return keytabKinit(x, x.place(guest), String(c.params.principal));
     default:
-      return (x && (await serviceCheck(x, c, pw))) || { status: 'skip', message: x ? `check kind ${c.kind} is not run by this driver` : NO_SERVERS };
+      if (CLIENT_CHECKS.has(c.kind) && !pid) return { status: 'fail', message: `QEMU of ${guest} is not running` };
+      return guestServiceCheck(x, c, pw, Object.values(P.w.clients).some((cl) => cl.guest === guest), NO_SERVERS);
   }
 }

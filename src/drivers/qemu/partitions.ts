@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { PartitionAttrs } from '../../plan/resources.js';
 import { until } from '../netns/exec.js';
+import { mountedAt } from '../linux-guest/facts.js';
 import type { GuestAgent } from '../vm/agent.js';
 import { qmpCommand } from '../vm/qmp.js';
 import type { Guest } from '../vm/qemu.js';
@@ -66,10 +67,6 @@ async function deviceWithSerial(agent: GuestAgent, serial: string): Promise<stri
   return r.stdout.trim().split('\n')[0] || undefined;
 }
 
-export async function mountedAt(agent: GuestAgent, path: string): Promise<string | undefined> {
-  const r = await agent.exec('cat', ['/proc/mounts'], { timeoutMs: 10_000 });
-  return r.stdout.split('\n').map((l) => l.split(' ')).find((f) => f[1] === path)?.[0];
-}
 
 export async function createPartition(P: Places, g: PlugTarget, resName: string, a: PartitionAttrs): Promise<Record<string, string>> {
   const node = nodeName(a.path);

@@ -3,9 +3,10 @@
 // (partitions.ts).
 import { names } from '../../plan/addrs.js';
 import type { Masker } from '../../render/mask.js';
+import { mountedAt } from '../linux-guest/facts.js';
 import { agentPlacement, agentServices } from '../linux-guest/placement.js';
 import type { Placement, Services } from '../services/placement.js';
-import { createPartition, mountedAt, type PlugTarget } from './partitions.js';
+import { createPartition, type PlugTarget } from './partitions.js';
 import type { Places } from './world.js';
 
 export function qemuPlacement(P: Places, guest: string, t: PlugTarget, masker: Masker): Placement {

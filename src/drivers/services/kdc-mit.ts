@@ -4,7 +4,7 @@
 import type { KdcAttrs } from '../../plan/resources.js';
 import { masterOf, type KdcBackend, type PrincipalKeys } from './kdc-backend.js';
 import type { Placement, Services } from './placement.js';
-import { until } from './util.js';
+import { lastLines, until } from './util.js';
 
 export const PROPAGATION = 'kdb5_util dump on the master, carried to the replica with its stash, kdb5_util load there (krb5-kpropd is not installed: no kprop)';
 
@@ -110,7 +110,11 @@ export function mitKdc(conf: Conf): KdcBackend {
         await propagateTo(x, conf, a.realm, a.guest);
       }
       if (!(await pidOf(p))) {
-        await must(p, 'krb5kdc', ['-r', a.realm, '-P', `${d}/krb5kdc.pid`], { env: { ...env, ...p.daemonEnv } });
+        await must(p, 'krb5kdc', ['-r', a.realm, '-P', `${d}/krb5kdc.pid`], { env: { ...env, ...p.daemonEnv } }).catch(async (e: Error) => {
+          // krb5kdc says why it stopped in its log, not on stderr
+          const log = (await p.readFile(`${d}/kdc.log`))?.toString();
+          throw log ? new Error(`${e.message} ${d}/kdc.log ends: ${lastLines(log, 3)}`) : e;
+        });
         await until(`krb5kdc pid file on ${a.guest}`, 10_000, async () => (await pidOf(p)) !== undefined, 25);
       }
       return { runs: 'MIT krb5kdc 1.20 (Debian)', database: `${d}/principal`, log: `${d}/kdc.log`, ...(a.role === 'replica' ? { propagation: PROPAGATION } : {}) };

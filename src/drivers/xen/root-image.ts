@@ -5,7 +5,7 @@
 import { type Stats, closeSync, constants, copyFileSync, lstatSync, mkdirSync, mkdtempSync, openSync, readSync, readdirSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { isElf, isStaticElf } from '../vm/kimage.js';
+import { elfProgramHeaders, isElf } from '../vm/kimage.js';
 
 export interface RootTree {
   programs?: string[]; // commands found in PATH, or absolute paths: copied with their shared libraries
@@ -62,7 +62,12 @@ async function libraries(files: string[]): Promise<string[]> {
   return [...out];
 }
 
-/** A dynamically linked ELF file (its headers, in the first 4 KiB, name an interpreter). */
+const PT_DYNAMIC = 2;
+
+/**
+ * A dynamically linked ELF file, program or shared library (its headers, in the first 4 KiB, have
+ * a dynamic segment): a library loaded with dlopen (a plugin) brings its own libraries too.
+ */
 function isDynamicElf(path: string): boolean {
   let fd: number | undefined;
   try {
@@ -71,7 +76,7 @@ function isDynamicElf(path: string): boolean {
     const head = Buffer.alloc(4096);
     const n = readSync(fd, head, 0, head.length, 0);
     const b = head.subarray(0, n);
-    return n >= 64 && isElf(b) && !isStaticElf(b);
+    return n >= 64 && isElf(b) && elfProgramHeaders(b).some((ph) => ph.type === PT_DYNAMIC);
   } catch {
     return false;
   } finally {

@@ -1,8 +1,8 @@
 // cells/two-hosts.yaml on --driver xen through the CLI: two nested Xen hosts on one bridge with
 // shared storage, shea (with /vicepa) and shea2 (openafs.ko, afsd) as domUs on kraken. status
-// shows xl list's domains; console is the domU's boot log; migrate tries the real xl migrate and
-// says why this Xen build cannot; migrate --cold moves shea2 with xl save + xl restore; destroy
-// leaves nothing.
+// shows xl list's domains (shea ballooned for its KDC and AFS servers) and the services in them;
+// console is the domU's boot log; migrate tries the real xl migrate and says why this Xen build
+// cannot; migrate --cold moves shea2 with xl save + xl restore; destroy leaves nothing.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,9 +46,9 @@ describe.skipIf(!env.ok)(title('cells/two-hosts.yaml on --driver xen: status, co
     await cleanUp(work, stateDir, netnsPrefix(CELL, join(stateDir, CELL, 'xen')));
   }, 300_000);
 
-  it('applies: two Xen hosts, two domUs, /vicepa, openafs.ko and afsd', () => {
+  it('applies: two Xen hosts, two domUs, the KDC and AFS servers in shea, /vicepa, openafs.ko and afsd', () => {
     expect(apply.code, `${apply.stdout}\n${apply.stderr}`).toBe(0);
-    expect(apply.stdout).toContain('Apply complete! Resources: 7 added, 0 changed, 0 destroyed.');
+    expect(apply.stdout).toContain('Apply complete! Resources: 17 added, 0 changed, 0 destroyed.');
   });
 
   it('status shows xl list\'s domains with their ids and memory, and xl info\'s', async () => {
@@ -57,10 +57,13 @@ describe.skipIf(!env.ok)(title('cells/two-hosts.yaml on --driver xen: status, co
     const d = domains(r.stdout);
     expect(d.filter((x) => x.name === 'Domain-0').map((x) => [x.host, x.id, x.mem])).toEqual([['kraken', 0, 256], ['squid', 0, 256]]);
     const guests = d.filter((x) => x.name !== 'Domain-0');
-    expect(guests.map((x) => [x.name, x.host, x.mem]).sort()).toEqual([['shea', 'kraken', 128], ['shea2', 'kraken', 128]]);
+    // shea runs the KDC and the AFS servers: ballooned to 256 MiB (xl mem-set)
+    expect(guests.map((x) => [x.name, x.host, x.mem]).sort()).toEqual([['shea', 'kraken', 256], ['shea2', 'kraken', 128]]);
     for (const g of guests) expect(g.id).toBeGreaterThan(0);
     expect(r.stdout).toMatch(/host\.kraken\s+-\s+up\s+\d+\s+Xen 4\.17\.\d+ \(xl info: \d+ MiB/);
     expect(r.stdout).toMatch(/afs-client\.shea2\s+shea2\s+up\s+\d+\s+afsd pid \d+, \/afs mounted/);
+    expect(r.stdout).toMatch(/kdc\.shea\s+shea\s+up\s+\d+\s+krb5kdc master/);
+    expect(r.stdout).toMatch(/afs-db\.shea\s+shea\s+up\s+\d+\s+bosserver \d+; ptserver \d+/);
   }, 900_000);
 
   it('console shows the domU\'s boot from its first line, as xl create -c does', async () => {

@@ -5,13 +5,14 @@
 import type { Catalog } from '../../../catalog/types.js';
 import { impliedPrefix } from '../../../config/net.js';
 import type { GuestAttrs } from '../../../plan/resources.js';
+import { until } from '../../services/util.js';
 import type { GuestAgent } from '../../vm/agent.js';
 import { closeDomuAgent, openDomuAgent, waitDomuReady } from '../domu-agent.js';
 import { domuConfig, prepareDomuBoot, type DomuBoot } from '../domu-config.js';
 import type { XenHost } from '../host.js';
-import { xlCreate, xlDestroy, xlList } from '../xl.js';
+import { xlCreate, xlDestroy, xlList, xlMemSet } from '../xl.js';
 import { linkDisks, makeImages, planDisks, removeImages, rootDiskIndex, unlinkDisks } from './storage.js';
-import { domuKernel, domuMemory, hvmStandIn } from './notes.js';
+import { domuKernel, domuMaxmem, domuMemory, domuServerMemory, hvmStandIn } from './notes.js';
 import type { DomuRec, Places } from './world.js';
 
 const DOMU_READY_TIMEOUT_MS = 240_000; // agent up; 20-60 s after xl create under TCG
@@ -88,7 +89,8 @@ export async function createDomu(P: Places, hostOf: HostOf, boot: (image: string
   await makeImages(rec.disks, rootDiskIndex(a), log);
   await linkDisks(host, rec.disks);
   const files = await boot(choice.image);
-  const cfg = domuConfig(name, { ...a, type: 'pv', memory: mem.memory, maxmem: Math.max(a.maxmem, mem.memory) }, files, { prefix: impliedPrefix });
+  // maxmem leaves room to balloon up when a KDC or AFS servers are placed in it (serverMemory)
+  const cfg = domuConfig(name, { ...a, type: 'pv', memory: mem.memory, maxmem: domuMaxmem(a, mem.memory, catalog) }, files, { prefix: impliedPrefix });
   const agent = await openDomuAgent(host, name);
   const t1 = Date.now();
   const created = await xlCreate(host, cfg);
@@ -128,4 +130,31 @@ export async function deleteDomu(P: Places, hostOf: HostOf, name: string): Promi
   delete P.w.clients[name];
   P.save();
   return how;
+}
+
+const BALLOON_WAIT_MS = 120_000;
+
+async function memTotalKb(agent: GuestAgent): Promise<number> {
+  const r = await agent.exec('cat', ['/proc/meminfo'], { timeoutMs: 30_000 });
+  return Number(/^MemTotal:\s+(\d+)/m.exec(r.stdout)?.[1] ?? 0);
+}
+
+/**
+ * A domU about to run a KDC or AFS servers: ballooned up (xl mem-set, within the maxmem it was
+ * created with) to the memory they need, and waited for until the domU's kernel has it.
+ */
+export async function serverMemory(P: Places, hostOf: HostOf, agent: GuestAgent, catalog: Catalog, name: string, log: (l: string) => void): Promise<void> {
+  const rec = P.guest(name);
+  const want = domuServerMemory(rec.memory, catalog);
+  if (!want.raised) return;
+  const host = hostOf(rec.host);
+  if (!host) throw new Error(`the Xen host ${rec.host} of ${name} is not running`);
+  const [from, before] = [rec.memory, await memTotalKb(agent)];
+  await xlMemSet(host, name, want.memory);
+  rec.memory = want.memory;
+  P.save();
+  // the balloon driver hands the pages to the kernel in steps: most of them is enough
+  const grown = (want.memory - from) * 1024 * 0.9;
+  const ms = await until(`${name}'s balloon to reach ${want.memory} MiB`, BALLOON_WAIT_MS, async () => (await memTotalKb(agent)) - before >= grown, 500);
+  log(`guest ${name}: xl mem-set ${name} ${want.memory}m: ${want.raised} (MemTotal ${Math.round(before / 1024)} -> ${Math.round((await memTotalKb(agent)) / 1024)} MiB in ${(ms / 1000).toFixed(1)} s)`);
 }

@@ -1,7 +1,8 @@
 // --driver xen: every host of the cell is a real Xen 4.17 hypervisor (nested in QEMU, the Xen
 // kit) with a Debian dom0 in the host's network namespace; every guest is a PV domU made by the
 // real `xl create` in its host's dom0, from the config `cellctl export --format xl` writes.
-// Modules are judged by the domU's real kernel; client domUs run the real OpenAFS kernel client.
+// Modules are judged by the domU's real kernel; client domUs run the real OpenAFS kernel client;
+// KDCs and AFS servers run in the domUs through the service layer (placement.ts).
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
@@ -12,23 +13,26 @@ import { capabilitiesOf } from '../../capabilities.js';
 import { PRESENT, type AppliedResource, type Check, type CheckResult, type Driver, type DriverContext, type DriverStatus, type MigrateOptions, type Observed } from '../../driver.js';
 import { createClient, deleteClient } from '../../linux-guest/afs-client.js';
 import { createModule, deleteModule } from '../../linux-guest/modules.js';
+import { purgeProcessesAndNamespaces } from '../../linux-guest/places.js';
+import { masked, maskedResult, serviceResources } from '../../linux-guest/services.js';
 import { Runner } from '../../netns/exec.js';
-import { cellNamespaces, removeNetns } from '../../netns/namespaces.js';
+import { createPartition as servePartition, forgetPartition } from '../../services/afs-fs.js';
+import { writeNameFiles } from '../../services/afs-servers.js';
 import type { GuestAgent } from '../../vm/agent.js';
 import { hostKernelImage } from '../../vm/host-kernel.js';
 import { isStaticElf } from '../../vm/kimage.js';
-import { qemuPidsUnder } from '../../vm/qemu.js';
 import { guestPaths } from '../../vm/qemu-args.js';
 import { openDomuAgent } from '../domu-agent.js';
 import { attachXenHost, prepareDom0Boot, xenHostAlive, xenHostPaths, type XenHost } from '../host.js';
 import { findXen } from '../hypervisor.js';
 import { xlList, xlMemSet } from '../xl.js';
-import { createDomu, deleteDomu, domuBootCache } from './domains.js';
+import { createDomu, deleteDomu, domuBootCache, serverMemory } from './domains.js';
 import { createXenHost, deleteXenHost } from './hosts.js';
 import { migrateDomu } from './move.js';
-import { domuMemory } from './notes.js';
+import { domuMemory, domuServerMemory } from './notes.js';
 import { check, consoleOf, observe, status, type Observation } from './observe.js';
 import { createPartition, deletePartition } from './partitions.js';
+import { xenServices } from './placement.js';
 import { DOMU_ROOT_PACKAGES } from './storage.js';
 import { Places } from './world.js';
 
@@ -43,7 +47,7 @@ export interface XenDriver extends Driver {
 }
 
 const PATH_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
-const which = (cmd: string): boolean => [...(process.env.PATH ?? '').split(':'), ...PATH_DIRS].some((d) => d && existsSync(join(d, cmd)));
+const which = (cmd: string): boolean => (cmd.startsWith('/') ? existsSync(cmd) : [...(process.env.PATH ?? '').split(':'), ...PATH_DIRS].some((d) => d && existsSync(join(d, cmd))));
 
 /** Can the xen driver run here? Root, QEMU, Xen with its toolstack, a kernel with its modules, a static busybox, the client packages. */
 export function xenPrerequisites(catalog: Catalog): { ok: boolean; reason?: string } {
@@ -56,7 +60,8 @@ export function xenPrerequisites(catalog: Catalog): { ok: boolean; reason?: stri
   } catch (e) {
     missing.push((e as Error).message);
   }
-  for (const [cmd, pkg] of [['qemu-system-x86_64', 'qemu-system-x86'], ['ip', 'iproute2'], ['mke2fs', 'e2fsprogs'], ['modprobe', 'kmod'], ['afsd', 'openafs-client'], ['aklog', 'openafs-krb5'], ['kinit', 'krb5-user']]) {
+  for (const [cmd, pkg] of [['qemu-system-x86_64', 'qemu-system-x86'], ['ip', 'iproute2'], ['mke2fs', 'e2fsprogs'], ['modprobe', 'kmod'], ['afsd', 'openafs-client'], ['aklog', 'openafs-krb5'], ['kinit', 'krb5-user'],
+    ['krb5kdc', 'krb5-kdc'], ['kadmin.local', 'krb5-admin-server'], ['bosserver', 'openafs-fileserver'], ['/usr/lib/openafs/ptserver', 'openafs-dbserver']]) {
     if (!which(cmd!)) missing.push(`${cmd} (${pkg})`);
   }
   try {
@@ -84,9 +89,10 @@ export function xenPrerequisites(catalog: Catalog): { ok: boolean; reason?: stri
 }
 
 export function createXenDriver(ctx: DriverContext): XenDriver {
-  const r = new Runner(new Masker());
+  const masker = new Masker(ctx.secrets.all());
+  const r = new Runner(masker);
   const P = new Places(ctx.cell, ctx.realm, ctx.stateDir, ctx.world, (w) => ctx.checkpoint(w));
-  const log = (line: string) => ctx.log(line);
+  const log = (line: string) => ctx.log(masker.mask(line));
   const domuBoot = domuBootCache();
   let dom0Boot: ReturnType<typeof prepareDom0Boot> | undefined;
   const hosts = new Map<string, XenHost>();
@@ -139,7 +145,16 @@ export function createXenDriver(ctx: DriverContext): XenDriver {
     return h;
   };
 
-  const create = async (res: Resource): Promise<Record<string, Json>> => {
+  const x = xenServices(P, hostOf, agentOf, masker, log);
+  const svc = serviceResources(ctx, x, masker, capabilitiesOf('xen').kdcProducts ?? []);
+
+  const create = async (res: Resource): Promise<Record<string, Json>> => masked(masker, async () => {
+    if (res.type === 'kdc' || res.type === 'afs-db' || res.type === 'afs-fs') {
+      const g = res.attrs.guest;
+      await P.inKernel(g, async () => serverMemory(P, hostOf, await mustAgent(g), ctx.catalog, g, log));
+    }
+    const service = svc.create(res);
+    if (service) return service;
     switch (res.type) {
       case 'host': {
         dom0Boot ??= prepareDom0Boot();
@@ -154,16 +169,24 @@ export function createXenDriver(ctx: DriverContext): XenDriver {
       }
       case 'module':
         return createModule({ side: P.side, catalog: ctx.catalog, agent: await mustAgent(res.attrs.guest), log }, res.name, res.attrs);
-      case 'partition':
-        return createPartition(P, mustHostOf(res.attrs.guest), await mustAgent(res.attrs.guest), res.name, res.attrs);
-      case 'afs-client':
-        return createClient(P.side, await mustAgent(res.attrs.guest), res.attrs, log);
+      case 'partition': {
+        const out = await createPartition(P, mustHostOf(res.attrs.guest), await mustAgent(res.attrs.guest), res.name, res.attrs);
+        // the fileserver's side: dafs restarted if it does not list the partition yet
+        if (x.reg.bos[res.attrs.guest]) await servePartition(x, x.place(res.attrs.guest), res.attrs.path);
+        return out;
+      }
+      case 'afs-client': {
+        const g = res.attrs.guest;
+        return createClient(P.side, await mustAgent(g), res.attrs, log, () => writeNameFiles(x, x.place(g)));
+      }
       default:
-        throw new Error(`the xen driver does not realize ${res.type} resources`);
+        throw new Error(`${res.address}: the xen driver does not realize ${res.type} resources`);
     }
-  };
+  });
 
-  const del = async (prior: AppliedResource): Promise<void> => {
+  const del = async (prior: AppliedResource): Promise<void> => masked(masker, async () => {
+    const service = svc.delete(prior);
+    if (service) return service;
     const on = (prior.attrs as { guest?: unknown }).guest;
     const guest = typeof on === 'string' && P.w.guests[on] ? on : undefined;
     const agent = guest ? await agentOf(guest).catch(() => undefined) : undefined;
@@ -183,13 +206,14 @@ export function createXenDriver(ctx: DriverContext): XenDriver {
       case 'module':
         return deleteModule(P.side, agent, prior.name, log);
       case 'partition':
-        return deletePartition(P, guest ? hostOf(P.guest(guest).host) : undefined, agent, prior.name);
+        await deletePartition(P, guest ? hostOf(P.guest(guest).host) : undefined, agent, prior.name);
+        return forgetPartition(x, prior.attrs.guest, prior.attrs.path);
       case 'afs-client':
         return deleteClient(P.side, agent, prior.name, log);
       default:
         return;
     }
-  };
+  });
 
   /** Everything of this cell, recorded or not: QEMU processes under the state dir, namespaces by prefix, sockets, files. */
   const purge = async (): Promise<string[]> => {
@@ -198,18 +222,7 @@ export function createXenDriver(ctx: DriverContext): XenDriver {
     agents.clear();
     for (const h of hosts.values()) h.dom0.agent.close();
     hosts.clear();
-    for (const pid of qemuPidsUnder(P.root)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-        found.push(`qemu pid ${pid}`);
-      } catch {
-        /* gone */
-      }
-    }
-    for (const ns of await cellNamespaces(r, P.prefix)) {
-      await removeNetns(r, ns);
-      found.push(`namespace ${ns}`);
-    }
+    found.push(...(await purgeProcessesAndNamespaces(r, P.root, P.prefix)));
     // dom0's sockets (and the domU agents' beside them) live in a directory of their own when the state path is long
     const onDisk = existsSync(join(P.root, 'hosts')) ? readdirSync(join(P.root, 'hosts')).map((h) => join(P.root, 'hosts', h)) : [];
     for (const dir of new Set([...Object.values(P.w.hosts).map((h) => h.dir), ...onDisk])) {
@@ -233,7 +246,10 @@ export function createXenDriver(ctx: DriverContext): XenDriver {
       if (res.type === 'guest' && prior.type === 'guest') {
         // memory is the one thing a running domain takes in place: xl mem-set, up to its maxmem
         const rec = P.guest(res.name);
-        const memory = domuMemory(res.attrs.memory, ctx.catalog).memory;
+        const asked = domuMemory(res.attrs.memory, ctx.catalog).memory;
+        // never below what the KDC or AFS servers placed in it need
+        const servers = !!x.reg.kdcs[res.name] || x.reg.afsDb.includes(res.name) || !!x.reg.afsFs[res.name];
+        const memory = servers ? domuServerMemory(asked, ctx.catalog).memory : asked;
         if (memory !== rec.memory) {
           await xlMemSet(mustHostOf(res.name), res.name, memory);
           rec.memory = memory;
@@ -252,17 +268,21 @@ export function createXenDriver(ctx: DriverContext): XenDriver {
           P.save();
         }
       }
+      await svc.update(prior, res);
       return create(res); // every create converges on what exists
     },
     delete: del,
     console: async (guest: string) => consoleOf(P, guest),
-    status: (): Promise<DriverStatus> => status(P, hostOf, agentOf),
-    check: (c: Check): Promise<CheckResult> => check(P, hostOf, agentOf, c),
+    status: (): Promise<DriverStatus> => status(P, hostOf, agentOf, x),
+    async check(c: Check): Promise<CheckResult> {
+      return maskedResult(masker, await check(P, hostOf, agentOf, x, c, svc.pw).catch((e: Error): CheckResult => ({ status: 'fail', message: e.message })));
+    },
     migrate: (guest: string, toHost: string, o: MigrateOptions = {}) =>
       migrateDomu(P, hostOf, { drop: dropAgent, set: keepAgent }, ctx.catalog, guest, toHost, o, log),
-    observe: (prior) => observe(P, hostOf, agentOf, prior),
+    observe: (prior) => observe(P, hostOf, agentOf, x, prior),
     async read(prior: AppliedResource): Promise<Observed> {
-      const o = await observe(P, hostOf, agentOf, prior);
+      const o = await observe(P, hostOf, agentOf, x, prior);
+      if (o.observed) return o.observed;
       if (o.present) return PRESENT;
       // An AFS client whose domain still runs is restarted in place; anything else is made again.
       const g = prior.type === 'afs-client' ? P.w.guests[prior.attrs.guest] : undefined;

@@ -24,6 +24,22 @@ export function domuKernel(a: Pick<GuestAttrs, 'kernel' | 'kernel_image'>, catal
   return kernelChoice(a, catalog, { description: catalog.standIns.xen_host.domu_kernel, why: catalog.standIns.guest_kernel.why });
 }
 
+/** What a domU that runs a KDC or AFS servers is ballooned to when they are placed (xl mem-set, up to its maxmem). */
+export function domuServerMemory(memory: number, catalog: Catalog): MemoryChoice {
+  const min = catalog.standIns.xen_host.domu_server_memory;
+  return raiseMemory(memory, min, `a domU running a KDC or AFS servers here needs at least ${min} MiB (with afsd's memory cache beside them); it is created with maxmem ${min} and ballooned to it (xl mem-set) when they are placed`);
+}
+
+/** The maxmem a domU is created with: what the cell asks, and room to balloon to the servers' memory. */
+export function domuMaxmem(a: Pick<GuestAttrs, 'maxmem'>, memory: number, catalog: Catalog): number {
+  return Math.max(a.maxmem, memory, catalog.standIns.xen_host.domu_server_memory);
+}
+
+/** Guests the cell places a KDC or AFS servers on. */
+export function serverGuests(resources: Resource[]): Set<string> {
+  return new Set(resources.flatMap((r) => (r.type === 'kdc' || r.type === 'afs-db' || r.type === 'afs-fs' ? [r.attrs.guest] : [])));
+}
+
 /** Why an HVM guest boots PV here, or undefined for a PV guest. */
 export function hvmStandIn(a: Pick<GuestAttrs, 'type'>, catalog: Catalog): string | undefined {
   if (a.type !== 'hvm') return undefined;
@@ -41,7 +57,9 @@ export function xenNotes(resources: Resource[], catalog: Catalog): string[] {
     const b = domuKernel(r.attrs, catalog);
     if (b.standIn) notes.push(`guest ${r.name}: ${b.standIn}`);
     else if (b.image) notes.push(`guest ${r.name}: boots the cell's kernel image ${b.image} as a PV domU`);
-    for (const n of [hvmStandIn(r.attrs, catalog), domuMemory(r.attrs.memory, catalog).raised]) if (n) notes.push(`guest ${r.name}: ${n}`);
+    const mem = domuMemory(r.attrs.memory, catalog);
+    const servers = serverGuests(resources).has(r.name) ? domuServerMemory(mem.memory, catalog).raised : undefined;
+    for (const n of [hvmStandIn(r.attrs, catalog), mem.raised, servers]) if (n) notes.push(`guest ${r.name}: ${n}`);
   }
   return [...notes, ...moduleNotes(resources, catalog)];
 }

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import type { PartitionAttrs } from '../../../plan/resources.js';
 import { until } from '../../netns/exec.js';
+import { mountedAt } from '../../linux-guest/facts.js';
 import type { GuestAgent } from '../../vm/agent.js';
 import type { XenHost } from '../host.js';
 import { xlBlockAttach, xlBlockDetach } from '../xl.js';
@@ -30,10 +31,6 @@ function freeVdev(P: Places, guest: string): string {
   throw new Error(`guest ${guest}: no free vdev for another partition (xvdb-xvdp are taken)`);
 }
 
-async function mountedAt(agent: GuestAgent, path: string): Promise<string | undefined> {
-  const r = await agent.exec('cat', ['/proc/mounts'], { timeoutMs: 10_000 });
-  return r.stdout.split('\n').map((l) => l.split(' ')).find((f) => f[1] === path)?.[0];
-}
 
 const hasDevice = async (agent: GuestAgent, vdev: string) => (await agent.exec('test', ['-b', `/dev/${vdev}`], { timeoutMs: 10_000 })).code === 0;
 

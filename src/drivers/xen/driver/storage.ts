@@ -1,11 +1,11 @@
 // A domU's disks as Xen sees them: the cell's own disk specs (file:, tap:, phy:) naming paths in
 // dom0, each a link to an image file on the cell's storage directory (every dom0 mounts it over 9p
 // at DOM0_STORAGE); a phy: device is a loop device over such a file, linked at the device's name.
-// The disk root= names holds a root filesystem made with mke2fs -d (the AFS and Kerberos clients,
-// busybox for the rest); the others are empty sparse files. Image directories get a new name on
+// The disk root= names holds a root filesystem made with mke2fs -d (the AFS and Kerberos clients and
+// servers, busybox for the rest); the others are empty sparse files. Image directories get a new name on
 // each creation: dom0 caches the storage directory (9p cache=loose), so a path is never reused.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { cacheDir } from '../../../cache.js';
@@ -18,10 +18,24 @@ import type { DiskRec, Places } from './world.js';
 
 const DISK_BYTES = 1 << 30; // an empty disk: 1 GiB sparse (costs nothing until written)
 const ROOT_MIB = 1024; // the root filesystem: 1 GiB sparse, ~60 MiB used
-/** What a domU's root holds beyond busybox: the kernel AFS client's tools, aklog, kinit. */
-export const DOMU_ROOT_PACKAGES = ['openafs-client', 'openafs-krb5', 'krb5-user'];
+/**
+ * What a domU's root holds beyond busybox: the kernel AFS client's tools, aklog, kinit, and the
+ * servers the service layer places in a domU (MIT krb5kdc and kadmin.local, OpenAFS's bosserver
+ * with ptserver, vlserver and the demand-attach fileserver).
+ */
+export const DOMU_ROOT_PACKAGES = ['openafs-client', 'openafs-krb5', 'krb5-user', 'krb5-kdc', 'krb5-admin-server', 'openafs-dbserver', 'openafs-fileserver'];
 const DOMU_ROOT_LINKS = ['/usr/bin/pagsh', '/usr/bin/klog']; // Debian's alternatives for them, where present
-const ROOT_FORMAT = 1; // bump when what goes into the root changes
+const LIB_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib'];
+
+/**
+ * Libraries loaded with dlopen, so ldd does not name them: libverto's event-loop backend (whichever
+ * is installed: libev, libevent, glib), without which krb5kdc stops with "Cannot allocate memory -
+ * while creating main loop". The link and the file it names (ldd reads files, not links).
+ */
+function dlopened(): string[] {
+  return LIB_DIRS.filter((d) => existsSync(d)).flatMap((d) => readdirSync(d).filter((f) => /^libverto-\w+\.so\.1$/.test(f)).flatMap((f) => [join(d, f), realpathSync(join(d, f))]));
+}
+const ROOT_FORMAT = 3; // bump when what goes into the root changes
 
 /** A disk's Linux name from its vdev: 0x301 -> hda1 (major 3, minor 1), 0xca00 -> xvda; names stay as written. */
 export function vdevName(vdev: string): string {
@@ -99,7 +113,7 @@ let template: Promise<string> | undefined;
 export function domuRootTemplate(log: (l: string) => void): Promise<string> {
   template ??= (async () => {
     const versions = await packageVersions(DOMU_ROOT_PACKAGES);
-    const links = DOMU_ROOT_LINKS.filter((p) => existsSync(p));
+    const links = [...DOMU_ROOT_LINKS.filter((p) => existsSync(p)), ...dlopened()];
     const key = createHash('sha256').update(JSON.stringify({ ROOT_FORMAT, ROOT_MIB, versions, links })).update(readFileSync('/bin/busybox')).digest('hex').slice(0, 16);
     const file = join(cacheDir('xen', 'domu-root', key), 'root.ext4');
     if (existsSync(file)) return file;
