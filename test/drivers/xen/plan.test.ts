@@ -17,8 +17,8 @@ const resources = (cell: string) => desiredResources(loadCell(join(CELLS, cell),
 describe('xen driver: plan', () => {
   it('realizes every resource of the seed\'s cells: domUs, modules, and the KDCs, AFS servers and clients inside them', () => {
     for (const cell of ['awesmoe-fixed.yaml', 'two-hosts.yaml']) expect(splitManaged(resources(cell), caps.realizes).unmanaged, cell).toEqual([]);
-    for (const t of ['mount', 'acl', 'keytab'] as const) expect(caps.realizes.has(t), t).toBe(false);
-    expect(caps.unmanagedReason).toMatch(/mount points, ACLs or keytabs/);
+    for (const t of ['mount', 'acl', 'keytab', 'cross-realm'] as const) expect(caps.realizes.has(t), t).toBe(false);
+    expect(caps.unmanagedReason).toMatch(/mount points, ACLs, keytabs or other realms/);
   });
 
   it('says which domUs are ballooned for their servers, and only those', () => {
