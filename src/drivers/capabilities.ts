@@ -29,6 +29,12 @@ const QEMU_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2, 'mount', 'acl', 
 /** xen: the services in its domUs, v1 and the service layer's v2. */
 const XEN_TYPES: ResourceType[] = [...V1_TYPES, ...SERVICE_V2];
 
+/** The cell's realm only: another realm's KDC and principals are declined (its users stay pts entries). */
+function cellRealmOnly(driver: string) {
+  return (r: Resource, cell: { realm: string }): string | undefined =>
+    (r.type === 'kdc' || r.type === 'principal') && r.attrs.realm !== cell.realm ? `the ${driver} driver runs one realm, ${cell.realm} (netns and qemu run every realm)` : undefined;
+}
+
 /** What a driver realizes, from its name and options alone (libvirt: from the URIs, see libvirtMode). */
 export function capabilitiesOf(name: DriverName, opts: DriverOptions = {}): Capabilities {
   switch (name) {
@@ -58,7 +64,7 @@ export function capabilitiesOf(name: DriverName, opts: DriverOptions = {}): Capa
       return {
         // the service layer's placement over the domU agent, MIT only (as qemu); what the kernel client makes
         // (mount points, ACLs), keytabs and other realms run through the same code but were never tried in a domU
-        realizes: new Set(XEN_TYPES), runs: 'stand-ins', kdcProducts: ['mit-krb5'],
+        realizes: new Set(XEN_TYPES), runs: 'stand-ins', kdcProducts: ['mit-krb5'], declines: cellRealmOnly('xen'),
         unmanagedReason: 'the xen driver does not yet make mount points, ACLs, keytabs or other realms (the netns and qemu drivers do)',
         coldMigration: true,
       };
