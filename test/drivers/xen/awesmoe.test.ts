@@ -44,7 +44,7 @@ describe.skipIf(!env.ok)(title('smoke cells/awesmoe-fixed.yaml --driver xen --ju
     expect(run.stdout).toMatch(/host kraken: Xen 4\.17\.\d+ up, \d+ MiB, \d+ MiB free, 2 cpus/);
     expect(run.stdout).toMatch(/guest shea: xl create \/etc\/xen\/cellctl\/shea\.cfg on kraken: domain \d+, 128 MiB/);
     expect(run.stdout).toMatch(/guest shea: xl mem-set shea 256m: asks for 128 MiB; a domU running a KDC or AFS servers here needs at least 256 MiB/);
-    expect(run.stdout).toMatch(/\+ kdc\.shea: created \(ip=10\.4\.0\.38, pid=\d+, role=master/);
+    expect(run.stdout).toMatch(/\+ kdc\.shea: created \(runs=MIT krb5kdc 1\.20 \(Debian\), stand_in=mit-krb5-1\.20 stands in for mit-krb5-1\.4\.4, ip=10\.4\.0\.38, pid=\d+/);
     expect(run.stdout).toMatch(/\+ afs-db\.shea: created \(ip=10\.4\.0\.38, bosserver_pid=\d+/);
     expect(run.stdout).toContain('+ afs-client.shea: created');
     expect(run.stdout).toMatch(/\+ partition\.shea\.\/vicepa: created \(.*device=\/dev\/xvd[a-p]/);
