@@ -6,7 +6,7 @@ import { UserError } from '../diagnostics.js';
 import { RESOURCE_TYPES } from '../plan/resources.js';
 import { writeFileAtomic } from './atomic.js';
 import { ensurePrivateDir, ensurePrivateFile } from './modes.js';
-import { seal, unseal } from './sealed.js';
+import { seal, unsealBytes } from './sealed.js';
 import type { CellState } from './types.js';
 
 export function stateRoot(cellFile: string, flag?: string): string {
@@ -35,15 +35,15 @@ export class StateStore {
     if (!existsSync(this.stateFile)) return undefined;
     ensurePrivateDir(this.dir, this.warn);
     ensurePrivateFile(this.stateFile, this.warn);
-    let text: string;
+    let file: Buffer;
     try {
-      text = readFileSync(this.stateFile, 'utf8');
+      file = readFileSync(this.stateFile);
     } catch (e) {
       throw new UserError(`${this.stateFile}: cannot read the state file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
     try {
-      const { body, sealed } = unseal(text);
-      const s = sealed ? parseState(body) : (JSON.parse(body) as CellState); // unsealed (older cellctl): parsed whole
+      const { body, sealed } = unsealBytes(file);
+      const s = sealed ? parseState(body) : (JSON.parse(body.toString('utf8')) as CellState); // unsealed (older cellctl): parsed whole
       checkShape(s, this.cell);
       return s;
     } catch (e) {
@@ -109,14 +109,15 @@ function checkShape(s: unknown, cell: string): asserts s is CellState {
  * inside a JSON string, and write() puts it last at the top level; anything else is parsed whole.
  * Only for sealed text: its checksum already proved the whole document is there.
  */
-function parseState(text: string): CellState {
-  const at = text.lastIndexOf(DRIVER_DATA_KEY);
-  if (at < 0) return JSON.parse(text) as CellState;
+function parseState(doc: Buffer): CellState {
+  const whole = () => JSON.parse(doc.toString('utf8')) as CellState;
+  const at = doc.lastIndexOf(DRIVER_DATA_KEY);
+  if (at < 0) return whole();
   let head: CellState;
   try {
-    head = JSON.parse(text.slice(0, at) + '}') as CellState;
+    head = JSON.parse(`${doc.toString('utf8', 0, at)}}`) as CellState;
   } catch {
-    return JSON.parse(text) as CellState; // not the layout write() makes
+    return whole(); // not the layout write() makes
   }
   let world: unknown;
   let parsed = false;
@@ -125,7 +126,7 @@ function parseState(text: string): CellState {
     configurable: true,
     get: () => {
       if (!parsed) {
-        world = JSON.parse(text.slice(at + DRIVER_DATA_KEY.length, text.trimEnd().length - 1));
+        world = JSON.parse(doc.toString('utf8', at + Buffer.byteLength(DRIVER_DATA_KEY), doc.lastIndexOf('}')));
         parsed = true;
       }
       return world;
