@@ -116,7 +116,7 @@ describe.skipIf(!env.ok)(title('--driver libvirt on a libvirtd cellctl runs in t
     expect(applied.stdout).toContain("Note: module.alpha.openafs: openafs-1.4.2-linux is realized by OpenAFS 1.8.9's openafs.ko");
     expect(applied.stdout).toMatch(/Apply complete! Resources: 15 added/);
     expect(applied.stdout).not.toMatch(/Not managed by libvirt/);
-    expect(applied.stdout).toMatch(/^\+ kdc\.beta: created \(ip=10\.79\.0\.2, pid=\d+, role=master/m);
+    expect(applied.stdout).toMatch(/^\+ kdc\.beta: created \(runs=MIT krb5kdc 1\.20 \(Debian\), (stand_in=[^,]+, )?ip=10\.79\.0\.2, pid=\d+/m);
     expect(applied.stdout).toMatch(/^\+ afs-fs\.beta: created \(ip=10\.79\.0\.2, bosserver_pid=\d+/m);
     const h = out('host.h1');
     expect(h.uri).toBe(uri);
